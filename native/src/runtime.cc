@@ -1,0 +1,68 @@
+// Process-wide settings and facts: threads, seeds, RNG state, CUDA, build information.
+#include <torch/version.h>
+
+#include "common.h"
+
+namespace kestrel {
+namespace {
+
+KESTREL_FN(setNumThreads) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw std::invalid_argument("thread count must be at least 1");
+  at::set_num_threads(n);
+  return info.Env().Undefined();
+}
+
+KESTREL_FN(getNumThreads) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+KESTREL_FN(manualSeed) {
+  torch::manual_seed(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+  return info.Env().Undefined();
+}
+
+// The CPU generator's state as a uint8 tensor, for exact resume.
+KESTREL_FN(getRngState) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return wrapTensor(info.Env(), gen.get_state());
+}
+
+KESTREL_FN(setRngState) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(unwrapTensor(info.Env(), info[0]));
+  return info.Env().Undefined();
+}
+
+KESTREL_FN(cudaDeviceCount) {
+  return Napi::Number::New(info.Env(), torch::cuda::is_available() ? static_cast<double>(torch::cuda::device_count()) : 0);
+}
+
+KESTREL_FN(buildInfo) {
+  auto env = info.Env();
+  auto out = Napi::Object::New(env);
+  out.Set("version", TORCH_VERSION);
+  out.Set("cudaAvailable", torch::cuda::is_available());
+  out.Set("cudnnAvailable", torch::cuda::cudnn_is_available());
+  out.Set("mkldnn", at::hasMKLDNN());
+  out.Set("openmp", at::hasOpenMP());
+  out.Set("parallelInfo", at::get_parallel_info());
+  out.Set("config", at::show_config());
+  return out;
+}
+
+}  // namespace
+
+void initRuntime(Napi::Env env, Napi::Object exports) {
+  exports.Set("setNumThreads", Napi::Function::New(env, setNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, getNumThreads));
+  exports.Set("manualSeed", Napi::Function::New(env, manualSeed));
+  exports.Set("getRngState", Napi::Function::New(env, getRngState));
+  exports.Set("setRngState", Napi::Function::New(env, setRngState));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, cudaDeviceCount));
+  exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
+}
+
+}  // namespace kestrel
