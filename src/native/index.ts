@@ -1,0 +1,94 @@
+/**
+ * Typed interface of the libtorch addon (native/src) and its lazy loader. Nothing here runs at
+ * import time: a deploy-only process (ONNX Runtime alone) never loads libtorch.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+declare const tensorBrand: unique symbol;
+declare const opBrand: unique symbol;
+/** An owned reference to one native at::Tensor. */
+export type TensorHandle = { readonly [tensorBrand]: true };
+/** A resolved ATen operator (schema looked up once). */
+export type OpHandle = { readonly [opBrand]: true };
+
+export interface BuildInfo {
+  version: string;
+  cudaAvailable: boolean;
+  cudnnAvailable: boolean;
+  mkldnn: boolean;
+  openmp: boolean;
+  parallelInfo: string;
+  config: string;
+}
+
+export interface Addon {
+  op(name: string, overload: string): OpHandle;
+  schema(op: OpHandle): string;
+  call(op: OpHandle, ...args: unknown[]): unknown;
+  callVoid(op: OpHandle, ...args: unknown[]): void;
+
+  fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: number): TensorHandle;
+  toBuffer(t: TensorHandle): ArrayBuffer;
+  item(t: TensorHandle): number | boolean;
+  shape(t: TensorHandle): number[];
+  strides(t: TensorHandle): number[];
+  dtype(t: TensorHandle): number;
+  device(t: TensorHandle): string;
+  numel(t: TensorHandle): number;
+  isContiguous(t: TensorHandle): boolean;
+  sameTensor(a: TensorHandle, b: TensorHandle): boolean;
+  dispose(t: TensorHandle): void;
+  isDisposed(t: TensorHandle): boolean;
+  memoryStats(): { handles: number; bytes: number };
+
+  backward(t: TensorHandle, grad: TensorHandle | null, retainGraph: boolean | null, createGraph: boolean): void;
+  grad(t: TensorHandle): TensorHandle | null;
+  setGrad(t: TensorHandle, g: TensorHandle | null): void;
+  requiresGrad(t: TensorHandle): boolean;
+  setRequiresGrad(t: TensorHandle, on: boolean): void;
+  isLeaf(t: TensorHandle): boolean;
+  gradFn(t: TensorHandle): string | null;
+  isGradEnabled(): boolean;
+  setGradEnabled(on: boolean): void;
+
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  getRngState(): TensorHandle;
+  setRngState(state: TensorHandle): void;
+  cudaDeviceCount(): number;
+  buildInfo(): BuildInfo;
+}
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Where the addon is looked for: $KESTREL_ADDON, else the package's build/Release. */
+export function addonPath(): string {
+  return process.env.KESTREL_ADDON ?? join(packageRoot, 'build/Release/kestrel.node');
+}
+
+let loaded: Addon | undefined;
+
+/** Loads the addon on first use and sets intra-op threads to the number of cores. */
+export function native(): Addon {
+  if (loaded) return loaded;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new Error(
+      `the libtorch addon is not built (${path}). Install libtorch (apt-get install libtorch-dev, or set LIBTORCH) ` +
+        'and run `npm run build:native`; `kestrel doctor` shows what is missing.',
+    );
+  }
+  try {
+    loaded = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    throw new Error(`the libtorch addon failed to load (${path}): ${(e as Error).message}`);
+  }
+  const threads = Number(process.env.KESTREL_THREADS ?? availableParallelism());
+  loaded.setNumThreads(threads > 0 ? threads : availableParallelism());
+  return loaded;
+}

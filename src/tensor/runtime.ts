@@ -1,0 +1,52 @@
+/** Process-wide engine settings: grad mode, seeds, threads, memory accounting. */
+import { native } from '../native/index.js';
+import { collectedByGc, Tensor } from './tensor.js';
+
+/** Runs `fn` with gradient recording off (inference, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
+/** Runs `fn` with gradient recording on, even inside noGrad. */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode(true, fn);
+}
+
+function withGradMode<T>(on: boolean, fn: () => T): T {
+  const n = native();
+  const prev = n.isGradEnabled();
+  n.setGradEnabled(on);
+  try {
+    return fn();
+  } finally {
+    n.setGradEnabled(prev);
+  }
+}
+
+export const isGradEnabled = (): boolean => native().isGradEnabled();
+
+/** Seeds libtorch's generators (CPU and CUDA) for reproducible `rand`, `randn`, dropout, init. */
+export const manualSeed = (seed: number): void => native().manualSeed(seed);
+
+/** The CPU generator's state (uint8 tensor) and its restore, for exact resume. */
+export const getRngState = (): Tensor => new Tensor(native().getRngState());
+export const setRngState = (state: Tensor): void => native().setRngState(state.handle);
+
+/** Intra-op threads (defaults to the number of cores; KESTREL_THREADS overrides). */
+export const setNumThreads = (n: number): void => native().setNumThreads(n);
+export const getNumThreads = (): number => native().getNumThreads();
+
+export interface MemoryInfo {
+  /** Native tensor handles alive now (a rising count in a loop is a leak). */
+  tensors: number;
+  /** Bytes those handles address (views count their own extent). */
+  bytes: number;
+  /** Tensors freed by the garbage collector rather than dispose()/tidy(). */
+  collectedByGc: number;
+}
+
+/** Live tensors and bytes, for logging and leak tests. */
+export function memory(): MemoryInfo {
+  const s = native().memoryStats();
+  return { tensors: s.handles, bytes: s.bytes, collectedByGc: collectedByGc() };
+}
