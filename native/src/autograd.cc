@@ -31,6 +31,14 @@ KESTREL_FN(setGrad) {
   return env.Undefined();
 }
 
+// setData(t, src): t takes src's storage, dtype and device in place (PyTorch's `param.data = src`),
+// so modules can move or cast parameters without changing the handles that layers hold.
+KESTREL_FN(setData) {
+  auto env = info.Env();
+  unwrapTensor(env, info[0]).set_data(unwrapTensor(env, info[1]));
+  return env.Undefined();
+}
+
 KESTREL_FN(requiresGrad) {
   return Napi::Boolean::New(info.Env(), unwrapTensor(info.Env(), info[0]).requires_grad());
 }
@@ -66,6 +74,7 @@ void initAutograd(Napi::Env env, Napi::Object exports) {
   exports.Set("backward", Napi::Function::New(env, backward));
   exports.Set("grad", Napi::Function::New(env, grad));
   exports.Set("setGrad", Napi::Function::New(env, setGrad));
+  exports.Set("setData", Napi::Function::New(env, setData));
   exports.Set("requiresGrad", Napi::Function::New(env, requiresGrad));
   exports.Set("setRequiresGrad", Napi::Function::New(env, setRequiresGrad));
   exports.Set("isLeaf", Napi::Function::New(env, isLeaf));

@@ -48,6 +48,7 @@ export interface Addon {
   backward(t: TensorHandle, grad: TensorHandle | null, retainGraph: boolean | null, createGraph: boolean): void;
   grad(t: TensorHandle): TensorHandle | null;
   setGrad(t: TensorHandle, g: TensorHandle | null): void;
+  setData(t: TensorHandle, src: TensorHandle): void;
   requiresGrad(t: TensorHandle): boolean;
   setRequiresGrad(t: TensorHandle, on: boolean): void;
   isLeaf(t: TensorHandle): boolean;

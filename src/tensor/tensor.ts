@@ -142,6 +142,8 @@ export class Tensor {
   backward(grad?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     native().backward(this.handle, grad?.handle ?? null, opts.retainGraph ?? null, opts.createGraph ?? false);
   }
+  /** Replaces this tensor's data (storage, dtype, device) in place, keeping its identity: PyTorch's `t.data = src`. */
+  setData(src: Tensor): this { native().setData(this.handle, src.handle); return this; }
   detach(): Tensor { return call('detach', this); }
   detach_(): this { callVoid('detach_', this); return this; }
 
@@ -205,6 +207,7 @@ export class Tensor {
   floor(): Tensor { return call('floor', this); }
   ceil(): Tensor { return call('ceil', this); }
   round(): Tensor { return call('round', this); }
+  erfinv(): Tensor { return call('erfinv', this); }
   sin(): Tensor { return call('sin', this); }
   cos(): Tensor { return call('cos', this); }
   sigmoid(): Tensor { return call('sigmoid', this); }
@@ -269,6 +272,8 @@ export class Tensor {
   topk(k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } { const [values, indices] = callMany('topk', this, k, dim, largest, sorted); return { values: values!, indices: indices! }; }
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } { const [values, indices] = callMany('sort', this, dim, descending); return { values: values!, indices: indices! }; }
   argsort(dim = -1, descending = false): Tensor { return call('argsort', this, dim, descending); }
+  tril(diagonal = 0): Tensor { return call('tril', this, diagonal); }
+  triu(diagonal = 0): Tensor { return call('triu', this, diagonal); }
   cumsum(dim: number): Tensor { return call('cumsum', this, dim, null); }
   all(): Tensor { return call('all', this); }
   any(): Tensor { return call('any', this); }

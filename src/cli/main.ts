@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/** The `kestrel` command line: wiring only; each command lives in its own module. */
+import { Command } from 'commander';
+import { registerDemo } from './demo.js';
+import { registerDoctor } from './doctor.js';
+import { reportError, wantsVerbose } from './errors.js';
+import { packageVersion } from './paths.js';
+
+function program(): Command {
+  const p = new Command('kestrel')
+    .description('Deep-learning image recognition in TypeScript on libtorch')
+    .version(packageVersion())
+    .option('--verbose', 'print the stack trace with an error')
+    // Errors are thrown to main() and printed there on one line; subcommands inherit both settings.
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+  registerDoctor(p);
+  registerDemo(p);
+  return p;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const p = program();
+  try {
+    await p.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    return reportError(e, wantsVerbose(argv, p.opts<{ verbose?: boolean }>().verbose));
+  }
+}
+
+const code = await main(process.argv);
+if (code !== 0) process.exitCode = code;
