@@ -26,7 +26,7 @@ export function registerDemo(program: Command): void {
     .description('train a small CNN on MNIST and print its test accuracy')
     .option('--epochs <n>', 'passes over the training set', positiveInt, 1)
     .option('--batch <n>', 'batch size', positiveInt, 64)
-    .option('--lr <x>', 'learning rate', positiveNumber, 0.01)
+    .option('--lr <x>', 'learning rate (AdamW)', positiveNumber, 0.001)
     .option('--limit <n>', 'use only the first N training images (a quick run)', positiveInt)
     .action(async (opts: DemoOptions) => {
       // Loaded here, not at startup: other commands never pay for the demo's imports.

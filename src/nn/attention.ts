@@ -72,8 +72,9 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
       }
       let attn = scores.softmax(-1);
       const p = this.opts.dropout ?? 0;
-      const weights = o.needWeights === false ? null : o.averageAttnWeights === false ? attn : attn.mean(1);
+      // PyTorch returns the weights after dropout (the ones that multiplied v).
       if (p > 0 && this.training) attn = F.dropout(attn, p, true);
+      const weights = o.needWeights === false ? null : o.averageAttnWeights === false ? attn : attn.mean(1);
       let out = attn.matmul(v).permute(2, 0, 1, 3).reshape(L, N, E);
       out = this.outProj.forward(out);
       return { output: this.opts.batchFirst ? out.transpose(0, 1) : out, weights };

@@ -111,11 +111,18 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /**
-   * Parameters and persistent buffers by PyTorch name. The tensors are the module's own (not
+   * Parameters and persistent buffers by PyTorch name, in PyTorch's order (each module's
+   * parameters, then its buffers, then its children's). The tensors are the module's own (not
    * copies): read or save them, do not dispose them.
    */
   stateDict(): Map<string, Tensor> {
-    return new Map([...this.namedParameters(), ...this.namedBuffers('', true)]);
+    const out = new Map<string, Tensor>();
+    for (const [name, m] of this.namedModules()) {
+      const key = (k: string): string => (name ? `${name}.${k}` : k);
+      for (const [p, t] of m.#params) if (t !== null) out.set(key(p), t);
+      for (const [b, { tensor, persistent }] of m.#buffers) if (tensor !== null && persistent) out.set(key(b), tensor);
+    }
+    return out;
   }
 
   /** Copies values into this module's tensors by name; shapes must match. */

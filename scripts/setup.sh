@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Makes this checkout ready to train and test: libtorch, npm dependencies, the native addon, dist/.
+# Idempotent; quick when everything is already in place. Run from anywhere: bash scripts/setup.sh
+#   KESTREL_WITH_PYTORCH=1  also installs Debian python3-torch (test fixtures and benchmarks need it; tests do not).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+can_apt() { is_root && command -v apt-get >/dev/null 2>&1; }
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    say "apt-get update"
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  say "apt-get install -y $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# Node ≥ 20
+command -v node >/dev/null 2>&1 || die "Node.js ≥ 20 is needed (https://nodejs.org, or Debian/NodeSource packages)"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node.js ≥ 20 is needed; this is $(node --version)"
+say "node $(node --version)"
+
+# node-gyp builds against the running Node's own headers when npm names no nodedir: CI reaches
+# the npm registry only, so it cannot download them.
+nodedir=$(npm config get nodedir 2>/dev/null || true)
+if [ -z "${npm_config_nodedir:-}" ] && { [ -z "$nodedir" ] || [ "$nodedir" = "undefined" ] || [ "$nodedir" = "null" ]; }; then
+  node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  if [ -f "$node_prefix/include/node/node_api.h" ]; then
+    export npm_config_nodedir="$node_prefix"
+  fi
+fi
+
+# libtorch: $LIBTORCH, else Debian's libtorch-dev (the same search binding.gyp uses)
+if ! node scripts/libtorch.mjs >/dev/null 2>&1; then
+  if [ -n "${LIBTORCH:-}" ]; then
+    die "LIBTORCH=$LIBTORCH holds no libtorch (needs include/torch and lib/libtorch_cpu.so); fix it, or unset LIBTORCH to use Debian's libtorch-dev"
+  elif can_apt; then
+    apt_install libtorch-dev
+    node scripts/libtorch.mjs >/dev/null || die "libtorch-dev was installed but libtorch is still not found"
+  else
+    printf 'setup: libtorch was not found. Install it with:\n  sudo apt-get install -y libtorch-dev\nor point LIBTORCH at a libtorch folder (official zip, or a pip torch/ folder):\n  export LIBTORCH=/path/to/libtorch\nthen run this script again.\n' >&2
+    exit 1
+  fi
+fi
+say "libtorch $(node -e 'import("./scripts/libtorch.mjs").then((m) => { const t = m.findLibtorch(); console.log(`${t.root} (${t.source})`); })')"
+
+# node-gyp's toolchain for the addon (a minimal Debian image may lack it)
+missing=()
+for tool in python3 make g++; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if can_apt; then
+    apt_install "${missing[@]}"
+  else
+    die "building the addon needs ${missing[*]}: sudo apt-get install -y ${missing[*]}"
+  fi
+fi
+
+# Python PyTorch, only for regenerating fixtures and for benchmarks
+if [ "${KESTREL_WITH_PYTORCH:-0}" = "1" ]; then
+  if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+    say "python3-torch present"
+  elif can_apt; then
+    apt_install python3-torch
+  else
+    die "KESTREL_WITH_PYTORCH=1 needs Debian python3-torch: sudo apt-get install -y python3-torch"
+  fi
+fi
+
+# npm dependencies (the package's install script builds the addon). npm writes
+# node_modules/.package-lock.json on every install; newer than the manifests means up to date.
+if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package.json ] \
+   && { [ ! -f package-lock.json ] || [ node_modules/.package-lock.json -nt package-lock.json ]; }; then
+  say "npm dependencies up to date"
+elif [ -f package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-fund --no-audit
+else
+  say "npm install"
+  npm install --no-fund --no-audit
+fi
+
+# The addon: build it when missing, rebuild it when its sources are newer
+addon=build/Release/kestrel.node
+if [ ! -f "$addon" ]; then
+  say "building the native addon"
+  npm run --silent build:native
+elif [ -n "$(find native/src binding.gyp scripts/libtorch.mjs -newer "$addon" -print -quit)" ]; then
+  say "native sources changed: rebuilding the addon"
+  npm run --silent build:native
+else
+  say "native addon up to date"
+fi
+
+say "npm run build"
+npm run --silent build
+say "done: try 'npm run demo', 'npm test' or 'node dist/src/cli/main.js doctor'"

@@ -1,0 +1,15 @@
+export {
+  CheckpointError,
+  SAFETENSORS_DTYPES,
+  loadSafetensors,
+  parseSafetensors,
+  readSafetensorsHeader,
+  saveSafetensors,
+  serializeSafetensors,
+  type LoadOptions,
+  type Loaded,
+  type SafetensorsHeader,
+  type TensorDict,
+  type TensorInfo,
+} from './safetensors.js';
+export { writeFileAtomic } from './atomic.js';

@@ -1,0 +1,20 @@
+/**
+ * Kestrel: deep-learning image recognition in TypeScript on libtorch.
+ *
+ * @example
+ * import { tensor, tidy, nn, optim } from 'kestrel';
+ * const model = new nn.Linear(4, 2);
+ * const opt = new optim.AdamW(model.parameters(), { lr: 1e-3 });
+ * const loss = tidy(() => {
+ *   const l = nn.F.mseLoss(model.forward(tensor([[1, 2, 3, 4]])), tensor([[0, 1]]));
+ *   l.backward();
+ *   opt.step();
+ *   opt.zeroGrad();
+ *   return l.item();
+ * });
+ */
+export * from './tensor/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as checkpoint from './checkpoint/index.js';
+export { readIdx, parseIdx, IdxError, type IdxArray } from './data/idx.js';
