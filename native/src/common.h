@@ -20,6 +20,8 @@ Napi::Value guard(const Napi::CallbackInfo& info, F&& body) {
     throw Napi::TypeError::New(env, e.what_without_backtrace());
   } catch (const c10::Error& e) {
     throw Napi::Error::New(env, e.what_without_backtrace());
+  } catch (const std::invalid_argument& e) {  // argument conversion at the boundary
+    throw Napi::TypeError::New(env, e.what());
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   } catch (...) {

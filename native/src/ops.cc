@@ -89,6 +89,7 @@ c10::IValue toIValue(Napi::Env env, const c10::FunctionSchema& s, const c10::Arg
       if (v.IsNull() || v.IsUndefined()) return c10::IValue();
       return toIValue(env, s, a, type->castRaw<c10::OptionalType>()->getElementType(), v);
     case c10::TypeKind::TensorType:
+      if (!isTensor(env, v)) badArg(s, a, "must be a tensor" + std::string(v.IsNumber() ? " (a number, or a disposed tensor, was given)" : ""));
       return c10::IValue(unwrapTensor(env, v));
     case c10::TypeKind::IntType:
     case c10::TypeKind::SymIntType:

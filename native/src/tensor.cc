@@ -1,5 +1,5 @@
 // Tensor handles: creation from JS buffers, reading back, metadata, disposal.
-#include <atomic>
+#include <cmath>
 #include <cstring>
 
 #include "common.h"
@@ -7,36 +7,48 @@
 namespace kestrel {
 namespace {
 
-struct TensorBox {
+// Handles are plain JS numbers indexing a per-thread slot table (index + generation), not napi
+// objects: creating or disposing one allocates nothing on the JS side and needs no native
+// finalizer (Node defers those to the event loop, so a synchronous loop would pile them up).
+// A stale handle fails its generation check instead of reaching a reused slot.
+struct Slot {
   at::Tensor t;
   int64_t reported = 0;  // bytes told to V8 through AdjustExternalMemory
+  uint32_t gen = 0;
 };
 
-constexpr napi_type_tag kTensorTag = {0x6b65737472656c31ULL, 0x74656e736f720001ULL};
-std::atomic<int64_t> liveHandles{0};
-std::atomic<int64_t> liveBytes{0};
+constexpr double kIndexSpan = 67108864.0;  // 2^26 slots; generations wrap at 2^26 too
+// Handles live in [2^52, 2^53): no integer a caller passes as a scalar or a dim can alias one.
+constexpr double kHandleBase = 4503599627370496.0;
+constexpr uint32_t kGenMask = (1u << 26) - 1;
+thread_local std::vector<Slot> slots;
+thread_local std::vector<uint32_t> freeSlots;
+thread_local int64_t liveHandles = 0;
+thread_local int64_t liveBytes = 0;
 
 int64_t sizeOf(const at::Tensor& t) {
   return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
 }
 
-void release(Napi::Env env, TensorBox* box) {
-  if (box->reported != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -box->reported);
-    liveBytes -= box->reported;
-    box->reported = 0;
-  }
-  if (box->t.defined()) {
-    box->t.reset();
-    --liveHandles;
-  }
+// The slot a handle names, or nullptr when the handle is stale, disposed or not a handle.
+Slot* slotOf(Napi::Value v) {
+  if (!v.IsNumber()) return nullptr;
+  double d = v.As<Napi::Number>().DoubleValue() - kHandleBase;
+  if (!(d >= 0) || d >= kHandleBase || d != std::floor(d)) return nullptr;
+  auto index = static_cast<size_t>(std::fmod(d, kIndexSpan));
+  auto gen = static_cast<uint32_t>(std::floor(d / kIndexSpan));
+  if (index >= slots.size() || slots[index].gen != gen || !slots[index].t.defined()) return nullptr;
+  return &slots[index];
 }
 
-TensorBox* boxOf(Napi::Env env, Napi::Value v) {
-  bool tagged = false;
-  if (v.IsExternal()) napi_check_object_type_tag(env, v, &kTensorTag, &tagged);
-  if (!tagged) throw Napi::TypeError::New(env, "expected a tensor handle");
-  return v.As<Napi::External<TensorBox>>().Data();
+void release(Napi::Env env, Slot* slot) {
+  Napi::MemoryManagement::AdjustExternalMemory(env, -slot->reported);
+  liveBytes -= slot->reported;
+  slot->reported = 0;
+  slot->t.reset();
+  slot->gen = (slot->gen + 1) & kGenMask;
+  --liveHandles;
+  freeSlots.push_back(static_cast<uint32_t>(slot - slots.data()));
 }
 
 std::vector<int64_t> shapeFrom(Napi::Value v) {
@@ -121,53 +133,57 @@ KESTREL_FN(sameTensor) {
   return Napi::Boolean::New(env, unwrapTensor(env, info[0]).is_same(unwrapTensor(env, info[1])));
 }
 
+// dispose(handle): frees the tensor; a second dispose of the same handle does nothing.
 KESTREL_FN(dispose) {
   auto env = info.Env();
-  release(env, boxOf(env, info[0]));
+  if (Slot* slot = slotOf(info[0])) release(env, slot);
   return env.Undefined();
 }
 
 KESTREL_FN(isDisposed) {
-  auto env = info.Env();
-  return Napi::Boolean::New(env, !boxOf(env, info[0])->t.defined());
+  return Napi::Boolean::New(info.Env(), slotOf(info[0]) == nullptr);
 }
 
 KESTREL_FN(memoryStats) {
   auto env = info.Env();
   auto out = Napi::Object::New(env);
-  out.Set("handles", static_cast<double>(liveHandles.load()));
-  out.Set("bytes", static_cast<double>(liveBytes.load()));
+  out.Set("handles", static_cast<double>(liveHandles));
+  out.Set("bytes", static_cast<double>(liveBytes));
   return out;
 }
 
 }  // namespace
 
 Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
-  auto* box = new TensorBox{std::move(t), 0};
-  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
-    release(env, b);
-    delete b;
-  });
-  napi_type_tag_object(env, ext, &kTensorTag);
-  if (box->t.defined()) {
-    ++liveHandles;
-    box->reported = sizeOf(box->t);
-    liveBytes += box->reported;
-    Napi::MemoryManagement::AdjustExternalMemory(env, box->reported);
+  if (!t.defined()) return env.Null();
+  uint32_t index;
+  if (freeSlots.empty()) {
+    if (slots.size() >= static_cast<size_t>(kIndexSpan)) throw std::runtime_error("too many live tensors");
+    index = static_cast<uint32_t>(slots.size());
+    slots.emplace_back();
+  } else {
+    index = freeSlots.back();
+    freeSlots.pop_back();
   }
-  return ext;
+  Slot& slot = slots[index];
+  slot.t = std::move(t);
+  slot.reported = sizeOf(slot.t);
+  ++liveHandles;
+  liveBytes += slot.reported;
+  Napi::MemoryManagement::AdjustExternalMemory(env, slot.reported);
+  return Napi::Number::New(env, kHandleBase + static_cast<double>(slot.gen) * kIndexSpan + index);
 }
 
 bool isTensor(Napi::Env env, Napi::Value v) {
-  bool tagged = false;
-  if (v.IsExternal()) napi_check_object_type_tag(env, v, &kTensorTag, &tagged);
-  return tagged;
+  return slotOf(v) != nullptr;
 }
 
 at::Tensor& unwrapTensor(Napi::Env env, Napi::Value v) {
-  auto* box = boxOf(env, v);
-  if (!box->t.defined()) throw Napi::Error::New(env, "tensor was disposed");
-  return box->t;
+  Slot* slot = slotOf(v);
+  if (slot == nullptr) {
+    throw Napi::TypeError::New(env, v.IsNumber() ? "tensor was disposed" : "expected a tensor");
+  }
+  return slot->t;
 }
 
 void initTensor(Napi::Env env, Napi::Object exports) {

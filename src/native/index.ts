@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 declare const tensorBrand: unique symbol;
 declare const opBrand: unique symbol;
-/** An owned reference to one native at::Tensor. */
-export type TensorHandle = { readonly [tensorBrand]: true };
+/** An owned reference to one native at::Tensor: a number naming a slot in the addon's table. */
+export type TensorHandle = number & { readonly [tensorBrand]: true };
 /** A resolved ATen operator (schema looked up once). */
 export type OpHandle = { readonly [opBrand]: true };
 

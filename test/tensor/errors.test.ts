@@ -72,7 +72,7 @@ describe('errors', () => {
     throwsError(() => ones([4]).reshape('x' as never), /aten::reshape\(\): argument 'shape'/);
     throwsError(() => ones([4]).reshape(2.5, 2), /aten::reshape\(\): argument 'shape' must be an integer, got 2\.5/);
     throwsError(() => ones([4]).clamp('0' as never), /aten::clamp\(\): argument 'min' must be a number/);
-    throwsError(() => ones([2]).matmul(3 as never), /expected a tensor/, TypeError);
+    throwsError(() => ones([2]).matmul(3 as never), /aten::matmul\(\): argument 'other' must be a tensor/, TypeError);
   });
 
   it('an ATen error with a bad dimension', () => {
