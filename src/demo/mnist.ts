@@ -62,6 +62,7 @@ export async function runMnistDemo(opts: MnistDemoOptions): Promise<{ testAccura
   opts.log(`MNIST: ${n} training images, ${test.labels.size(0)} test · smallcnn ${model.numParameters()} parameters · AdamW lr ${opts.lr} · batch ${opts.batch}`);
   let seen = 0;
   let seconds = 0;
+  let testAccuracy = 0;
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     model.train();
     const order = randperm(n);
@@ -86,10 +87,9 @@ export async function runMnistDemo(opts: MnistDemoOptions): Promise<{ testAccura
     order.dispose();
     seconds += (performance.now() - t0) / 1000;
     seen += steps * opts.batch;
-    const acc = evaluate(model, test);
-    opts.log(`epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)} · test accuracy ${(acc * 100).toFixed(2)}%`);
+    testAccuracy = evaluate(model, test);
+    opts.log(`epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)} · test accuracy ${(testAccuracy * 100).toFixed(2)}%`);
   }
-  const testAccuracy = evaluate(model, test);
   for (const t of [train.images, train.labels, test.images, test.labels]) t.dispose();
   optimizer.dispose();
   model.dispose();

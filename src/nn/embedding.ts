@@ -21,6 +21,6 @@ export class Embedding extends Module {
   }
 
   forward(indices: Tensor): Tensor {
-    return F.embedding(indices, this.weight, this.paddingIdx);
+    return F.embedding(indices, this.weight, this.paddingIdx < 0 ? null : this.paddingIdx);
   }
 }

@@ -62,7 +62,13 @@ export const dropout = (x: Tensor, p = 0.5, training = true): Tensor => {
   if (p < 0 || p > 1) throw new RangeError(`dropout probability must be in [0, 1], got ${p}`);
   return call('dropout', x, p, training);
 };
-export const embedding = (indices: Tensor, weight: Tensor, paddingIdx = -1): Tensor => call('embedding', weight, indices, paddingIdx, false, false);
+/** Rows of `weight` at `indices`; the `paddingIdx` row (negative counts from the end, as in PyTorch) gets no gradient. */
+export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number | null): Tensor {
+  const rows = weight.size(0);
+  if (paddingIdx != null && (paddingIdx >= rows || paddingIdx < -rows)) throw new RangeError(`paddingIdx ${paddingIdx} is out of range for ${rows} embeddings`);
+  const p = paddingIdx == null ? -1 : paddingIdx < 0 ? rows + paddingIdx : paddingIdx;
+  return call('embedding', weight, indices, p, false, false);
+}
 
 // ---- activations ----
 export const relu = (x: Tensor): Tensor => call('relu', x);

@@ -4,7 +4,7 @@
  */
 import { native, type OpHandle, type TensorHandle } from '../native/index.js';
 import { checkDevice, type Device } from './device.js';
-import { dtypeCode, dtypeOf, viewAs, type DataArray, type DType } from './dtype.js';
+import { DTYPES, dtypeCode, dtypeOf, viewAs, type DataArray, type DType } from './dtype.js';
 import { track, untrack } from './scope.js';
 
 const ops = new Map<string, OpHandle>();
@@ -120,7 +120,8 @@ export class Tensor {
   // ---- conversion ----
   /** Converts to a dtype or moves to a device (a copy only where needed). */
   to(target: DType | Device, opts: { copy?: boolean } = {}): Tensor {
-    if (target === 'cpu' || target.startsWith('cuda')) return call('to.device', this, checkDevice(target), dtypeCode(this.dtype), false, opts.copy ?? false);
+    if (!(target in DTYPES) && !isDeviceLike(target)) throw new TypeError(`to(): '${target}' is neither a dtype (${Object.keys(DTYPES).join(', ')}) nor a device (cpu, cuda, cuda:N)`);
+    if (isDeviceLike(target)) return call('to.device', this, checkDevice(target), dtypeCode(this.dtype), false, opts.copy ?? false);
     return call('to.dtype', this, dtypeCode(target as DType), false, opts.copy ?? false);
   }
   float(): Tensor { return this.to('float32'); }
@@ -278,6 +279,8 @@ export class Tensor {
   all(): Tensor { return call('all', this); }
   any(): Tensor { return call('any', this); }
 }
+
+const isDeviceLike = (s: string): boolean => s === 'cpu' || /^cuda(:\d+)?$/.test(s);
 
 function flatShape(args: number[] | [number[]]): number[] {
   return Array.isArray(args[0]) ? args[0] : (args as number[]);

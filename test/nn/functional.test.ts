@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { F } from '../../src/nn/index.js';
-import { manualSeed, ones, randn, tidy, type Tensor } from '../../src/tensor/index.js';
+import { manualSeed, ones, randn, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
 import { assertClose, assertCovers, checkCase, loadFixture, type Outputs } from '../helpers.js';
 
 type T = Record<string, Tensor>;
@@ -120,5 +120,18 @@ describe('F option checks', () => {
   }));
   it('an unknown reduction is rejected by name', () => tidy(() => {
     assert.throws(() => F.mseLoss(ones([2]), ones([2]), 'avg' as F.Reduction), /unknown reduction 'avg'/);
+  }));
+});
+
+describe('F.embedding paddingIdx', () => {
+  it('a negative index counts from the end, as in PyTorch, and that row gets no gradient', () => tidy(() => {
+    manualSeed(3);
+    const w = randn([5, 3]).requiresGrad_();
+    const idx = tensor([0, 4, 4, 2], { dtype: 'int64' });
+    F.embedding(idx, w, -1).sum().backward();
+    const g = w.grad!.toArray();
+    assert.deepEqual(g.slice(12, 15), [0, 0, 0], 'row 4 (= -1) is the padding row');
+    assert.deepEqual(g.slice(0, 3), [1, 1, 1]);
+    assert.throws(() => F.embedding(idx, w, 5), /paddingIdx 5 is out of range for 5 embeddings/);
   }));
 });
