@@ -62,6 +62,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# Data and fonts: Fashion-MNIST by name (`--data fashion-mnist`; its test is skipped without it)
+# and DejaVu for text in plots. Installed when missing and apt can run; otherwise a hint, not a stop.
+extras=()
+dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || extras+=(dataset-fashion-mnist)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || extras+=(fonts-dejavu-core)
+if [ "${#extras[@]}" -gt 0 ]; then
+  if can_apt; then
+    apt_install "${extras[@]}"
+  else
+    say "optional packages missing: sudo apt-get install -y ${extras[*]} (Fashion-MNIST by name; fonts for plots)"
+  fi
+fi
+
 # Python PyTorch, only for regenerating fixtures and for benchmarks
 if [ "${KESTREL_WITH_PYTORCH:-0}" = "1" ]; then
   if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then

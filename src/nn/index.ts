@@ -10,3 +10,4 @@ export { MultiheadAttention, type MultiheadAttentionCall, type AttentionResult }
 export { CrossEntropyLoss, BCEWithLogitsLoss, MSELoss, L1Loss, SmoothL1Loss } from './loss.js';
 export * as F from './functional.js';
 export * as init from './init.js';
+export { StochasticDepth, stochasticDepth, type StochasticDepthMode } from './stochastic-depth.js';

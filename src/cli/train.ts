@@ -1,0 +1,44 @@
+/** `kestrel train --task classify …`: the CLI face of tasks/classify/train. */
+import { Option, type Command } from 'commander';
+import { defined, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train an image classifier (a data set name, an ImageFolder, or a CSV manifest)')
+    .addOption(new Option('--task <task>', 'what to train').choices(['classify']).default('classify'))
+    .requiredOption('--data <spec>', 'mnist | fashion-mnist | a folder (root/{train,val,test}/<class>/*.jpg or root/<class>/*) | a CSV (path,label)')
+    .option('--model <name>', 'a model from `kestrel models` (default: smallcnn for 28-px data, resnet18 otherwise)')
+    .option('--epochs <n>', 'passes over the training set', positiveInt, 10)
+    .option('--batch <n>', 'batch size', positiveInt, 64)
+    .option('--imgsz <px>', 'input size (default: the data\'s own for 28-px sets, else the model\'s)', positiveInt)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'adam', 'sgd']).default('adamw'))
+    .option('--lr <x>', 'peak learning rate (default 1e-3 for Adam(W), 0.01 for SGD)', positiveNumber)
+    .option('--weight-decay <x>', 'weight decay (default 0.05 AdamW, 5e-4 SGD, 0 Adam)', nonNegativeNumber)
+    .option('--warmup-epochs <n>', 'linear warm-up before the cosine schedule', nonNegativeNumber, 1)
+    .option('--label-smoothing <x>', 'label smoothing', nonNegativeNumber, 0.1)
+    .option('--mixup <alpha>', 'MixUp alpha (0 = off)', nonNegativeNumber, 0)
+    .option('--cutmix <alpha>', 'CutMix alpha (0 = off)', nonNegativeNumber, 0)
+    .addOption(new Option('--augment <level>', 'augmentation').choices(['auto', 'none', 'light', 'standard', 'strong']).default('auto'))
+    .option('--ema', 'validate and save an exponential moving average of the weights')
+    .option('--patience <n>', 'stop after N epochs without improvement (0 = never)', nonNegativeInt, 0)
+    .option('--clip-grad <norm>', 'clip gradients to this global norm', positiveNumber)
+    .option('--seed <n>', 'random seed (data order, augmentation, init)', nonNegativeInt, 0)
+    .option('--device <dev>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--workers <n>', 'data-loading worker threads (0 = main thread)', nonNegativeInt)
+    .option('--project <dir>', 'parent folder of runs', 'runs/classify')
+    .option('--name <name>', 'run name (a number is appended when taken)', 'train')
+    .option('--exist-ok', 'reuse runs/<project>/<name> if it exists')
+    .option('--resume [run]', 'continue a run from its last checkpoint (run folder or last.safetensors)')
+    .option('--strict', 'stop before training if any image is unreadable')
+    .option('--val-fraction <x>', 'share of a folder held out for validation when it has no val/', positiveNumber, 0.1)
+    .action(async (o: Record<string, unknown>) => {
+      const { train } = await import('../tasks/classify/train.js');
+      const { task: _task, resume, ema, existOk, strict, ...rest } = o;
+      if (resume === true) throw new Error('--resume needs the run to continue: --resume runs/classify/train');
+      const r = await train(defined({ ...rest, ema: ema === true, existOk: existOk === true, strict: strict === true, resume: resume as string | undefined }) as never);
+      const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
+      process.stdout.write(`best epoch ${r.best.epoch}: accuracy ${pct(r.best.metrics.accuracy)}, top5 ${pct(r.best.metrics.top5)} · weights ${r.best.path}\n`);
+      if (r.interrupted) process.exitCode = 130;
+    });
+}

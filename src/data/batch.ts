@@ -1,0 +1,122 @@
+/**
+ * One batch from sample indices to a packed Float32Array [B, C, H, W]: load (memory view or sharp
+ * decode), convert channels, transform with each sample's own seeded Rng. The same code runs in
+ * loader workers and, for `workers: 0`, on the main thread, so both give the same bytes.
+ */
+import { grayscale } from './color.js';
+import { PipelineError } from './errors.js';
+import { decodeImage } from './image.js';
+import type { Img } from './pixels.js';
+import { Rng } from './rng.js';
+import { applyTransforms, type TransformSpec } from './transforms.js';
+
+/** What a worker needs of a source: pixels (shared memory) or paths, never the labels. */
+export type SourceView =
+  | { kind: 'memory'; images: Uint8Array; height: number; width: number; channels: number }
+  | { kind: 'files'; paths: string[] };
+
+export interface PipelineConfig {
+  transforms: TransformSpec[];
+  seed: number;
+  /** Channels the model takes; sources with the other count are converted. */
+  channels: 1 | 3;
+  /** Shrink-on-load for files: decode with the shorter side at most this (sharp, before the transforms). */
+  decodeSize?: number;
+}
+
+export interface BatchJob {
+  epoch: number;
+  batch: number;
+  indices: number[];
+}
+
+export interface BatchResult {
+  batch: number;
+  /** Kept samples, packed: kept.length · C·H·W values. */
+  data: Float32Array;
+  shape: [number, number, number];
+  /** Dataset indices of the samples in `data`, in batch order. */
+  kept: number[];
+  failed: { index: number; reason: string }[];
+}
+
+function withChannels(img: Img, channels: 1 | 3): Img {
+  return img.channels === channels ? img : grayscale(img, channels);
+}
+
+function memorySample(src: Extract<SourceView, { kind: 'memory' }>, i: number): Img {
+  const size = src.height * src.width * src.channels;
+  return { data: src.images.subarray(i * size, (i + 1) * size), width: src.width, height: src.height, channels: src.channels };
+}
+
+class Packer {
+  #data: Float32Array | null = null;
+  #shape: [number, number, number] = [0, 0, 0];
+  readonly #slots: (Float32Array | null)[];
+
+  constructor(n: number) {
+    this.#slots = new Array<Float32Array | null>(n).fill(null);
+  }
+
+  put(slot: number, img: Img & { data: Float32Array }): void {
+    const shape: [number, number, number] = [img.channels, img.height, img.width];
+    if (this.#data === null) {
+      this.#shape = shape;
+      this.#data = new Float32Array(this.#slots.length * img.data.length);
+    } else if (shape.some((v, k) => v !== this.#shape[k])) {
+      throw new PipelineError(`samples in a batch differ in size (${shape.join('×')} vs ${this.#shape.join('×')}): end the transforms with a fixed-size crop or resize`);
+    }
+    this.#data.set(img.data, slot * img.data.length);
+    this.#slots[slot] = img.data;
+  }
+
+  finish(job: BatchJob, failed: BatchResult['failed']): BatchResult {
+    const kept: number[] = [];
+    const data = this.#data ?? new Float32Array(0);
+    const size = this.#shape[0] * this.#shape[1] * this.#shape[2];
+    this.#slots.forEach((s, slot) => {
+      if (s === null) return;
+      if (kept.length !== slot) data.copyWithin(kept.length * size, slot * size, (slot + 1) * size);
+      kept.push(job.indices[slot]!);
+    });
+    return { batch: job.batch, data: data.subarray(0, kept.length * size), shape: this.#shape, kept, failed };
+  }
+}
+
+/** The synchronous path for in-memory sources. */
+export function processMemoryBatch(src: Extract<SourceView, { kind: 'memory' }>, cfg: PipelineConfig, job: BatchJob): BatchResult {
+  const packer = new Packer(job.indices.length);
+  job.indices.forEach((i, slot) => {
+    const img = withChannels(memorySample(src, i), cfg.channels);
+    packer.put(slot, applyTransforms(img, cfg.transforms, Rng.forSample(cfg.seed, job.epoch, i)));
+  });
+  return packer.finish(job, []);
+}
+
+const DECODE_AHEAD = 8;
+
+/** Any source; files are decoded with up to DECODE_AHEAD in flight, and a file that fails to decode is reported, not thrown. */
+export async function processBatch(src: SourceView, cfg: PipelineConfig, job: BatchJob): Promise<BatchResult> {
+  if (src.kind === 'memory') return processMemoryBatch(src, cfg, job);
+  const packer = new Packer(job.indices.length);
+  const failed: BatchResult['failed'] = [];
+  let next = 0;
+  const run = async (): Promise<void> => {
+    while (next < job.indices.length) {
+      const slot = next++;
+      const i = job.indices[slot]!;
+      let img: Img;
+      try {
+        const opts = cfg.decodeSize === undefined ? { channels: cfg.channels } : { channels: cfg.channels, size: cfg.decodeSize, shrinkOnly: true };
+        img = await decodeImage(src.paths[i]!, opts);
+      } catch (e) {
+        failed.push({ index: i, reason: `decode failed: ${String((e as Error).message ?? e).split('\n')[0]}` });
+        continue;
+      }
+      packer.put(slot, applyTransforms(img, cfg.transforms, Rng.forSample(cfg.seed, job.epoch, i)));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DECODE_AHEAD, job.indices.length) }, run));
+  failed.sort((a, b) => job.indices.indexOf(a.index) - job.indices.indexOf(b.index));
+  return packer.finish(job, failed);
+}

@@ -1,0 +1,240 @@
+/**
+ * Geometric ops on HWC images in plain JS: antialiased bilinear resampling with PIL's triangle
+ * filter (what torchvision's Resize does for PIL images, and for tensors with antialias=True),
+ * crops with fill, flips and affine warps.
+ */
+import { pair, requireHwc, roundHalfEven, type Img } from './pixels.js';
+
+interface Coeffs {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float32Array;
+  taps: number;
+}
+
+/** PIL's precompute_coeffs for the bilinear (triangle) filter: `inSize` samples to `outSize`. */
+function coeffs(inSize: number, outSize: number): Coeffs {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale;
+  const taps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float32Array(outSize * taps);
+  const k = new Float64Array(taps);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const n = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let sum = 0;
+    for (let x = 0; x < n; x++) {
+      const t = Math.abs((x + xmin - center + 0.5) / filterScale);
+      k[x] = t < 1 ? 1 - t : 0;
+      sum += k[x]!;
+    }
+    for (let x = 0; x < n; x++) weights[xx * taps + x] = sum === 0 ? 0 : k[x]! / sum;
+    start[xx] = xmin;
+    count[xx] = n;
+  }
+  return { start, count, weights, taps };
+}
+
+/**
+ * Crops the region (left, top, w, h) — which must lie inside the image — and resizes it to
+ * outW × outH with antialiased bilinear filtering (crop first, so the filter never reads outside
+ * the region, as torchvision's resized_crop).
+ */
+export function resample(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number): Img {
+  requireHwc(img, 'resize');
+  if (w === outW && h === outH) return crop(img, top, left, h, w);
+  const C = img.channels;
+  const tmp = horizontalPass(img.data, img.width, C, left, top, w, h, coeffs(w, outW));
+  return { data: verticalPass(tmp, outW * C, coeffs(h, outH)), width: outW, height: outH, channels: C };
+}
+
+/** Rows top…top+h of the region, each resampled from w to cx's output width. */
+function horizontalPass(src: Uint8Array | Float32Array, W: number, C: number, left: number, top: number, w: number, h: number, cx: Coeffs): Float32Array {
+  const { start, count, weights, taps } = cx;
+  const outW = start.length;
+  const tmp = new Float32Array(h * outW * C);
+  let t = 0;
+  for (let yy = 0; yy < h; yy++) {
+    const rowBase = ((top + yy) * W + left) * C;
+    for (let xx = 0; xx < outW; xx++) {
+      let p = rowBase + start[xx]! * C;
+      const n = count[xx]!;
+      const wo = xx * taps;
+      if (C === 3) {
+        let a = 0;
+        let b = 0;
+        let c = 0;
+        for (let k = 0; k < n; k++, p += 3) {
+          const wk = weights[wo + k]!;
+          a += src[p]! * wk;
+          b += src[p + 1]! * wk;
+          c += src[p + 2]! * wk;
+        }
+        tmp[t++] = a;
+        tmp[t++] = b;
+        tmp[t++] = c;
+      } else {
+        for (let c = 0; c < C; c++) {
+          let acc = 0;
+          for (let k = 0, q = p + c; k < n; k++, q += C) acc += src[q]! * weights[wo + k]!;
+          tmp[t++] = acc;
+        }
+      }
+    }
+  }
+  return tmp;
+}
+
+/** Resamples whole rows of `rowLen` values from tmp's height to cy's output height. */
+function verticalPass(tmp: Float32Array, rowLen: number, cy: Coeffs): Float32Array {
+  const { start, count, weights, taps } = cy;
+  const outH = start.length;
+  const out = new Float32Array(outH * rowLen);
+  for (let yy = 0; yy < outH; yy++) {
+    const n = count[yy]!;
+    const ob = yy * rowLen;
+    const r0 = start[yy]! * rowLen;
+    const w0 = weights[yy * taps]!;
+    if (n === 2) {
+      const w1 = weights[yy * taps + 1]!;
+      const r1 = r0 + rowLen;
+      for (let i = 0; i < rowLen; i++) out[ob + i] = tmp[r0 + i]! * w0 + tmp[r1 + i]! * w1;
+      continue;
+    }
+    for (let i = 0; i < rowLen; i++) out[ob + i] = tmp[r0 + i]! * w0;
+    for (let k = 1; k < n; k++) {
+      const wk = weights[yy * taps + k]!;
+      const rk = r0 + k * rowLen;
+      for (let i = 0; i < rowLen; i++) out[ob + i]! += tmp[rk + i]! * wk;
+    }
+  }
+  return out;
+}
+
+/** torchvision's Resize size rule: a number sets the shorter side (the longer one truncated), a pair is [h, w]. */
+export function resizeTarget(width: number, height: number, size: number | readonly [number, number], maxSize?: number): [number, number] {
+  if (typeof size !== 'number') return [size[0], size[1]];
+  const [short, long] = width <= height ? [width, height] : [height, width];
+  let [newShort, newLong] = [size, Math.floor((size * long) / short)];
+  if (maxSize !== undefined && newLong > maxSize) [newShort, newLong] = [Math.floor((maxSize * newShort) / newLong), maxSize];
+  return width <= height ? [newLong, newShort] : [newShort, newLong];
+}
+
+/** Resizes to `size` (see resizeTarget) with antialiased bilinear filtering. */
+export function resize(img: Img, size: number | readonly [number, number], maxSize?: number): Img {
+  const [h, w] = resizeTarget(img.width, img.height, size, maxSize);
+  return resample(img, 0, 0, img.width, img.height, w, h);
+}
+
+/** The h × w window at (top, left); parts outside the image are `fill`. Keeps the element type. */
+export function crop(img: Img, top: number, left: number, h: number, w: number, fill = 0): Img {
+  requireHwc(img, 'crop');
+  const C = img.channels;
+  const src = img.data;
+  const out = src instanceof Uint8Array ? new Uint8Array(h * w * C) : new Float32Array(h * w * C);
+  if (fill !== 0) out.fill(fill);
+  const x0 = Math.max(0, -left);
+  const x1 = Math.min(w, img.width - left);
+  for (let y = 0; y < h; y++) {
+    const sy = top + y;
+    if (sy < 0 || sy >= img.height || x1 <= x0) continue;
+    const from = (sy * img.width + left + x0) * C;
+    out.set(src.subarray(from, from + (x1 - x0) * C), (y * w + x0) * C);
+  }
+  return { data: out, width: w, height: h, channels: C };
+}
+
+/** torchvision's center_crop: offsets round half to even; pads with 0 when the image is smaller. */
+export function centerCrop(img: Img, size: number | readonly [number, number]): Img {
+  const [h, w] = pair(size);
+  return crop(img, roundHalfEven((img.height - h) / 2), roundHalfEven((img.width - w) / 2), h, w);
+}
+
+/** Mirrors left ↔ right. */
+export function hflip(img: Img): Img {
+  requireHwc(img, 'hflip');
+  const { width: W, height: H, channels: C, data: src } = img;
+  const out = src instanceof Uint8Array ? new Uint8Array(src.length) : new Float32Array(src.length);
+  for (let y = 0; y < H; y++) {
+    const row = y * W * C;
+    if (C === 3) {
+      for (let s = row, d = row + (W - 1) * 3; d >= row; s += 3, d -= 3) {
+        out[d] = src[s]!;
+        out[d + 1] = src[s + 1]!;
+        out[d + 2] = src[s + 2]!;
+      }
+      continue;
+    }
+    for (let x = 0; x < W; x++) {
+      const s = row + x * C;
+      const d = row + (W - 1 - x) * C;
+      for (let c = 0; c < C; c++) out[d + c] = src[s + c]!;
+    }
+  }
+  return { data: out, width: W, height: H, channels: C };
+}
+
+/**
+ * Warps by an inverse affine map: output pixel centre (x, y), taken relative to (cx, cy), reads the
+ * source at (a·dx + b·dy + c + cx, d·dx + e·dy + f + cy). Points outside read `fill`.
+ */
+export function warpAffine(img: Img, inv: readonly number[], center: readonly [number, number], interp: 'nearest' | 'bilinear', fill = 0): Img {
+  requireHwc(img, 'affine');
+  const { width: W, height: H, channels: C, data: src } = img;
+  const [a, b, c, d, e, f] = inv as [number, number, number, number, number, number];
+  const [cx, cy] = center;
+  const out = new Float32Array(W * H * C);
+  if (fill !== 0) out.fill(fill);
+  for (let y = 0; y < H; y++) {
+    const dy = y + 0.5 - cy;
+    for (let x = 0; x < W; x++) {
+      const dx = x + 0.5 - cx;
+      const sx = a * dx + b * dy + c + cx - 0.5;
+      const sy = d * dx + e * dy + f + cy - 0.5;
+      const o = (y * W + x) * C;
+      if (interp === 'nearest') {
+        const ix = Math.round(sx);
+        const iy = Math.round(sy);
+        if (ix < 0 || iy < 0 || ix >= W || iy >= H) continue;
+        const p = (iy * W + ix) * C;
+        for (let k = 0; k < C; k++) out[o + k] = src[p + k]!;
+        continue;
+      }
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const w00 = (1 - fx) * (1 - fy);
+      const w01 = fx * (1 - fy);
+      const w10 = (1 - fx) * fy;
+      const w11 = fx * fy;
+      const okX0 = x0 >= 0 && x0 < W;
+      const okX1 = x0 + 1 >= 0 && x0 + 1 < W;
+      const okY0 = y0 >= 0 && y0 < H;
+      const okY1 = y0 + 1 >= 0 && y0 + 1 < H;
+      const p00 = okX0 && okY0 ? (y0 * W + x0) * C : -1;
+      const p01 = okX1 && okY0 ? (y0 * W + x0 + 1) * C : -1;
+      const p10 = okX0 && okY1 ? ((y0 + 1) * W + x0) * C : -1;
+      const p11 = okX1 && okY1 ? ((y0 + 1) * W + x0 + 1) * C : -1;
+      for (let k = 0; k < C; k++) {
+        out[o + k] =
+          (p00 < 0 ? fill : src[p00 + k]!) * w00 +
+          (p01 < 0 ? fill : src[p01 + k]!) * w01 +
+          (p10 < 0 ? fill : src[p10 + k]!) * w10 +
+          (p11 < 0 ? fill : src[p11 + k]!) * w11;
+      }
+    }
+  }
+  return { data: out, width: W, height: H, channels: C };
+}
+
+/** Rotates counter-clockwise by `degrees` about the image centre, keeping the size. */
+export function rotate(img: Img, degrees: number, interp: 'nearest' | 'bilinear' = 'bilinear', fill = 0): Img {
+  const t = (degrees * Math.PI) / 180;
+  const [cs, sn] = [Math.cos(t), Math.sin(t)];
+  return warpAffine(img, [cs, -sn, 0, sn, cs, 0], [img.width / 2, img.height / 2], interp, fill);
+}

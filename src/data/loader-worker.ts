@@ -1,0 +1,17 @@
+/**
+ * Loader worker thread: receives BatchJobs, answers BatchResults (the pixel buffer transferred,
+ * not copied) or an error. Started by WorkerPool with the source view and pipeline config.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { processBatch, type BatchJob, type PipelineConfig, type SourceView } from './batch.js';
+import type { Reply } from './pool.js';
+
+const { source, config } = workerData as { source: SourceView; config: PipelineConfig };
+const port = parentPort!;
+
+port.on('message', ({ id, job }: { id: number; job: BatchJob }) => {
+  processBatch(source, config, job).then(
+    (result) => port.postMessage({ id, ok: true, result } satisfies Reply, [result.data.buffer as ArrayBuffer]),
+    (e: unknown) => port.postMessage({ id, ok: false, error: String((e as Error)?.message ?? e), name: (e as Error)?.name ?? 'Error' } satisfies Reply),
+  );
+});

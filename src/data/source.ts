@@ -1,0 +1,65 @@
+/** Where a split's samples come from: pixels already in memory, or image files decoded on demand. */
+
+/** Decoded images held in memory (IDX sets), HWC per image, one after the other. */
+export interface MemorySource {
+  kind: 'memory';
+  /** N·H·W·C bytes. Backed by a SharedArrayBuffer when it comes from resolveClassifyData, so loader workers share it without copying. */
+  images: Uint8Array;
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  labels: Int32Array;
+  /** One id per sample, e.g. "train/123". */
+  ids: string[];
+}
+
+/** Image files, decoded (and converted to `channels`) by the loader. */
+export interface FileSource {
+  kind: 'files';
+  paths: string[];
+  labels: Int32Array;
+  /** Channels to decode to (default 3). */
+  channels?: 1 | 3;
+}
+
+export type DataSource = MemorySource | FileSource;
+
+/** Number of samples in a source. */
+export const sourceLength = (s: DataSource): number => s.labels.length;
+
+/** The id of sample `i`: its memory id or its file path. */
+export const sampleId = (s: DataSource, i: number): string => (s.kind === 'memory' ? s.ids[i]! : s.paths[i]!);
+
+/** A file that was left out, and why. */
+export interface Skipped {
+  path: string;
+  reason: string;
+}
+
+/** An image-classification data set, resolved and checked, ready for DataLoader. */
+export interface ClassifyData {
+  name: string;
+  /** Class names; label k is classes[k]. */
+  classes: string[];
+  inChannels: 1 | 3;
+  /** [h, w] when every image has one size (IDX sets), else null. */
+  nativeSize: [number, number] | null;
+  splits: { train: DataSource; val: DataSource; test?: DataSource };
+  /** Files left out while scanning (not an image extension, unreadable, truncated). */
+  skipped: Skipped[];
+}
+
+/** The samples of `s` at `indices`, as a new source of the same kind. */
+export function subset(s: DataSource, indices: ArrayLike<number>): DataSource {
+  const idx = Array.from(indices);
+  const labels = Int32Array.from(idx, (i) => s.labels[i]!);
+  if (s.kind === 'files') {
+    const out: FileSource = { kind: 'files', paths: idx.map((i) => s.paths[i]!), labels };
+    if (s.channels !== undefined) out.channels = s.channels;
+    return out;
+  }
+  const size = s.height * s.width * s.channels;
+  const images = new Uint8Array(new SharedArrayBuffer(idx.length * size));
+  idx.forEach((i, k) => images.set(s.images.subarray(i * size, (i + 1) * size), k * size));
+  return { ...s, images, labels, ids: idx.map((i) => s.ids[i]!) };
+}

@@ -1,0 +1,10 @@
+export {
+  classificationReport,
+  confusionMatrix,
+  formatReport,
+  fromConfusionMatrix,
+  topK,
+  type AverageMetrics,
+  type ClassificationMetrics,
+  type ClassMetrics,
+} from './classify.js';

@@ -1,0 +1,47 @@
+/** Training settings for classification: validated once at the edge (CLI, API, args.yaml), typed inside. */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+export const TrainArgs = z.object({
+  data: z.string().min(1),
+  model: z.string().optional(),
+  epochs: z.number().int().positive().default(10),
+  batch: z.number().int().positive().default(64),
+  imgsz: z.number().int().positive().optional(),
+  optimizer: z.enum(['adamw', 'adam', 'sgd']).default('adamw'),
+  /** Peak learning rate; by default 1e-3 for Adam(W), 0.01 for SGD (scaled for batch 64). */
+  lr: z.number().positive().optional(),
+  weightDecay: z.number().min(0).optional(),
+  momentum: z.number().min(0).max(1).default(0.9),
+  warmupEpochs: z.number().min(0).default(1),
+  labelSmoothing: z.number().min(0).max(1).default(0.1),
+  mixup: z.number().min(0).default(0),
+  cutmix: z.number().min(0).default(0),
+  augment: z.enum(['auto', 'none', 'light', 'standard', 'strong']).default('auto'),
+  ema: z.boolean().default(false),
+  patience: z.number().int().min(0).default(0),
+  clipGrad: z.number().positive().optional(),
+  seed: z.number().int().min(0).default(0),
+  device: z.string().default('cpu'),
+  workers: z.number().int().min(0).default(Math.min(4, availableParallelism())),
+  project: z.string().default('runs/classify'),
+  name: z.string().default('train'),
+  existOk: z.boolean().default(false),
+  /** Continue a run from its last checkpoint (a run folder or a last.safetensors path). */
+  resume: z.string().optional(),
+  strict: z.boolean().default(false),
+  valFraction: z.number().gt(0).lt(1).default(0.1),
+}).strict();
+
+export type TrainArgs = z.infer<typeof TrainArgs>;
+export type TrainInput = z.input<typeof TrainArgs>;
+
+/** Validates user settings; the message names each bad field on one line. */
+export function parseTrainArgs(input: unknown): TrainArgs {
+  const r = TrainArgs.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+    throw new Error(`invalid training settings: ${issues.join('; ')}`);
+  }
+  return r.data;
+}

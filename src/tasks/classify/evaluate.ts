@@ -1,0 +1,48 @@
+/** One pass of a classifier over a loader, in eval mode: loss, predictions and class scores. */
+import type { DataLoader } from '../../data/loader.js';
+import type { Module } from '../../nn/module.js';
+import * as F from '../../nn/functional.js';
+import { noGrad } from '../../tensor/runtime.js';
+import { tidy } from '../../tensor/scope.js';
+import { progress } from '../../engine/progress.js';
+
+export interface Predictions {
+  loss: number;
+  yTrue: number[];
+  yPred: number[];
+  /** Softmax probabilities per sample. */
+  scores: number[][];
+  ids: string[];
+}
+
+export async function predictAll(model: Module, loader: DataLoader, opts: { label?: string; quiet?: boolean } = {}): Promise<Predictions> {
+  model.eval();
+  const out: Predictions = { loss: 0, yTrue: [], yPred: [], scores: [], ids: [] };
+  const bar = progress({ label: opts.label ?? 'val', total: loader.length, unit: 'batch', quiet: opts.quiet ?? false });
+  let lossSum = 0;
+  let done = 0;
+  for await (const batch of loader.epoch(0)) {
+    const { loss, probs, k } = noGrad(() => tidy(() => {
+      const logits = model.forward(batch.images);
+      const loss = F.crossEntropy(logits, batch.labels, { reduction: 'sum' }).item();
+      return { loss, probs: logits.softmax(1).toArray(), k: logits.size(1) };
+    }));
+    lossSum += loss;
+    const labels = batch.labels.toArray();
+    for (let i = 0; i < labels.length; i++) {
+      const row = probs.slice(i * k, (i + 1) * k);
+      let best = 0;
+      for (let c = 1; c < k; c++) if (row[c]! > row[best]!) best = c;
+      out.yTrue.push(labels[i]!);
+      out.yPred.push(best);
+      out.scores.push(row);
+    }
+    out.ids.push(...batch.ids);
+    batch.images.dispose();
+    batch.labels.dispose();
+    bar.update(++done);
+  }
+  bar.stop();
+  out.loss = lossSum / Math.max(out.yTrue.length, 1);
+  return out;
+}
