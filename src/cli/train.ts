@@ -9,7 +9,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--task <task>', 'what to train').choices(['classify']).default('classify'))
     .requiredOption('--data <spec>', 'mnist | fashion-mnist | a folder (root/{train,val,test}/<class>/*.jpg or root/<class>/*) | a CSV (path,label)')
     .option('--model <name>', 'a model from `kestrel models` (default: smallcnn for 28-px data, resnet18 otherwise)')
-    .option('--epochs <n>', 'passes over the training set', positiveInt, 10)
+    .option('--epochs <n>', 'passes over the training set', positiveInt, 5)
     .option('--batch <n>', 'batch size', positiveInt, 64)
     .option('--imgsz <px>', 'input size (default: the data\'s own for 28-px sets, else the model\'s)', positiveInt)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'adam', 'sgd']).default('adamw'))
@@ -31,7 +31,7 @@ export function registerTrain(program: Command): void {
     .option('--exist-ok', 'reuse runs/<project>/<name> if it exists')
     .option('--resume [run]', 'continue a run from its last checkpoint (run folder or last.safetensors)')
     .option('--strict', 'stop before training if any image is unreadable')
-    .option('--val-fraction <x>', 'share of a folder held out for validation when it has no val/', positiveNumber, 0.1)
+    .option('--val-fraction <x>', 'share held out for validation when there is no val/ (default 0.1; mnist and fashion-mnist validate on their test split unless given)', positiveNumber)
     .action(async (o: Record<string, unknown>) => {
       const { train } = await import('../tasks/classify/train.js');
       const { task: _task, resume, ema, existOk, strict, ...rest } = o;
@@ -39,6 +39,7 @@ export function registerTrain(program: Command): void {
       const r = await train(defined({ ...rest, ema: ema === true, existOk: existOk === true, strict: strict === true, resume: resume as string | undefined }) as never);
       const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
       process.stdout.write(`best epoch ${r.best.epoch}: accuracy ${pct(r.best.metrics.accuracy)}, top5 ${pct(r.best.metrics.top5)} · weights ${r.best.path}\n`);
+      if (r.test) process.stdout.write(`test: accuracy ${pct(r.test.accuracy)}, top5 ${pct(r.test.top5)} on ${r.test.count} images\n`);
       if (r.interrupted) process.exitCode = 130;
     });
 }

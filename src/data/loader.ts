@@ -22,7 +22,7 @@ export interface LoaderOptions {
   transforms?: TransformSpec[];
   /** Seeds the shuffle and every sample's augmentation; default 0. */
   seed?: number;
-  /** Worker threads; 0 runs on the main thread (synchronous for in-memory sources). Default min(4, cores). */
+  /** Worker threads; 0 runs on the main thread (synchronous for in-memory sources). Default: defaultWorkers(source). */
   workers?: number;
   /** Batches requested ahead of the one being consumed; default 2·workers. */
   prefetch?: number;
@@ -64,6 +64,15 @@ function sharedImages(images: Uint8Array): Uint8Array {
 }
 
 /**
+ * Threads worth starting for a source: none for in-memory images (their per-sample work is cheaper
+ * than the thread hop, and spare cores belong to libtorch's intra-op threads), min(4, cores) for
+ * files, whose decoding dominates.
+ */
+export function defaultWorkers(source: DataSource): number {
+  return source.kind === 'memory' ? 0 : Math.min(4, availableParallelism());
+}
+
+/**
  * Iterates a DataSource in batches, one epoch at a time, deterministically: the order comes from
  * (seed, epoch) and each sample's augmentation from (seed, epoch, index), whatever `workers` is.
  * A sample that fails to load is skipped (`onSkip`, `skipped`); a batch whose samples all fail is
@@ -95,7 +104,7 @@ export class DataLoader {
 
   constructor(source: DataSource, opts: LoaderOptions) {
     if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
-    const workers = opts.workers ?? Math.min(4, availableParallelism());
+    const workers = opts.workers ?? defaultWorkers(source);
     if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be a non-negative integer, got ${workers}`);
     this.#source = source;
     this.#opts = {

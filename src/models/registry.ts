@@ -106,8 +106,9 @@ export function defaultPatchSize(imgSize: number): number {
 
 /**
  * Builds a classification model by name. Defaults: 1000 classes, 3 input channels, the model's
- * design size, for ViTs defaultPatchSize(imgSize) (16 at 224), the reference dropout. `model.config` holds the resolved
- * arguments, so `createModel(config.name, config)` rebuilds the same architecture (for checkpoints).
+ * design size, for ViTs defaultPatchSize(imgSize) (16 at 224), the reference dropout.
+ * `model.config` holds the resolved arguments, so `createModel(config.name, config)` rebuilds the
+ * same architecture (for checkpoints). Unknown names and invalid options throw, naming the fix.
  *
  * @example
  * const model = createModel('resnet18', { numClasses: 10 });

@@ -1,11 +1,10 @@
 /** Training settings for classification: validated once at the edge (CLI, API, args.yaml), typed inside. */
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 export const TrainArgs = z.object({
   data: z.string().min(1),
   model: z.string().optional(),
-  epochs: z.number().int().positive().default(10),
+  epochs: z.number().int().positive().default(5),
   batch: z.number().int().positive().default(64),
   imgsz: z.number().int().positive().optional(),
   optimizer: z.enum(['adamw', 'adam', 'sgd']).default('adamw'),
@@ -23,14 +22,16 @@ export const TrainArgs = z.object({
   clipGrad: z.number().positive().optional(),
   seed: z.number().int().min(0).default(0),
   device: z.string().default('cpu'),
-  workers: z.number().int().min(0).default(Math.min(4, availableParallelism())),
+  /** Data-loading threads; by default none for in-memory sets (their augmentation is cheaper than a thread hop), min(4, cores) for image files. */
+  workers: z.number().int().min(0).optional(),
   project: z.string().default('runs/classify'),
   name: z.string().default('train'),
   existOk: z.boolean().default(false),
   /** Continue a run from its last checkpoint (a run folder or a last.safetensors path). */
   resume: z.string().optional(),
   strict: z.boolean().default(false),
-  valFraction: z.number().gt(0).lt(1).default(0.1),
+  /** Share held out for validation where a split has no val/ (folders: 0.1; named sets: their official test split is val unless this is given). */
+  valFraction: z.number().gt(0).lt(1).optional(),
 }).strict();
 
 export type TrainArgs = z.infer<typeof TrainArgs>;

@@ -82,7 +82,7 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
     }
     yield* skipped.splice(0);
   } finally {
-    await loader.close?.();
+    await loader.close();
     ckpt.model.dispose();
     for (const t of ckpt.extra.values()) t.dispose();
   }

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import { resolveClassifyData, type ClassifyData } from '../../data/sources.js';
+import { resolveClassifyData, type ClassifyData, type DataSource } from '../../data/sources.js';
 import { DataLoader } from '../../data/loader.js';
 import { cutmix, mixup } from '../../data/mix.js';
 import { mixSeed, Rng } from '../../data/rng.js';
@@ -22,7 +22,7 @@ import * as F from '../../nn/functional.js';
 import { Adam, AdamW, clipGradNorm, ModelEMA, SGD, warmupCosine, type Scheduler } from '../../optim/index.js';
 import type { Optimizer } from '../../optim/optimizer.js';
 import { checkDevice } from '../../tensor/device.js';
-import { getRngState, manualSeed, setNumThreads, setRngState } from '../../tensor/runtime.js';
+import { getRngState, manualSeed, setRngState } from '../../tensor/runtime.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { parseTrainArgs, type TrainArgs, type TrainInput } from './config.js';
@@ -46,6 +46,8 @@ export interface TrainResult {
   last: string;
   interrupted: boolean;
   skipped: { path: string; reason: string }[];
+  /** The best weights on the held-out test split, when the data has one besides val. */
+  test?: { accuracy: number; top5: number | null; count: number };
 }
 
 export interface TrainHooks {
@@ -86,13 +88,12 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
     resumed = loadCheckpoint(path);
     const state = resumed.train as unknown as TrainState | null;
     if (!state) throw new Error(`${path}: has no training state to resume (a best checkpoint?)`);
-    args = { ...state.args, resume: args.resume, workers: args.workers };
+    args = { ...state.args, resume: args.resume, ...(args.workers === undefined ? {} : { workers: args.workers }) };
     resumeDir = dirname(dirname(path));
   }
   checkDevice(args.device);
-  setNumThreads(availableParallelism());
   // Data problems surface before a run folder exists: a failed start leaves nothing behind.
-  const data = await resolveClassifyData(args.data, { seed: args.seed, strict: args.strict, valFraction: args.valFraction });
+  const data = await resolveClassifyData(args.data, { seed: args.seed, strict: args.strict, ...(args.valFraction === undefined ? {} : { valFraction: args.valFraction }) });
   const modelName = args.model ?? defaultModel(data);
   const spec = MODELS[modelName as keyof typeof MODELS];
   if (!spec) throw new Error(`unknown model '${modelName}' (known: ${Object.keys(MODELS).join(', ')})`);
@@ -112,8 +113,8 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
   const augment = args.augment === 'auto' ? (data.nativeSize && data.nativeSize[0] <= 32 ? 'light' : 'standard') : args.augment;
   const tfOpts = { imgsz, channels, augment, mean, std, nativeSize: data.nativeSize };
   const preprocess: Preprocess = { imgsz, channels, mean, std, transforms: buildTransforms('eval', tfOpts) };
-  const trainLoader = new DataLoader(data.splits.train, { batchSize: args.batch, shuffle: true, dropLast: true, transforms: buildTransforms('train', tfOpts), seed: args.seed, workers: args.workers });
-  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(args.batch, 256), shuffle: false, dropLast: false, transforms: preprocess.transforms, seed: args.seed, workers: args.workers });
+  const trainLoader = new DataLoader(data.splits.train, { batchSize: args.batch, shuffle: true, dropLast: true, transforms: buildTransforms('train', tfOpts), seed: args.seed, ...workerOpt(args) });
+  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(args.batch, 256), shuffle: false, dropLast: false, transforms: preprocess.transforms, seed: args.seed, ...workerOpt(args) });
   if (trainLoader.length === 0) throw new Error(`the training split has fewer images (${data.splits.train.labels.length}) than one batch (${args.batch})`);
 
   manualSeed(args.seed);
@@ -240,19 +241,39 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
-    await trainLoader.close?.();
-    await valLoader.close?.();
+    await trainLoader.close();
+    await valLoader.close();
   }
   const result: TrainResult = {
     dir: run.path, epochs: lastRow?.epoch ?? startEpoch - 1,
     best: { epoch: bestEpoch, path: `${run.weights}/best.safetensors`, metrics: { accuracy: lastRowMetric(run, bestEpoch, 'val_accuracy'), top5: lastRowMetricOrNull(run, bestEpoch, 'val_top5'), loss: lastRowMetric(run, bestEpoch, 'val_loss') } },
     last: `${run.weights}/last.safetensors`, interrupted, skipped: data.skipped,
   };
+  if (data.splits.test && bestEpoch > 0 && !interrupted) result.test = await testBest(result.best.path, data.splits.test, args, say, hooks.quiet ?? false);
   if (evalModel !== model) evalModel.dispose();
   ema?.dispose();
   optimizer.dispose();
   model.dispose();
   return result;
+}
+
+/** The loader's default thread count unless the user named one. */
+const workerOpt = (args: TrainArgs): { workers?: number } => (args.workers === undefined ? {} : { workers: args.workers });
+
+/** Evaluates the best checkpoint once on the test split (never used for model selection). */
+async function testBest(path: string, source: DataSource, args: TrainArgs, say: (l: string) => void, quiet: boolean): Promise<NonNullable<TrainResult['test']>> {
+  const best = loadCheckpoint(path);
+  const loader = new DataLoader(source, { batchSize: Math.max(args.batch, 256), transforms: best.meta.preprocess.transforms, seed: args.seed, ...workerOpt(args) });
+  try {
+    const p = await predictAll(best.model, loader, { label: '  test', quiet });
+    const r = classificationReport(p.yTrue, p.yPred, best.meta.classes, { scores: p.scores });
+    say(`test (best epoch ${best.meta.epoch}): accuracy ${(r.accuracy * 100).toFixed(2)}%${r.top5 === null ? '' : ` · top5 ${(r.top5 * 100).toFixed(2)}%`} on ${p.yTrue.length} images`);
+    return { accuracy: r.accuracy, top5: r.top5, count: p.yTrue.length };
+  } finally {
+    await loader.close();
+    best.model.dispose();
+    for (const t of best.extra.values()) t.dispose();
+  }
 }
 
 function lastRowMetric(run: RunDir, epoch: number, key: string): number {

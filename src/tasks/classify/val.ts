@@ -52,7 +52,7 @@ export async function val(o: ValOptions): Promise<ValResult> {
     try {
       preds = await predictAll(ckpt.model, loader, { label: split, quiet: o.quiet ?? false });
     } finally {
-      await loader.close?.();
+      await loader.close();
     }
     const metrics = classificationReport(preds.yTrue, preds.yPred, classes, { scores: preds.scores });
     const run = RunDir.create(o.project ?? 'runs/classify', o.name ?? 'val');
