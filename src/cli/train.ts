@@ -7,7 +7,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train an image classifier (a data set name, an ImageFolder, or a CSV manifest)')
     .addOption(new Option('--task <task>', 'what to train').choices(['classify']).default('classify'))
-    .requiredOption('--data <spec>', 'mnist | fashion-mnist | a folder (root/{train,val,test}/<class>/*.jpg or root/<class>/*) | a CSV (path,label)')
+    .option('--data <spec>', 'mnist | fashion-mnist | a folder (root/{train,val,test}/<class>/*.jpg or root/<class>/*) | a CSV (path,label)')
     .option('--model <name>', 'a model from `kestrel models` (default: smallcnn for 28-px data, resnet18 otherwise)')
     .option('--epochs <n>', 'passes over the training set', positiveInt, 5)
     .option('--batch <n>', 'batch size', positiveInt, 64)

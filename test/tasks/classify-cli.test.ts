@@ -3,34 +3,15 @@
 // from predictions.csv.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import sharp from 'sharp';
+import { CLASSES, writeShapesFolder } from './shapes.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
-const CLASSES = ['circle', 'cross', 'square'];
 let root: string;
-
-/** A 32×32 picture of one shape class, with a random position, size and background. */
-function shapeImage(cls: string, rng: () => number): Buffer {
-  const s = 32;
-  const px = Buffer.alloc(s * s * 3);
-  const bg = [rng() * 80, rng() * 80, rng() * 80];
-  // Each class also has its own dominant colour, so a few epochs on 72 images learn it.
-  const fg = [0, 1, 2].map((c) => (c === CLASSES.indexOf(cls) ? 200 + rng() * 55 : 60 + rng() * 60));
-  const cx = 10 + rng() * 12, cy = 10 + rng() * 12, r = 5 + rng() * 4;
-  for (let y = 0; y < s; y++) {
-    for (let x = 0; x < s; x++) {
-      const dx = x - cx, dy = y - cy;
-      const on = cls === 'circle' ? dx * dx + dy * dy < r * r : cls === 'square' ? Math.abs(dx) < r && Math.abs(dy) < r : (Math.abs(dx) < 1.5 || Math.abs(dy) < 1.5) && Math.abs(dx) < r + 2 && Math.abs(dy) < r + 2;
-      for (let c = 0; c < 3; c++) px[(y * s + x) * 3 + c] = Math.round((on ? fg[c]! : bg[c]!) + rng() * 20);
-    }
-  }
-  return px;
-}
 
 function run(args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000 });
@@ -39,18 +20,7 @@ function run(args: string[]): { code: number; out: string; err: string } {
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'kestrel-cls-'));
-  let seed = 7;
-  const rng = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  for (const [split, n] of [['train', 24], ['val', 8]] as const) {
-    for (const cls of CLASSES) {
-      const dir = join(root, 'data', split, cls);
-      mkdirSync(dir, { recursive: true });
-      for (let i = 0; i < n; i++) {
-        const img = sharp(shapeImage(cls, rng), { raw: { width: 32, height: 32, channels: 3 } });
-        await (i % 2 ? img.jpeg({ quality: 95 }) : img.png()).toFile(join(dir, `${cls}-${i}.${i % 2 ? 'jpg' : 'png'}`));
-      }
-    }
-  }
+  await writeShapesFolder(join(root, 'data'), { train: 24, val: 8 });
   writeFileSync(join(root, 'data/train/circle/broken.jpg'), Buffer.from('not a jpeg at all, just bytes'));
   writeFileSync(join(root, 'data/train/square/notes.txt'), 'a stray file');
 });

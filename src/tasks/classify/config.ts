@@ -2,7 +2,8 @@
 import { z } from 'zod';
 
 export const TrainArgs = z.object({
-  data: z.string().min(1),
+  /** Data set name, folder or CSV; optional only with `resume`, which takes the run's own. */
+  data: z.string().min(1).optional(),
   model: z.string().optional(),
   epochs: z.number().int().positive().default(5),
   batch: z.number().int().positive().default(64),

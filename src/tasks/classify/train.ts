@@ -52,8 +52,8 @@ export interface TrainResult {
 
 export interface TrainHooks {
   log?: (line: string) => void;
-  /** Called after each epoch with its results.csv row. */
-  onEpoch?: (row: EpochRow) => void;
+  /** Called after each epoch (its checkpoints saved) with its results.csv row; `false` stops training there. */
+  onEpoch?: (row: EpochRow) => boolean | void;
   quiet?: boolean;
 }
 
@@ -91,6 +91,7 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
     args = { ...state.args, resume: args.resume, ...(args.workers === undefined ? {} : { workers: args.workers }) };
     resumeDir = dirname(dirname(path));
   }
+  if (args.data === undefined) throw new Error('no data: give --data (a data set name, a folder or a CSV)');
   checkDevice(args.device);
   // Data problems surface before a run folder exists: a failed start leaves nothing behind.
   const data = await resolveClassifyData(args.data, { seed: args.seed, strict: args.strict, ...(args.valFraction === undefined ? {} : { valFraction: args.valFraction }) });
@@ -171,10 +172,9 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
 
   const mixing = args.mixup > 0 || args.cutmix > 0;
   let lastRow: EpochRow | null = null;
-  let epoch = startEpoch;
   let interrupted = false;
   try {
-    for (; epoch <= args.epochs && !stop; epoch++) {
+    for (let epoch = startEpoch; epoch <= args.epochs && !stop; epoch++) {
       const t0 = performance.now();
       model.train();
       const bar = progress({ label: `epoch ${epoch}/${args.epochs}`, total: steps, unit: 'batch', quiet: hooks.quiet ?? false, write: say });
@@ -222,7 +222,6 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
       };
       run.addResult(row);
       lastRow = row;
-      hooks.onEpoch?.(row);
       const fitness = report.accuracy - 1e-6 * val.loss;
       const isBest = fitness > bestFitness;
       if (isBest) {
@@ -233,9 +232,12 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
       saveLast(epoch, false);
       await writeTrainPlots(run, report, isBest, data.classes);
       say(`epoch ${epoch}: train_loss ${row.train_loss.toFixed(4)} · val_loss ${val.loss.toFixed(4)} · val_accuracy ${(report.accuracy * 100).toFixed(2)}%${report.top5 === null ? '' : ` · top5 ${(report.top5 * 100).toFixed(2)}%`} · ${row.seconds.toFixed(1)} s`);
+      if (hooks.onEpoch?.(row) === false) {
+        say(`stopped after epoch ${epoch} by the caller`);
+        break;
+      }
       if (args.patience > 0 && epoch - bestEpoch >= args.patience) {
         say(`early stop: no improvement for ${args.patience} epochs (best epoch ${bestEpoch})`);
-        epoch++;
         break;
       }
     }
