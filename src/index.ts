@@ -18,3 +18,7 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as checkpoint from './checkpoint/index.js';
 export { readIdx, parseIdx, IdxError, type IdxArray } from './data/idx.js';
+export { train, type TrainResult, type TrainHooks } from './tasks/classify/train.js';
+export { val, type ValOptions, type ValResult } from './tasks/classify/val.js';
+export { predict, type PredictOptions, type Prediction } from './tasks/classify/predict.js';
+export { createModel, listModels } from './models/registry.js';

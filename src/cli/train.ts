@@ -20,6 +20,8 @@ export function registerTrain(program: Command): void {
     .option('--mixup <alpha>', 'MixUp alpha (0 = off)', nonNegativeNumber, 0)
     .option('--cutmix <alpha>', 'CutMix alpha (0 = off)', nonNegativeNumber, 0)
     .addOption(new Option('--augment <level>', 'augmentation').choices(['auto', 'none', 'light', 'standard', 'strong']).default('auto'))
+    .option('--hflip', 'random horizontal flips (default: on for photos, off for 28-px sets)')
+    .option('--no-hflip', 'never flip')
     .option('--ema', 'validate and save an exponential moving average of the weights')
     .option('--patience <n>', 'stop after N epochs without improvement (0 = never)', nonNegativeInt, 0)
     .option('--clip-grad <norm>', 'clip gradients to this global norm', positiveNumber)
@@ -34,9 +36,9 @@ export function registerTrain(program: Command): void {
     .option('--val-fraction <x>', 'share held out for validation when there is no val/ (default 0.1; mnist and fashion-mnist validate on their test split unless given)', positiveNumber)
     .action(async (o: Record<string, unknown>) => {
       const { train } = await import('../tasks/classify/train.js');
-      const { task: _task, resume, ema, existOk, strict, ...rest } = o;
+      const { task: _task, resume, ema, existOk, strict, hflip, ...rest } = o;
       if (resume === true) throw new Error('--resume needs the run to continue: --resume runs/classify/train');
-      const r = await train(defined({ ...rest, ema: ema === true, existOk: existOk === true, strict: strict === true, resume: resume as string | undefined }) as never);
+      const r = await train(defined({ ...rest, ema: ema === true, existOk: existOk === true, strict: strict === true, resume: resume as string | undefined, hflip: hflip as boolean | undefined }) as never);
       const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
       process.stdout.write(`best epoch ${r.best.epoch}: accuracy ${pct(r.best.metrics.accuracy)}, top5 ${pct(r.best.metrics.top5)} · weights ${r.best.path}\n`);
       if (r.test) process.stdout.write(`test: accuracy ${pct(r.test.accuracy)}, top5 ${pct(r.test.top5)} on ${r.test.count} images\n`);

@@ -18,6 +18,8 @@ export const TrainArgs = z.object({
   mixup: z.number().min(0).default(0),
   cutmix: z.number().min(0).default(0),
   augment: z.enum(['auto', 'none', 'light', 'standard', 'strong']).default('auto'),
+  /** Random horizontal flips; by default on for photos, off for small images (digits must not mirror). */
+  hflip: z.boolean().optional(),
   ema: z.boolean().default(false),
   patience: z.number().int().min(0).default(0),
   clipGrad: z.number().positive().optional(),

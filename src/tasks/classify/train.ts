@@ -68,11 +68,17 @@ interface TrainState {
   interrupted?: boolean;
 }
 
-function makeOptimizer(a: TrainArgs, params: Tensor[]): Optimizer<never> {
+/** Learning rate and weight decay the optimizer gets when the user names none. */
+function optimizerDefaults(a: TrainArgs): { lr: number; weightDecay: number } {
   const lr = a.lr ?? (a.optimizer === 'sgd' ? 0.01 : 1e-3);
-  if (a.optimizer === 'sgd') return new SGD(params, { lr, momentum: a.momentum, nesterov: true, weightDecay: a.weightDecay ?? 5e-4 }) as unknown as Optimizer<never>;
-  if (a.optimizer === 'adam') return new Adam(params, { lr, weightDecay: a.weightDecay ?? 0 }) as unknown as Optimizer<never>;
-  return new AdamW(params, { lr, weightDecay: a.weightDecay ?? 0.05 }) as unknown as Optimizer<never>;
+  return { lr, weightDecay: a.weightDecay ?? { sgd: 5e-4, adam: 0, adamw: 0.05 }[a.optimizer] };
+}
+
+function makeOptimizer(a: TrainArgs, params: Tensor[]): Optimizer<never> {
+  const { lr, weightDecay } = optimizerDefaults(a);
+  if (a.optimizer === 'sgd') return new SGD(params, { lr, momentum: a.momentum, nesterov: true, weightDecay }) as unknown as Optimizer<never>;
+  if (a.optimizer === 'adam') return new Adam(params, { lr, weightDecay }) as unknown as Optimizer<never>;
+  return new AdamW(params, { lr, weightDecay }) as unknown as Optimizer<never>;
 }
 
 /** The model a data set gets when none is named: smallcnn for 28-px sets, resnet18 otherwise. */
@@ -112,7 +118,7 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
   const channels = data.inChannels;
   const { mean, std } = channelStats(data, channels);
   const augment = args.augment === 'auto' ? (data.nativeSize && data.nativeSize[0] <= 32 ? 'light' : 'standard') : args.augment;
-  const tfOpts = { imgsz, channels, augment, mean, std, nativeSize: data.nativeSize };
+  const tfOpts = { imgsz, channels, augment, mean, std, nativeSize: data.nativeSize, ...(args.hflip === undefined ? {} : { hflip: args.hflip }) };
   const preprocess: Preprocess = { imgsz, channels, mean, std, transforms: buildTransforms('eval', tfOpts) };
   const trainLoader = new DataLoader(data.splits.train, { batchSize: args.batch, shuffle: true, dropLast: true, transforms: buildTransforms('train', tfOpts), seed: args.seed, ...workerOpt(args) });
   const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(args.batch, 256), shuffle: false, dropLast: false, transforms: preprocess.transforms, seed: args.seed, ...workerOpt(args) });
@@ -143,7 +149,7 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
     bestEpoch = state.bestEpoch;
     say(`resuming ${run.path} from epoch ${startEpoch}${state.interrupted ? ' (the interrupted epoch restarts)' : ''}`);
   } else {
-    run.writeYaml('args.yaml', { task: 'classify', ...args, model: modelName, imgsz, augment, classes: data.classes, mean, std });
+    run.writeYaml('args.yaml', { task: 'classify', ...args, model: modelName, imgsz, augment, ...optimizerDefaults(args), classes: data.classes, mean, std });
   }
   say(`${modelName} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${data.classes.length} classes, ${data.splits.train.labels.length} train / ${data.splits.val.labels.length} val images · imgsz ${imgsz} · ${args.optimizer} · batch ${args.batch} · ${args.epochs} epochs → ${run.path}`);
 
