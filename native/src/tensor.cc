@@ -71,7 +71,9 @@ KESTREL_FN(fromBuffer) {
                                          c10::str(t.sizes()) + " of " + c10::toString(dtype) + " needs " +
                                          std::to_string(want));
   }
-  auto* src = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  // The element pointer straight from the view: ArrayBuffer() would refuse a SharedArrayBuffer.
+  void* src = nullptr;
+  napi_get_typedarray_info(env, view, nullptr, nullptr, &src, nullptr, nullptr);
   if (want > 0) std::memcpy(t.data_ptr(), src, want);
   return wrapTensor(env, t);
 }

@@ -30,6 +30,8 @@ export interface ClassifierMeta {
   classes: string[];
   preprocess: Preprocess;
   epoch: number;
+  /** The data the model was trained on, so `val` rebuilds the same split by default. */
+  data?: { spec: string; seed: number; valFraction?: number };
   metrics?: Record<string, number>;
   createdAt: string;
 }

@@ -35,6 +35,7 @@ export function progress(o: ProgressOptions): Progress {
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 50,
+      stream: process.stdout,
     });
     bar.start(o.total, 0, { rate: '', values: '' });
     return {

@@ -86,7 +86,15 @@ describe('kestrel train → val → predict on an ImageFolder', () => {
       assert.ok(CLASSES.includes(l.top[0].label));
       assert.ok(l.top[0].score >= l.top[1].score);
     }
-    assert.equal(readdirSync(join(root, 'runs/p')).length, CLASSES.length * 8);
+    const saved = (readdirSync(join(root, 'runs/p'), { recursive: true }) as string[]).filter((f) => /\.(png|jpg)$/.test(f));
+    assert.equal(saved.length, CLASSES.length * 8, 'a labelled copy per image, kept in its class folder');
+  });
+
+  it('models lists the zoo', () => {
+    const r = run(['models', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const names = r.out.trim().split('\n').map((l) => JSON.parse(l).name);
+    assert.deepEqual(names.sort(), ['efficientnet_b0', 'mobilenet_v2', 'mobilenet_v3_small', 'resnet18', 'resnet34', 'resnet50', 'smallcnn', 'vit_tiny']);
   });
 
   it('bad input: one line, non-zero exit, no run folder', () => {

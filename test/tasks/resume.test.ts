@@ -38,6 +38,20 @@ describe('resume', () => {
     for (const t of [...a.values(), ...b.values()]) t.dispose();
   });
 
+  it('a stop in the middle of an epoch (with EMA and MixUp) resumes exactly too', async () => {
+    const base = { data: join(root, 'data'), model: 'smallcnn', imgsz: 32, epochs: 2, batch: 8, augment: 'light' as const, workers: 0, ema: true, mixup: 0.2, project: join(root, 'runs') };
+    const full = await train({ ...base, name: 'full-mid' }, quiet);
+    const part = await train({ ...base, name: 'part-mid' }, { ...quiet, onStep: (e, s) => !(e === 2 && s === 2) });
+    assert.equal(part.interrupted, true);
+    assert.equal(part.epochs, 1);
+    await train({ resume: part.dir }, quiet);
+    assert.deepEqual(rows(part.dir), rows(full.dir));
+    const a = loadSafetensors(join(full.dir, 'weights/last.safetensors')).tensors;
+    const b = loadSafetensors(join(part.dir, 'weights/last.safetensors')).tensors;
+    for (const [k, t] of a) assert.deepEqual(t.toArray(), b.get(k)!.toArray(), k);
+    for (const t of [...a.values(), ...b.values()]) t.dispose();
+  });
+
   it('Ctrl-C saves last and exits 130; --resume picks the run up', async () => {
     const cli = join(process.cwd(), 'dist/src/cli/main.js');
     const args = ['train', '--data', join(root, 'data'), '--model', 'smallcnn', '--imgsz', '32', '--epochs', '40', '--batch', '4', '--workers', '0', '--project', join(root, 'runs'), '--name', 'sig'];
@@ -51,7 +65,7 @@ describe('resume', () => {
       child.on('exit', (c) => resolve(c));
     });
     assert.equal(code, 130, out);
-    assert.match(out, /interrupted in epoch \d+: saved/);
+    assert.match(out, /interrupted (in|after) epoch \d+/);
     const dir = join(root, 'runs/sig');
     assert.ok(existsSync(join(dir, 'weights/last.safetensors')));
     const resumed = spawn(process.execPath, [cli, 'train', '--resume', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -63,6 +77,6 @@ describe('resume', () => {
       });
       resumed.on('exit', () => resolve());
     });
-    assert.match(out2, /resuming .*sig from epoch 2 \(the interrupted epoch restarts\)/);
+    assert.match(out2, /resuming .*sig from epoch \d+/);
   });
 });

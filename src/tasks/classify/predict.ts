@@ -5,8 +5,8 @@
  * @example
  * for await (const r of predict({ weights: 'best.safetensors', source: 'photos/*.jpg', topk: 3 })) console.log(r);
  */
-import { statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import { glob } from 'tinyglobby';
 import { writeFileAtomic } from '../../checkpoint/atomic.js';
@@ -64,6 +64,8 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
     onSkip: (path: string, reason: string) => skipped.push({ source: path, error: reason }),
   });
   const out = o.save ? RunDir.create(o.project ?? 'runs/classify', o.name ?? 'predict') : null;
+  // Labelled copies keep their paths below the sources' common folder, so a/1.jpg and b/1.jpg both survive.
+  const base = commonDir(paths);
   try {
     for await (const batch of loader.epoch(0)) {
       const { values, indices } = noGrad(() => tidy(() => {
@@ -76,7 +78,7 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
       for (let i = 0; i < batch.indices.length; i++) {
         const source = paths[batch.indices[i]!]!;
         const top = Array.from({ length: k }, (_, j) => ({ label: classes[indices[i * k + j]!]!, score: round(values[i * k + j]!) }));
-        if (out) await saveLabelled(source, `${top[0]!.label} ${(top[0]!.score * 100).toFixed(1)}%`, join(out.path, basename(source)));
+        if (out) await saveLabelled(source, `${top[0]!.label} ${(top[0]!.score * 100).toFixed(1)}%`, join(out.path, relative(base, source)));
         yield { source, top };
       }
     }
@@ -90,15 +92,24 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
 
 const round = (v: number): number => Number(v.toFixed(6));
 
+function commonDir(paths: string[]): string {
+  let dir = dirname(resolve(paths[0]!));
+  while (!paths.every((p) => resolve(p).startsWith(dir + sep))) dir = dirname(dir);
+  return dir;
+}
+
 const escapeXml = (s: string): string => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A copy of the image with its label on a banner across the top. */
 async function saveLabelled(src: string, text: string, dest: string): Promise<void> {
-  const img = sharp(src).rotate();
-  const { width = 1, height = 1 } = await img.metadata();
-  const bar = Math.max(16, Math.round(Math.min(width, height) * 0.09));
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${bar}"><rect width="100%" height="100%" fill="black" fill-opacity="0.6"/><text x="4" y="${Math.round(bar * 0.75)}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(bar * 0.7)}" fill="white">${escapeXml(text)}</text></svg>`;
+  const { data, info } = await sharp(src).rotate().toBuffer({ resolveWithObject: true });
+  const bar = Math.max(16, Math.round(Math.min(info.width, info.height) * 0.09));
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${info.width}" height="${bar}"><rect width="100%" height="100%" fill="black" fill-opacity="0.6"/><text x="4" y="${Math.round(bar * 0.75)}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(bar * 0.7)}" fill="white">${escapeXml(text)}</text></svg>`;
   const ext = extname(dest).toLowerCase();
-  const buf = await img.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).toFormat(ext === '.png' ? 'png' : ext === '.webp' ? 'webp' : 'jpeg').toBuffer();
-  writeFileAtomic(resolve(ext === '.gif' || ext === '.tif' || ext === '.tiff' ? dest.replace(/\.\w+$/, '.jpg') : dest), [buf]);
+  const format = ext === '.png' ? 'png' : ext === '.webp' ? 'webp' : 'jpeg';
+  const buf = await sharp(data).composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).toFormat(format).toBuffer();
+  // GIF and TIFF copies are written as JPEG next to where the original name would be.
+  const target = format === 'jpeg' && ext !== '.jpg' && ext !== '.jpeg' ? `${dest}.jpg` : dest;
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileAtomic(resolve(target), [buf]);
 }

@@ -39,7 +39,10 @@ export async function val(o: ValOptions): Promise<ValResult> {
   const ckpt = loadCheckpoint(o.weights);
   try {
     const { classes, preprocess } = ckpt.meta;
-    const data = await resolveClassifyData(o.data, { seed: o.seed ?? 0 });
+    // The split the model was validated on in training: same seed and held-out share by default.
+    const trained = ckpt.meta.data;
+    const valFraction = trained?.spec === o.data ? trained.valFraction : undefined;
+    const data = await resolveClassifyData(o.data, { seed: o.seed ?? trained?.seed ?? 0, ...(valFraction === undefined ? {} : { valFraction }) });
     if (data.classes.join('\n') !== classes.join('\n')) {
       const missing = classes.filter((c) => !data.classes.includes(c));
       const extra = data.classes.filter((c) => !classes.includes(c));
