@@ -17,6 +17,8 @@ interface Pending {
 
 class Slot {
   readonly pending = new Map<number, Pending>();
+  /** Set once the worker exits or crashes: it takes no more jobs. */
+  dead = false;
   constructor(readonly worker: Worker) {}
 }
 
@@ -45,8 +47,12 @@ export class WorkerPool {
       if (m.ok) p.resolve(m.result);
       else p.reject(m.name === 'PipelineError' ? new PipelineError(m.error) : new Error(`loader worker: ${m.error}`));
     });
-    slot.worker.on('error', (e) => failAll(new Error(`loader worker crashed: ${e.message}`)));
+    slot.worker.on('error', (e) => {
+      slot.dead = true;
+      failAll(new Error(`loader worker crashed: ${e.message}`));
+    });
     slot.worker.on('exit', (code) => {
+      slot.dead = true;
       if (!this.#closed) failAll(new Error(`loader worker exited unexpectedly (code ${code})`));
     });
     slot.worker.unref();
@@ -56,7 +62,9 @@ export class WorkerPool {
   /** Runs a job on the least-busy worker. */
   run(job: BatchJob): Promise<BatchResult> {
     if (this.#closed) return Promise.reject(new Error('worker pool is closed'));
-    const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const live = this.#slots.filter((s) => !s.dead);
+    if (live.length === 0) return Promise.reject(new Error('every loader worker has exited; see the errors above'));
+    const slot = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#nextId++;
     return new Promise<BatchResult>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });

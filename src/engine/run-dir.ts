@@ -25,9 +25,18 @@ export class RunDir {
 
   /** A new folder `project/name`, or `name2`, `name3`… when taken (unless `existOk`). */
   static create(project: string, name: string, existOk = false): RunDir {
-    let path = join(project, name);
-    for (let i = 2; !existOk && existsSync(path); i++) path = join(project, `${name}${i}`);
-    return new RunDir(path);
+    if (existOk) return new RunDir(join(project, name));
+    mkdirSync(project, { recursive: true });
+    // mkdir without `recursive` fails on an existing folder: two runs started at once never share one.
+    for (let i = 1; ; i++) {
+      const path = join(project, i === 1 ? name : `${name}${i}`);
+      try {
+        mkdirSync(path);
+        return new RunDir(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
   }
 
   /** An existing run folder, for resuming: its results.csv rows are kept. */
