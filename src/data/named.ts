@@ -68,8 +68,9 @@ function loadSplit(set: NamedSet, split: 'train' | 't10k', prefix: string): Memo
 }
 
 /**
- * A named set. By default val is the official test split and `test` is absent; with `valFraction`
- * val is a seeded stratified part of the official train split and `test` is the official test split.
+ * A named set. By default val is the official test split (and `test` names the same source, so
+ * `--split test` works); with `valFraction` val is a seeded stratified part of the official train
+ * split and `test` is the official test split.
  */
 export function loadNamed(name: string, opts: { seed?: number; valFraction?: number }): ClassifyData {
   const set = NAMED[name];
@@ -77,7 +78,7 @@ export function loadNamed(name: string, opts: { seed?: number; valFraction?: num
   const train = loadSplit(set, 'train', 'train');
   const test = loadSplit(set, 't10k', 'test');
   const base = { name, classes: [...set.classes], inChannels: 1 as const, nativeSize: [train.height, train.width] as [number, number], skipped: [] };
-  if (opts.valFraction === undefined) return { ...base, splits: { train, val: test } };
+  if (opts.valFraction === undefined) return { ...base, splits: { train, val: test, test } };
   const parts = stratifiedSplit(train.labels, opts.valFraction, opts.seed ?? 0);
   return { ...base, splits: { train: subset(train, parts.train), val: subset(train, parts.val), test } };
 }

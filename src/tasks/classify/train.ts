@@ -293,7 +293,8 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
       metrics: { accuracy: Number(bestRow.val_accuracy), top5: bestRow.val_top5 === undefined || bestRow.val_top5 === '' ? null : Number(bestRow.val_top5), loss: Number(bestRow.val_loss) },
     },
   };
-  if (data.splits.test && result.best && !interrupted) result.test = await testBest(result.best.path, data.splits.test, args, say, quiet);
+  // A separate test split (not the one validated on) gets one evaluation with the best weights.
+  if (data.splits.test && data.splits.test !== data.splits.val && result.best && !interrupted) result.test = await testBest(result.best.path, data.splits.test, args, say, quiet);
   return result;
 }
 
