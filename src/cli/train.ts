@@ -27,6 +27,8 @@ export function registerTrain(program: Command): void {
     .option('--clip-grad <norm>', 'clip gradients to this global norm', positiveNumber)
     .option('--seed <n>', 'random seed (data order, augmentation, init)', nonNegativeInt, 0)
     .option('--device <dev>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--channels-last', 'channels-last (NHWC) weights and batches (default: on for CNNs, off for the ViT)')
+    .option('--no-channels-last', 'keep the default NCHW layout')
     .option('--workers <n>', 'data-loading worker threads (0 = main thread)', nonNegativeInt)
     .option('--project <dir>', 'parent folder of runs', 'runs/classify')
     .option('--name <name>', 'run name (a number is appended when taken)', 'train')
@@ -36,14 +38,14 @@ export function registerTrain(program: Command): void {
     .option('--val-fraction <x>', 'share held out for validation when there is no val/ (default 0.1; mnist and fashion-mnist validate on their test split unless given)', positiveNumber)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { train } = await import('../tasks/classify/train.js');
-      const { task: _task, resume, ema, existOk, strict, hflip, ...rest } = o;
+      const { task: _task, resume, ema, existOk, strict, hflip, channelsLast, ...rest } = o;
       if (resume === true) throw new Error('--resume needs the run to continue: --resume runs/classify/train');
       if (resume !== undefined) {
         // A resumed run keeps its own settings (only --workers may change): say so rather than ignore silently.
         const ignored = Object.keys(o).filter((k) => !['resume', 'workers'].includes(k) && cmd.getOptionValueSource(k) === 'cli');
         if (ignored.length > 0) process.stderr.write(`kestrel: --resume keeps the run's own settings; ignoring ${ignored.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}\n`);
       }
-      const r = await train(defined({ ...rest, ema: ema === true, existOk: existOk === true, strict: strict === true, resume: resume as string | undefined, hflip: hflip as boolean | undefined }) as never);
+      const r = await train(defined({ ...rest, ema: ema === true, existOk: existOk === true, strict: strict === true, resume: resume as string | undefined, hflip: hflip as boolean | undefined, channelsLast: channelsLast as boolean | undefined }) as never);
       const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
       if (r.best) process.stdout.write(`best epoch ${r.best.epoch}: accuracy ${pct(r.best.metrics.accuracy)}, top5 ${pct(r.best.metrics.top5)} · weights ${r.best.path}\n`);
       else process.stdout.write(`no epoch completed; resume with --resume ${r.dir}\n`);

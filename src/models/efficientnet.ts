@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { convNormAct, initTorchvision, makeDivisible, runLayers, SqueezeExcitation } from './layers.js';
 import { Classifier, ResettableLinear, type ForwardHeadOptions, type ModelConfig } from './model.js';
 
-const silu = (): Module => new SiLU();
+const silu = (): Module => new SiLU({ inplace: true });
 
 /**
  * Mobile inverted bottleneck: 1×1 expand, k×k depthwise, squeeze-excitation (SiLU, sigmoid),

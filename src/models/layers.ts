@@ -26,7 +26,7 @@ export interface ConvNormActOptions {
   kernel?: number;
   stride?: number;
   groups?: number;
-  /** Makes the activation; null for none (torchvision's activation_layer=None). */
+  /** Makes the activation (in place, as torchvision's); null for none (activation_layer=None). */
   act?: (() => Layer) | null;
   bn?: BatchNormOptions;
 }
@@ -38,7 +38,7 @@ export function convNormAct(inC: number, outC: number, o: ConvNormActOptions = {
     new Conv2d(inC, outC, k, { stride: o.stride ?? 1, padding: (k - 1) >> 1, groups: o.groups ?? 1, bias: false }),
     new BatchNorm2d(outC, o.bn ?? {}),
   ];
-  const act = o.act === undefined ? () => new ReLU() : o.act;
+  const act = o.act === undefined ? () => new ReLU({ inplace: true }) : o.act;
   if (act !== null) layers.push(act());
   return new Sequential(...layers);
 }

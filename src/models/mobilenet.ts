@@ -28,7 +28,7 @@ export class InvertedResidualV2 extends Module {
     super();
     const hidden = Math.round(inC * expandRatio);
     this.useResConnect = stride === 1 && inC === outC;
-    const act = (): ReLU6 => new ReLU6();
+    const act = (): ReLU6 => new ReLU6({ inplace: true });
     const layers: Module[] = [];
     if (expandRatio !== 1) layers.push(convNormAct(inC, hidden, { kernel: 1, act }));
     layers.push(
@@ -54,7 +54,7 @@ export class MobileNetV2 extends Classifier {
     super(config);
     // t (expansion), c (channels), n (blocks), s (first stride)
     const setting = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]] as const;
-    const act = (): ReLU6 => new ReLU6();
+    const act = (): ReLU6 => new ReLU6({ inplace: true });
     let inC = makeDivisible(32);
     const lastChannel = makeDivisible(1280);
     const layers: Module[] = [convNormAct(config.inChannels, inC, { stride: 2, act })];
@@ -105,7 +105,7 @@ export class InvertedResidualV3 extends Module {
   constructor(c: V3Block) {
     super();
     this.useResConnect = c.stride === 1 && c.inC === c.outC;
-    const act = c.hardswish ? (): Module => new Hardswish() : (): Module => new ReLU();
+    const act = c.hardswish ? (): Module => new Hardswish({ inplace: true }) : (): Module => new ReLU({ inplace: true });
     const layers: Module[] = [];
     if (c.expanded !== c.inC) layers.push(convNormAct(c.inC, c.expanded, { kernel: 1, act, bn: BN_V3 }));
     layers.push(convNormAct(c.expanded, c.expanded, { kernel: c.kernel, stride: c.stride, groups: c.expanded, act, bn: BN_V3 }));
@@ -137,7 +137,7 @@ export class MobileNetV3 extends Classifier {
       [40, 5, 120, 48, true, true, 1], [48, 5, 144, 48, true, true, 1], [48, 5, 288, 96, true, true, 2],
       [96, 5, 576, 96, true, true, 1], [96, 5, 576, 96, true, true, 1],
     ];
-    const hs = (): Module => new Hardswish();
+    const hs = (): Module => new Hardswish({ inplace: true });
     const layers: Module[] = [convNormAct(config.inChannels, 16, { stride: 2, act: hs, bn: BN_V3 })];
     for (const [inC, kernel, expanded, outC, se, hardswish, stride] of rows) {
       layers.push(new InvertedResidualV3({ inC, kernel, expanded, outC, se, hardswish, stride }));
@@ -149,7 +149,7 @@ export class MobileNetV3 extends Classifier {
     this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
     const hidden = new Linear(lastConv, lastChannel); // built (and default-initialised) before the last Linear, as in torchvision
     this.classifierLayer = new ResettableLinear(lastChannel, config.numClasses);
-    this.classifier = this.registerModule('classifier', new Sequential(hidden, new Hardswish(), new Dropout(config.dropRate ?? 0.2), this.classifierLayer));
+    this.classifier = this.registerModule('classifier', new Sequential(hidden, new Hardswish({ inplace: true }), new Dropout(config.dropRate ?? 0.2), this.classifierLayer));
     initTorchvision(this, linearInit);
   }
 

@@ -27,7 +27,7 @@ export class BasicBlock extends Module {
     super();
     this.conv1 = this.registerModule('conv1', conv3x3(inC, planes, stride));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes));
-    this.registerModule('relu', new ReLU());
+    this.registerModule('relu', new ReLU({ inplace: true }));
     this.conv2 = this.registerModule('conv2', conv3x3(planes, planes));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
     if (downsample) this.registerModule('downsample', downsample);
@@ -35,8 +35,8 @@ export class BasicBlock extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
-      return out.add(this.downsample ? this.downsample.forward(x) : x).relu();
+      const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu_()));
+      return out.add_(this.downsample ? this.downsample.forward(x) : x).relu_();
     });
   }
 }
@@ -59,16 +59,16 @@ export class Bottleneck extends Module {
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
     this.conv3 = this.registerModule('conv3', conv1x1(planes, planes * Bottleneck.expansion));
     this.bn3 = this.registerModule('bn3', new BatchNorm2d(planes * Bottleneck.expansion));
-    this.registerModule('relu', new ReLU());
+    this.registerModule('relu', new ReLU({ inplace: true }));
     if (downsample) this.registerModule('downsample', downsample);
   }
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let out = this.bn1.forward(this.conv1.forward(x)).relu();
-      out = this.bn2.forward(this.conv2.forward(out)).relu();
+      let out = this.bn1.forward(this.conv1.forward(x)).relu_();
+      out = this.bn2.forward(this.conv2.forward(out)).relu_();
       out = this.bn3.forward(this.conv3.forward(out));
-      return out.add(this.downsample ? this.downsample.forward(x) : x).relu();
+      return out.add_(this.downsample ? this.downsample.forward(x) : x).relu_();
     });
   }
 }
@@ -92,7 +92,7 @@ export class ResNet extends Classifier {
     this.dropRate = config.dropRate ?? 0;
     this.conv1 = this.registerModule('conv1', new Conv2d(config.inChannels, 64, 7, { stride: 2, padding: 3, bias: false }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(64));
-    this.registerModule('relu', new ReLU());
+    this.registerModule('relu', new ReLU({ inplace: true }));
     this.registerModule('maxpool', new MaxPool2d(3, { stride: 2, padding: 1 }));
     let inC = 64;
     depths.forEach((n, i) => {
@@ -113,7 +113,7 @@ export class ResNet extends Classifier {
   }
 
   forwardFeatures(x: Tensor): Tensor {
-    const stem = tidy(() => F.maxPool2d(this.bn1.forward(this.conv1.forward(x)).relu(), 3, { stride: 2, padding: 1 }));
+    const stem = tidy(() => F.maxPool2d(this.bn1.forward(this.conv1.forward(x)).relu_(), 3, { stride: 2, padding: 1 }));
     const out = runLayers(stem, this.layers.flatMap((l) => l.layers));
     if (out !== stem) stem.dispose();
     return out;

@@ -15,7 +15,7 @@ import { Classifier, ResettableLinear, type ForwardHeadOptions, type ModelConfig
 /** Side of the pooled grid the head sees: 7×7 at 28 px, so pooling to 4×4 keeps most of the layout. */
 const GRID = 4;
 
-const convBnRelu = (inC: number, outC: number): Module[] => [new Conv2d(inC, outC, 3, { padding: 1, bias: false }), new BatchNorm2d(outC), new ReLU()];
+const convBnRelu = (inC: number, outC: number): Module[] => [new Conv2d(inC, outC, 3, { padding: 1, bias: false }), new BatchNorm2d(outC), new ReLU({ inplace: true })];
 
 /**
  * conv32-BN-ReLU ×2, maxpool, conv64-BN-ReLU ×2, maxpool (`features.0..13`), adaptive average
@@ -41,7 +41,7 @@ export class SmallCNN extends Classifier {
     const hidden = new Linear(64 * GRID * GRID, 128);
     this.classifierLayer = new ResettableLinear(128, config.numClasses);
     this.classifier = this.registerModule('classifier', new Sequential(
-      new Dropout(p), hidden, new ReLU(), new Dropout(Math.min(1, 2 * p)), this.classifierLayer,
+      new Dropout(p), hidden, new ReLU({ inplace: true }), new Dropout(Math.min(1, 2 * p)), this.classifierLayer,
     ));
   }
 

@@ -8,7 +8,7 @@
  */
 import { DTYPES } from '../tensor/dtype.js';
 import { tidy } from '../tensor/scope.js';
-import { call, callMany, type Tensor } from '../tensor/tensor.js';
+import { call, callMany, callVoid, type Tensor } from '../tensor/tensor.js';
 
 type Pair = number | [number, number];
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -72,6 +72,25 @@ export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number |
 
 // ---- activations ----
 export const relu = (x: Tensor): Tensor => call('relu', x);
+/**
+ * In-place activations: overwrite `x` and return it (PyTorch's `inplace=True`). They save one
+ * activation-sized allocation and pass over memory; use them only on a tensor nothing else reads
+ * later (the output of a norm or conv, not a block's input that a residual still needs).
+ */
+const inplace = (name: string) => (x: Tensor): Tensor => {
+  callVoid(name, x);
+  return x;
+};
+export const relu_ = inplace('relu_');
+export const silu_ = inplace('silu_');
+export const hardswish_ = inplace('hardswish_');
+export const hardsigmoid_ = inplace('hardsigmoid_');
+export const sigmoid_ = inplace('sigmoid_');
+export const tanh_ = inplace('tanh_');
+export const relu6_ = (x: Tensor): Tensor => {
+  callVoid('hardtanh_', x, 0, 6);
+  return x;
+};
 export const relu6 = (x: Tensor): Tensor => call('hardtanh', x, 0, 6);
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => call('leaky_relu', x, slope);
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => call('gelu', x, approximate);

@@ -3,7 +3,7 @@ export { Linear, Identity, Flatten } from './linear.js';
 export { Conv2d, ConvTranspose2d } from './conv.js';
 export { BatchNorm2d, LayerNorm, GroupNorm } from './norm.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pooling.js';
-export { ReLU, ReLU6, LeakyReLU, GELU, SiLU, Hardswish, Hardsigmoid, Sigmoid, Tanh, Mish, Softmax, Dropout } from './activation.js';
+export { ReLU, ReLU6, LeakyReLU, GELU, SiLU, Hardswish, Hardsigmoid, Sigmoid, Tanh, Mish, Softmax, Dropout, type ActivationOptions } from './activation.js';
 export { Sequential, ModuleList } from './container.js';
 export { Embedding } from './embedding.js';
 export { MultiheadAttention, type MultiheadAttentionCall, type AttentionResult } from './attention.js';

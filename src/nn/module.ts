@@ -168,6 +168,24 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this;
   }
 
+  /**
+   * Stores every 4-d parameter and buffer channels-last (NHWC strides; shapes stay NCHW) or back in
+   * the default layout, as PyTorch's `model.to(memory_format=torch.channels_last)`. oneDNN runs most
+   * convolutions faster on channels-last data; feed such a model channels-last inputs
+   * (`x.contiguous(true)`). Saved state is unaffected: checkpoints always hold row-major data.
+   */
+  memoryFormat(format: 'channelsLast' | 'contiguous'): this {
+    noGrad(() => {
+      for (const t of [...this.parameters(), ...this.buffers()]) {
+        if (t.ndim !== 4) continue;
+        const moved = t.contiguous(format === 'channelsLast');
+        t.setData(moved);
+        moved.dispose();
+      }
+    });
+    return this;
+  }
+
   /** Frees every parameter and buffer of this module and its children. */
   dispose(): void {
     for (const t of [...this.parameters(), ...this.buffers()]) t.dispose();

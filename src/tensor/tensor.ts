@@ -214,6 +214,7 @@ export class Tensor {
   sigmoid(): Tensor { return call('sigmoid', this); }
   tanh(): Tensor { return call('tanh', this); }
   relu(): Tensor { return call('relu', this); }
+  relu_(): this { callVoid('relu_', this); return this; }
   clamp(min?: number | null, max?: number | null): Tensor { return call('clamp', this, min ?? null, max ?? null); }
   lerp(end: Tensor, weight: number): Tensor { return call('lerp.Scalar', this, end, weight); }
   matmul(o: Tensor): Tensor { return call('matmul', this, o); }

@@ -171,6 +171,59 @@ describe('Module', () => {
     assert.equal(net.forward(randn([1, 1, 3, 3], { dtype: 'float64' })).dtype, 'float64');
   }));
 
+  it('memoryFormat(channelsLast) restrides 4-d weights in place; outputs, gradients and saved state are unchanged', () => {
+    manualSeed(1);
+    const net = new Sequential(new Conv2d(3, 4, 3, { padding: 1 }), new BatchNorm2d(4), new ReLU({ inplace: true }), new Conv2d(4, 2, 1));
+    try {
+      tidy(() => {
+        const x = randn([2, 3, 5, 5]);
+        const run = (input: Tensor): { y: number[]; g: number[] } => tidy(() => {
+          const y = net.forward(input);
+          y.mul(y).sum().backward();
+          const g = [...net.at(0).parameters()[0]!.grad!.toArray()];
+          net.zeroGrad();
+          return { y: [...y.toArray()], g };
+        });
+        const before = run(x);
+        const w = net.at(0).parameters()[0]!;
+        const saved = [...w.toArray()];
+        net.memoryFormat('channelsLast');
+        assert.deepEqual(w.shape, [4, 3, 3, 3], 'shape kept');
+        assert.deepEqual(w.strides, [27, 1, 9, 3], 'NHWC strides: channel stride 1');
+        assert.deepEqual([...w.toArray()], saved, 'toArray (and so checkpoints) still read row-major NCHW');
+        const after = run(x.contiguous(true));
+        assertClose(after.y, before.y, 1e-5);
+        assertClose(after.g, before.g, 1e-4);
+        net.memoryFormat('contiguous');
+        assert.deepEqual(w.strides, [27, 9, 3, 1]);
+      });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('in-place activations overwrite their input and give the same values and gradients', () => {
+    manualSeed(2);
+    tidy(() => {
+      const x = randn([3, 4], { requiresGrad: true });
+      const gradOf = (relu: ReLU): { y: number[]; g: number[] } => tidy(() => {
+        const pre = x.mul(2);
+        const y = relu.forward(pre);
+        if (relu.inplace) assert.equal(y, pre, 'in place: the input tensor is returned');
+        else assert.notEqual(y, pre);
+        y.mul(y).sum().backward();
+        const g = [...x.grad!.toArray()];
+        x.grad!.zero_();
+        return { y: [...y.toArray()], g };
+      });
+      const plain = gradOf(new ReLU());
+      const inplace = gradOf(new ReLU({ inplace: true }));
+      assert.deepEqual(inplace.y, plain.y);
+      assert.deepEqual(inplace.g, plain.g);
+      assert.ok(plain.y.some((v) => v === 0) && plain.y.some((v) => v > 0), 'both signs present');
+    });
+  });
+
   it('dispose frees every parameter and buffer', () => {
     const before = memory().tensors;
     const net = new Net();

@@ -17,7 +17,7 @@ export interface Predictions {
   ids: string[];
 }
 
-export async function predictAll(model: Module, loader: DataLoader, opts: { label?: string; quiet?: boolean; device?: Device } = {}): Promise<Predictions> {
+export async function predictAll(model: Module, loader: DataLoader, opts: { label?: string; quiet?: boolean; device?: Device; channelsLast?: boolean } = {}): Promise<Predictions> {
   model.eval();
   const out: Predictions = { loss: 0, yTrue: [], yPred: [], scores: [], ids: [] };
   const bar = progress({ label: opts.label ?? 'val', total: loader.length, unit: 'batch', quiet: opts.quiet ?? false });
@@ -28,7 +28,8 @@ export async function predictAll(model: Module, loader: DataLoader, opts: { labe
     for await (const batch of loader.epoch(0)) {
       using _batch = batch;
       const { loss, probs, k } = noGrad(() => tidy(() => {
-        const logits = model.forward(onDevice(batch.images));
+        const images = onDevice(batch.images);
+        const logits = model.forward(opts.channelsLast ? images.contiguous(true) : images);
         const loss = F.crossEntropy(logits, onDevice(batch.labels), { reduction: 'sum' }).item();
         return { loss, probs: logits.softmax(1).toArray(), k: logits.size(1) };
       }));

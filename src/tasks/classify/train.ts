@@ -15,7 +15,7 @@ import { loadCheckpoint, saveCheckpoint, FORMAT, type Checkpoint, type Classifie
 import { progress } from '../../engine/progress.js';
 import { RunDir } from '../../engine/run-dir.js';
 import { classificationReport } from '../../metrics/classify.js';
-import { createModel, type ClassifierModel } from '../../models/registry.js';
+import { createModel, MODELS, type ClassifierModel } from '../../models/registry.js';
 import * as F from '../../nn/functional.js';
 import { clipGradNorm, ModelEMA, warmupCosine, type ModelEMAStateDict, type Scheduler } from '../../optim/index.js';
 import { getRngState, manualSeed, setRngState } from '../../tensor/runtime.js';
@@ -115,12 +115,15 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
   manualSeed(args.seed);
   const model: ClassifierModel = resume.ckpt?.model ?? createModel(setup.modelName, { numClasses: data.classes.length, inChannels: preprocess.channels, imgSize: preprocess.imgsz });
   if (device !== 'cpu') model.to(device);
+  const channelsLast = args.channelsLast ?? MODELS[setup.modelName].channelsLast;
+  if (channelsLast) model.memoryFormat('channelsLast');
   const optimizer = makeOptimizer(args, model.parameters());
   const steps = trainLoader.length;
   const scheduler = warmupCosine(optimizer as never, { warmupSteps: Math.min(Math.round(args.warmupEpochs * steps), args.epochs * steps - 1), totalSteps: args.epochs * steps });
   const ema = args.ema ? new ModelEMA(model, { decay: 0.9999, tau: 2000 }) : null;
   const evalModel = ema ? createModel(setup.modelName, model.config) : model;
   if (evalModel !== model && device !== 'cpu') evalModel.to(device);
+  if (evalModel !== model && channelsLast) evalModel.memoryFormat('channelsLast');
   let bestFitness = -Infinity;
   let bestEpoch = 0;
   let completed = 0;
@@ -198,6 +201,7 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
     return { images: m.images, target: m.targets };
   };
   const toDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to(device));
+  const toInput = (t: Tensor): Tensor => (channelsLast ? toDevice(t).contiguous(true) : toDevice(t));
 
   let interrupted = false;
   try {
@@ -220,7 +224,7 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
           if (epoch === 1 && done === 0) await writeSampleGrid(run.file('train_batch.png'), batch, data.classes, preprocess.mean, preprocess.std);
           lossSum += tidy(() => {
             const { images, target } = mix(batch, mixRng);
-            const loss = F.crossEntropy(model.forward(toDevice(images)), toDevice(target), { labelSmoothing: args.labelSmoothing });
+            const loss = F.crossEntropy(model.forward(toInput(images)), toDevice(target), { labelSmoothing: args.labelSmoothing });
             loss.backward();
             if (args.clipGrad) clipGradNorm(model.parameters(), args.clipGrad);
             optimizer.step();
@@ -245,7 +249,7 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
         break;
       }
       if (ema) ema.applyTo(evalModel);
-      const val = await predictAll(evalModel, valLoader, { label: '  val', quiet, device });
+      const val = await predictAll(evalModel, valLoader, { label: '  val', quiet, device, channelsLast });
       const report = classificationReport(val.yTrue, val.yPred, data.classes, { scores: val.scores });
       const row: EpochRow = {
         epoch, train_loss: lossSum / done, val_loss: val.loss, val_accuracy: report.accuracy,
