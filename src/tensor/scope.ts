@@ -6,13 +6,21 @@
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
+  /**
+   * Called when the object leaves the last scope alive (kept, or returned from the outermost
+   * tidy): from then on nothing frees it but its owner, so tensors register with the GC backstop
+   * here rather than at birth, which would cost every scoped temporary a registration.
+   */
+  unscoped?(): void;
 }
 
 const scopes: Set<Disposable>[] = [];
 
-/** Called by every new tensor. */
-export function track(t: Disposable): void {
-  scopes[scopes.length - 1]?.add(t);
+/** Called by every new tensor; false when no scope is open (the caller owns it alone). */
+export function track(t: Disposable): boolean {
+  const scope = scopes[scopes.length - 1];
+  scope?.add(t);
+  return scope !== undefined;
 }
 
 /** Called on dispose, so a scope does not hold dead tensors. */
@@ -23,6 +31,7 @@ export function untrack(t: Disposable): void {
 /** Takes a tensor out of the current scope: it outlives `tidy` and must be disposed by its owner. */
 export function keep<T extends Disposable>(t: T): T {
   for (const s of scopes) s.delete(t);
+  t.unscoped?.();
   return t;
 }
 
@@ -60,7 +69,11 @@ export function tidy<T>(fn: () => T): T {
   collect(result, kept);
   for (const t of scope) if (!kept.has(t)) t.dispose();
   const outer = scopes[scopes.length - 1];
-  if (outer) for (const t of kept) if (scope.has(t) && !t.isDisposed) outer.add(t);
+  for (const t of kept) {
+    if (!scope.has(t) || t.isDisposed) continue;
+    if (outer) outer.add(t);
+    else t.unscoped?.();
+  }
   return result;
 }
 

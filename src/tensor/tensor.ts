@@ -57,12 +57,22 @@ export type TensorOrScalar = Tensor | Scalar;
 
 export class Tensor {
   #handle: TensorHandle | null;
+  #gcBackstop = false;
 
-  /** Wraps a native handle; the new tensor joins the current scope. */
+  /**
+   * Wraps a native handle; the new tensor joins the current scope. Outside any scope (or once it
+   * leaves its last one) it is registered with the GC backstop that frees forgotten tensors.
+   */
   constructor(handle: TensorHandle) {
     this.#handle = handle;
-    finalizer.register(this, handle, this);
-    track(this);
+    if (!track(this)) this.unscoped();
+  }
+
+  /** @internal See Disposable.unscoped. */
+  unscoped(): void {
+    if (this.#gcBackstop || this.#handle === null) return;
+    finalizer.register(this, this.#handle, this);
+    this.#gcBackstop = true;
   }
 
   get handle(): TensorHandle {
@@ -79,7 +89,7 @@ export class Tensor {
     const h = this.#handle;
     if (h === null) return;
     this.#handle = null;
-    finalizer.unregister(this);
+    if (this.#gcBackstop) finalizer.unregister(this);
     untrack(this);
     native().dispose(h);
   }
