@@ -84,6 +84,13 @@ export function native(): Addon {
         'and run `npm run build:native`; `kestrel doctor` shows what is missing.',
     );
   }
+  // libgomp's default spins its idle threads for a while before sleeping: alone on a machine that
+  // shaves a little latency, but with any other CPU-heavy process (a second training run, a
+  // browser, a test suite) the spinning threads fight it and a training step gets 5–10× slower
+  // (smallcnn: 35 vs 190–300 img/s on 2 loaded cores). PASSIVE sleeps at once. The runtime reads
+  // the variable when it loads, so it is set before the addon pulls libtorch in; a user's own
+  // setting wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     loaded = createRequire(import.meta.url)(path) as Addon;
   } catch (e) {
