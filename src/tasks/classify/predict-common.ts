@@ -23,7 +23,8 @@ const escapeXml = (s: string): string => s.replace(/[<>&"']/g, (c) => `&#${c.cha
 /** A copy of the image with its label on a banner across the top. */
 async function saveLabelled(src: string, text: string, dest: string): Promise<void> {
   const { data, info } = await sharp(src).rotate().toBuffer({ resolveWithObject: true });
-  const bar = Math.max(16, Math.round(Math.min(info.width, info.height) * 0.09));
+  // At least 16 px tall so the text reads, but never taller than the image (sharp refuses an overlay larger than its base).
+  const bar = Math.min(info.height, Math.max(16, Math.round(Math.min(info.width, info.height) * 0.09)));
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${info.width}" height="${bar}"><rect width="100%" height="100%" fill="black" fill-opacity="0.6"/><text x="4" y="${Math.round(bar * 0.75)}" font-family="DejaVu Sans, sans-serif" font-size="${Math.round(bar * 0.7)}" fill="white">${escapeXml(text)}</text></svg>`;
   const ext = extname(dest).toLowerCase();
   const format = ext === '.png' ? 'png' : ext === '.webp' ? 'webp' : 'jpeg';
