@@ -61,7 +61,15 @@ export function registerPredict(program: Command): void {
       const spec = defined({ ...pre, names: names === undefined ? undefined : readNames(names), channels: channels === undefined ? undefined : (Number(channels) as 1 | 3) });
       let failed = 0;
       const opts = defined({ weights, source, topk, batch, workers, save: save === true, project, name, threads, provider, preprocessFile, preprocess: Object.keys(spec).length > 0 ? spec : undefined });
+      // `kestrel predict … | head` closes stdout early: stop reading images then (and free the
+      // model) instead of dying on EPIPE.
+      let closed = false;
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        closed = true;
+        if (e.code !== 'EPIPE') process.exitCode = 1;
+      });
       for await (const r of predict(opts)) {
+        if (closed) break;
         if ('error' in r) failed++;
         process.stdout.write(`${JSON.stringify(r)}\n`);
       }

@@ -119,8 +119,10 @@ export class OnnxClassifier {
     for (let start = 0; start < n; start += step) {
       const m = Math.min(step, n - start);
       const rows = this.batchLimit ?? m;
-      const chunk = new Float32Array(rows * per);
-      chunk.set(data.subarray(start * per, (start + m) * per));
+      const part = data.subarray(start * per, (start + m) * per);
+      // Copied only to pad a short chunk up to a fixed batch size.
+      const chunk = rows === m ? part : new Float32Array(rows * per);
+      if (chunk !== part) chunk.set(part);
       const logits = await this.#forward(chunk, rows, chw);
       if (logits.length !== rows * k) {
         throw new OnnxError(this.path, `the model gave ${logits.length / rows} scores per image for ${k} class names`);

@@ -1,7 +1,8 @@
 // `kestrel predict --weights x.onnx`: the same output as the libtorch path for the same network,
 // no libtorch loaded at all, third-party import from YAML, and one-line errors.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +166,18 @@ describe('kestrel predict --weights model.onnx', () => {
       assert.equal(r.err.trimEnd().split('\n').length, 1, r.err);
       assert.match(r.err, re);
     }
+  });
+
+  it('stops quietly when stdout closes early (kestrel predict … | head -1)', async () => {
+    const child = spawn(process.execPath, [main, 'predict', '--weights', 'model.onnx', '--source', 'imgs/*/*.png', '--batch', '1', '--workers', '0'], { cwd: dir });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = once(child, 'exit');
+    await once(child.stdout, 'data');
+    child.stdout.destroy();
+    const [code] = await exited;
+    assert.equal(err, '');
+    assert.equal(code, 0);
   });
 
   it('--help shows the ONNX options', () => {
