@@ -20,17 +20,21 @@ export type TopK = { label: string; score: number }[];
 
 const fixed = (d: Shape[number] | undefined): number | null => (typeof d === 'number' ? d : null);
 
-/** The graph's image input must be float32 NCHW. */
+/**
+ * The graph's image input must be float32 NCHW and its output float32 [N, classes…]. A shape the
+ * graph does not declare (ORT reports []) is checked when the model runs instead.
+ */
 function checkInput(path: string, io: SessionIO): void {
   const { name, type, shape } = io.input;
-  if (shape.length !== 4) throw new OnnxError(path, `the model's input '${name}' has shape ${shapeText(shape)}; an image classifier takes NCHW images (rank 4)`);
+  if (shape.length !== 4 && shape.length !== 0) throw new OnnxError(path, `the model's input '${name}' has shape ${shapeText(shape)}; an image classifier takes NCHW images (rank 4)`);
   if (type !== 'float32') throw new OnnxError(path, `the model's input '${name}' is ${type}; Kestrel feeds float32 images`);
   if (io.output.type !== 'float32') throw new OnnxError(path, `the model's output '${io.output.name}' is ${io.output.type}; Kestrel reads float32 scores`);
-  if (io.output.shape.length < 2) throw new OnnxError(path, `the model's output '${io.output.name}' has shape ${shapeText(io.output.shape)}; a classifier gives [N, classes]`);
+  if (io.output.shape.length === 1) throw new OnnxError(path, `the model's output '${io.output.name}' has shape ${shapeText(io.output.shape)}; a classifier gives [N, classes]`);
 }
 
 /** Classes per image when the output's non-batch dimensions are all fixed ([N, K] or [N, K, 1, 1]). */
 function declaredClasses(shape: Shape): number | null {
+  if (shape.length === 0) return null;
   const rest = shape.slice(1).map(fixed);
   return rest.every((d) => d !== null) ? rest.reduce<number>((a, d) => a * d!, 1) : null;
 }

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { CONTRACT, contractProps, type DeployContract } from '../../src/onnx/contract.js';
-import { AttributeType, DataType, encodeModel, type AttributeProto, type Dimension, type ModelProto, type NodeProto, type TensorProto } from '../../src/onnx/proto.js';
+import { AttributeType, DataType, encodeModel, type AttributeProto, type Dimension, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../src/onnx/proto.js';
 
 export const floats = (name: string, dims: number[], data: ArrayLike<number>): TensorProto => ({
   name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(Float32Array.from(data).buffer),
@@ -19,7 +19,7 @@ const dims = (shape: (number | string)[]): Dimension[] => shape.map((d) => (type
 export const valueInfo = (name: string, shape: (number | string)[]) => ({ name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims(shape) } } } });
 
 /** A model around one graph, opset 17 (what onnx 1.12's checker knows), with optional metadata. */
-export function modelOf(nodes: NodeProto[], initializer: TensorProto[], input: ReturnType<typeof valueInfo>, output: ReturnType<typeof valueInfo>, metadata: { key: string; value: string }[] = []): Uint8Array {
+export function modelOf(nodes: NodeProto[], initializer: TensorProto[], input: ValueInfoProto, output: ValueInfoProto, metadata: { key: string; value: string }[] = []): Uint8Array {
   const m: ModelProto = {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
@@ -49,8 +49,8 @@ export interface TinySpec {
   hidden?: number;
   /** The Kestrel contract to embed (merged over defaults), or null for a third-party model without metadata. */
   contract?: Partial<DeployContract> | null;
-  /** Output shape after the batch: [classes] (default) or something else to test the checks. */
-  outputShape?: (number | string)[];
+  /** Output shape after the batch: [classes] (default) or something else to test the checks; null declares no shape. */
+  outputShape?: (number | string)[] | null;
   seed?: number;
 }
 
@@ -86,7 +86,7 @@ export function tinyClassifier(spec: TinySpec = {}): Tiny {
   const init = [floats('w', [H, C, 1, 1], w), floats('b', [H], b), floats('W', [K, H], W), floats('B', [K], B)];
   const batch = spec.batch ?? 'N';
   const input = valueInfo('images', [batch, C, ...(hw ?? ['height', 'width'])]);
-  const output = valueInfo('logits', [batch, ...(spec.outputShape ?? [K])]);
+  const output = spec.outputShape === null ? { name: 'logits', type: { tensorType: { elemType: DataType.FLOAT } } } : valueInfo('logits', [batch, ...(spec.outputShape ?? [K])]);
   const contract = spec.contract === null ? null : {
     task: 'classify' as const,
     names: Array.from({ length: K }, (_, i) => `class${i}`),

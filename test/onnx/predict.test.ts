@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { availableProviders } from '../../src/runtime/session.js';
 import { predict, type Prediction, type PredictOptions } from '../../src/tasks/classify/predict.js';
-import { normalise, softmax, tinyClassifier, writePng, type Tiny } from './models.js';
+import { modelOf, normalise, softmax, tinyClassifier, valueInfo, writePng, type Tiny } from './models.js';
 
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
@@ -95,6 +95,29 @@ describe('predict on an .onnx model with Kestrel metadata', () => {
     assert.ok('error' in r[0]! && r[0].source === join(mixed, 'b.png'));
     assert.match((r[0] as { error: string }).error, /^decode failed: /);
     assert.ok('top' in r[1]! && r[1].source === join(mixed, 'a.png'));
+  });
+
+  it('runs a graph that declares no output shape, and still checks the class count', async () => {
+    const path = at('noshape.onnx');
+    writeFileSync(path, tinyClassifier({ outputShape: null }).bytes);
+    assert.deepEqual(await all({ weights: path, source: at('img') }), await all({ weights: at('tiny.onnx'), source: at('img') }));
+    const msg = await failure({ weights: path, source: at('img'), preprocess: { names: ['a', 'b'] } });
+    // ONNX Runtime infers the shape ([N,4]) and reports it; had it not, the check runs on the first batch.
+    assert.match(msg, /noshape\.onnx: (2 class names for a model with 4 outputs|the model gave 4 scores per image for 2 class names)$/);
+  });
+
+  it('a model whose class count is free: the names give it, checked on the first batch', async () => {
+    // Flatten of a free-size image: the "logits" are the normalised pixels themselves (3·8·8 of them).
+    const path = at('flatten.onnx');
+    writeFileSync(path, modelOf([{ opType: 'Flatten', input: ['images'], output: ['logits'] }], [], valueInfo('images', ['N', 3, 'h', 'w']), valueInfo('logits', ['N', 'k'])));
+    const pre = { imgsz: 8, resize: [8, 8] as [number, number], mean: MEAN, std: STD };
+    const names = Array.from({ length: 192 }, (_, i) => `p${i}`);
+    const [p] = await all({ weights: path, source: at('img/3.png'), topk: 5, preprocess: { ...pre, names } });
+    const scores = softmax(Array.from(normalise(pixels.get('img/3.png')!, 8, MEAN, STD, 0, 0, 8, 8)));
+    assertTop(p!, scores.map((score, i) => ({ label: names[i]!, score })).sort((x, y) => y.score - x.score).slice(0, 5));
+    const msg = await failure({ weights: path, source: at('img'), preprocess: { ...pre, names: ['a', 'b'] } });
+    assert.match(msg, /flatten\.onnx: the model gave 192 scores per image for 2 class names$/);
+    assert.match(await failure({ weights: path, source: at('img'), preprocess: pre }), /number of classes is not fixed: give the class names with --names/);
   });
 
   it('takes probabilities as they are when the contract says output probs', async () => {
