@@ -33,7 +33,8 @@ export interface OnnxFile {
 export function readOnnxFile(path: string): OnnxFile {
   if (!existsSync(path)) throw new OnnxError(path, 'no such file');
   if (!statSync(path).isFile()) throw new OnnxError(path, 'not a file');
-  const bytes = new Uint8Array(readFileSync(path));
+  const buf = readFileSync(path);
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   if (bytes.length === 0) throw new OnnxError(path, 'not a valid ONNX model (the file is empty)');
   let model: ModelProto;
   try {
