@@ -19,4 +19,17 @@ export default tseslint.config(
     files: ['src/nn/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['../optim/*', '../cli/*'] }] },
   },
+  {
+    // The deploy-only path (ONNX Runtime prediction) never reaches libtorch: `kestrel predict` on an
+    // .onnx file must run where the addon is missing. Dynamic import() of the libtorch back end is allowed.
+    files: ['src/runtime/**/*.ts', 'src/data/stream.ts', 'src/data/batch.ts', 'src/tasks/classify/predict.ts', 'src/tasks/classify/predict-onnx.ts', 'src/tasks/classify/predict-common.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['**/native/*', '**/tensor/*', '**/nn/*', '**/models/*', '**/optim/*', '**/engine/checkpoint.js', '**/data/loader.js', '**/checkpoint/index.js', '**/checkpoint/safetensors.js'],
+          message: 'deploy-only code must not load libtorch (import it dynamically from the libtorch back end instead)',
+        }],
+      }],
+    },
+  },
 );

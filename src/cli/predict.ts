@@ -1,23 +1,75 @@
-/** `kestrel predict`: JSON lines of top-k labels for images. */
-import type { Command } from 'commander';
-import { defined, nonNegativeInt, positiveInt } from './options.js';
+/** `kestrel predict`: JSON lines of top-k labels for images, from a checkpoint (libtorch) or an .onnx model (ONNX Runtime). */
+import { Option, type Command } from 'commander';
+import { defined, nonNegativeInt, numberList, positiveInt, sizeArg } from './options.js';
+
+interface PredictArgs {
+  weights: string;
+  source: string;
+  topk: number;
+  batch: number;
+  workers?: number;
+  save?: boolean;
+  project: string;
+  name: string;
+  threads?: number;
+  provider?: string;
+  preprocess?: string;
+  names?: string;
+  imgsz?: number | [number, number];
+  channels?: string;
+  mean?: number[];
+  std?: number[];
+  resize?: number | [number, number];
+  crop?: number | [number, number];
+  output?: 'logits' | 'probs';
+}
+
+const ONNX_ONLY = ['provider', 'preprocess', 'names', 'imgsz', 'channels', 'mean', 'std', 'resize', 'crop', 'output'] as const;
 
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify images; prints one JSON line per image: {"source", "top": [{"label", "score"}]}')
-    .requiredOption('--weights <ckpt>', 'a .safetensors checkpoint written by kestrel train')
+    .description('classify images; prints one JSON line per image: {"source", "top": [{"label", "score"}]}. A .safetensors checkpoint runs on libtorch, an .onnx model on ONNX Runtime (its Kestrel metadata, or the preprocessing options below, say how to prepare the images)')
+    .requiredOption('--weights <file>', 'a .safetensors checkpoint written by kestrel train, or an .onnx model')
     .requiredOption('--source <path>', 'an image, a folder (searched recursively) or a glob in quotes')
     .option('--topk <k>', 'labels per image', positiveInt, 5)
-    .option('--batch <n>', 'batch size', positiveInt, 32)
+    .option('--batch <n>', 'batch size (an .onnx model with a fixed batch size runs in chunks of it)', positiveInt, 32)
     .option('--workers <n>', 'decoding worker threads', nonNegativeInt)
+    .option('--threads <n>', 'intra-op threads of libtorch or ONNX Runtime (default: the number of cores)', positiveInt)
     .option('--save', 'write labelled copies of the images to runs/classify/predict')
     .option('--project <dir>', 'parent folder for --save', 'runs/classify')
     .option('--name <name>', 'run name for --save', 'predict')
-    .action(async (o: { weights: string; source: string; topk: number; batch: number; workers?: number; save?: boolean; project: string; name: string }) => {
-      const { predict } = await import('../tasks/classify/predict.js');
+    .option('--provider <name>', '.onnx: ONNX Runtime execution provider, cpu (default) or cuda where installed')
+    .option('--preprocess <yaml>', '.onnx: a YAML file with the keys below (names may be a list or a text file); the options override it')
+    .option('--names <list|file>', '.onnx: class names, comma-separated or a text file with one per line')
+    .option('--imgsz <px>', '.onnx: the network input size, N or h,w (default: the model\'s fixed input size)', sizeArg)
+    .addOption(new Option('--channels <n>', '.onnx: 3 for RGB, 1 for grey (default: the model\'s)').choices(['1', '3']))
+    .option('--mean <list>', '.onnx: per-channel mean on the 0–1 scale, e.g. 0.485,0.456,0.406', numberList)
+    .option('--std <list>', '.onnx: per-channel std on the 0–1 scale, e.g. 0.229,0.224,0.225', numberList)
+    .option('--resize <px>', '.onnx: resize before the crop: N sets the shorter side, h,w the exact size (default imgsz·256/224 from 64 px up)', sizeArg)
+    .option('--crop <px>', '.onnx: centre crop, N or h,w (default: imgsz)', sizeArg)
+    .addOption(new Option('--output <kind>', '.onnx: what the model outputs; softmax is applied to logits').choices(['logits', 'probs']))
+    .action(async (o: PredictArgs) => {
+      const { isOnnxPath, predict } = await import('../tasks/classify/predict.js');
+      const onnxOnly = ONNX_ONLY.filter((k) => o[k] !== undefined);
+      if (!isOnnxPath(o.weights) && onnxOnly.length > 0) {
+        throw new Error(`${onnxOnly.map((k) => `--${k}`).join(', ')}: only for .onnx models (${o.weights} is a checkpoint: its own metadata gives the preprocessing)`);
+      }
+      // preprocess.js is light (no ONNX Runtime): it only reads the names file.
+      const { readNames } = await import('../runtime/preprocess.js');
+      const { weights, source, topk, batch, workers, save, project, name, threads, provider, preprocess: preprocessFile, names, channels, ...pre } = o;
+      const spec = defined({ ...pre, names: names === undefined ? undefined : readNames(names), channels: channels === undefined ? undefined : (Number(channels) as 1 | 3) });
       let failed = 0;
-      for await (const r of predict(defined({ ...o, save: o.save === true }))) {
+      const opts = defined({ weights, source, topk, batch, workers, save: save === true, project, name, threads, provider, preprocessFile, preprocess: Object.keys(spec).length > 0 ? spec : undefined });
+      // `kestrel predict … | head` closes stdout early: stop reading images then (and free the
+      // model) instead of dying on EPIPE.
+      let closed = false;
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        closed = true;
+        if (e.code !== 'EPIPE') process.exitCode = 1;
+      });
+      for await (const r of predict(opts)) {
+        if (closed) break;
         if ('error' in r) failed++;
         process.stdout.write(`${JSON.stringify(r)}\n`);
       }

@@ -12,6 +12,7 @@ export { AUGMENT_OPS, type AugmentOp } from './augment.js';
 export { parseTransforms } from './transform-schema.js';
 export { Rng, mixSeed, epochPermutation } from './rng.js';
 export { DataLoader, type Batch, type LoaderOptions } from './loader.js';
+export { BatchStream, defaultWorkers, type StreamOptions } from './stream.js';
 export { mixup, cutmix, cutmixBox, type Mixed } from './mix.js';
 export { readIdx, parseIdx, IdxError, type IdxArray } from './idx.js';
 export { loadMnist, loadIdxPair, mnistDir, type ImageSet } from './mnist.js';

@@ -1,0 +1,145 @@
+/**
+ * ONNX Runtime sessions for `.onnx` files: reading and checking the file, choosing the execution
+ * provider, and the shapes the graph declares. Never imports the libtorch side (native/, tensor/):
+ * a deploy-only process loads ONNX Runtime alone.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { InferenceSession, env, listSupportedBackends } from 'onnxruntime-node';
+import { decodeModel, type ModelProto } from '../onnx/proto.js';
+import { OnnxError } from './errors.js';
+
+export { OnnxError } from './errors.js';
+
+const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+
+/** An `.onnx` file's bytes and its decoded ModelProto (ORT's JS API does not expose metadata_props). */
+export interface OnnxFile {
+  path: string;
+  bytes: Uint8Array;
+  model: ModelProto;
+}
+
+/**
+ * Reads and decodes an `.onnx` file. Truncated or corrupt files fail here with one line naming
+ * the file, before ONNX Runtime sees them.
+ *
+ * @example
+ * const { model } = readOnnxFile('model.onnx');
+ * model.metadataProps; // [{ key: 'kestrel', value: 'kestrel.onnx/1' }, …]
+ */
+export function readOnnxFile(path: string): OnnxFile {
+  if (!existsSync(path)) throw new OnnxError(path, 'no such file');
+  if (!statSync(path).isFile()) throw new OnnxError(path, 'not a file');
+  const buf = readFileSync(path);
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (bytes.length === 0) throw new OnnxError(path, 'not a valid ONNX model (the file is empty)');
+  let model: ModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new OnnxError(path, `not a valid ONNX model (truncated or corrupt protobuf: ${firstLine(e)})`);
+  }
+  if (!model.graph || (model.graph.node ?? []).length === 0) throw new OnnxError(path, 'not a valid ONNX model (it has no graph)');
+  return { path, bytes, model };
+}
+
+/** Where onnxruntime-node keeps its native binding and the provider libraries beside it. */
+function bindingDir(): string {
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** Provider libraries that npm's install step downloads (not bundled in the npm package). */
+function providerLibrary(name: string): string {
+  return process.platform === 'win32' ? `onnxruntime_providers_${name}.dll` : `libonnxruntime_providers_${name}.so`;
+}
+
+/** The execution providers Kestrel offers, where the installed onnxruntime-node has them. */
+export const PROVIDERS: readonly string[] = ['cpu', 'cuda'];
+
+/**
+ * Execution providers usable here: of PROVIDERS, those onnxruntime-node bundles (always `cpu`) and
+ * those whose provider library is installed beside its binding (`cuda` needs the CUDA libraries
+ * that onnxruntime-node's install step downloads, which Kestrel's .npmrc skips).
+ */
+export function availableProviders(): string[] {
+  let dir: string | null = null;
+  return listSupportedBackends()
+    .filter((b) => PROVIDERS.includes(b.name) && (b.bundled || existsSync(join((dir ??= bindingDir()), providerLibrary(b.name)))))
+    .map((b) => b.name);
+}
+
+/** Checks a provider name against what is installed; the error lists what is available. */
+export function checkProvider(name: string): void {
+  const available = availableProviders();
+  if (available.includes(name)) return;
+  const list = available.join(', ');
+  if (!PROVIDERS.includes(name)) throw new Error(`unknown execution provider '${name}' (Kestrel runs ${PROVIDERS.join(' or ')}; available here: ${list})`);
+  const known = listSupportedBackends().some((b) => b.name === name);
+  const fix = name === 'cuda' ? '; install them with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (needs network access and CUDA 12)' : '';
+  throw new Error(known
+    ? `execution provider '${name}' is not installed: this onnxruntime-node supports it but its libraries were not downloaded (available here: ${list})${fix}`
+    : `execution provider '${name}' is not in this build of onnxruntime-node (available here: ${list})`);
+}
+
+export interface SessionOptions {
+  /** Execution provider: 'cpu' (default), 'cuda', … as availableProviders() lists. */
+  provider?: string;
+  /** Intra-op threads; default: the number of cores. */
+  threads?: number;
+}
+
+/** A session on a read file; ORT's own load errors come back as one line naming the file. */
+export async function createSession(file: OnnxFile, opts: SessionOptions = {}): Promise<InferenceSession> {
+  const provider = opts.provider ?? 'cpu';
+  checkProvider(provider);
+  const threads = opts.threads ?? availableParallelism();
+  if (!(Number.isInteger(threads) && threads > 0)) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  // Environment-level warnings (graph optimisation notes) would otherwise reach stderr.
+  env.logLevel = 'error';
+  try {
+    return await InferenceSession.create(file.bytes, {
+      executionProviders: [provider],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    const msg = firstLine(e);
+    const problem = /protobuf parsing failed/i.test(msg)
+      ? 'not a valid ONNX model (ONNX Runtime could not parse it)'
+      : `ONNX Runtime could not load it${provider === 'cpu' ? '' : ` on '${provider}'`}: ${msg}`;
+    throw new OnnxError(file.path, problem);
+  }
+}
+
+/** A tensor's declared shape: numbers for fixed dimensions, strings (or null) for free ones. */
+export type Shape = readonly (number | string | null)[];
+
+/** The first graph input and output as ONNX Runtime reports them. */
+export interface SessionIO {
+  input: { name: string; type: string; shape: Shape };
+  output: { name: string; type: string; shape: Shape };
+}
+
+/** The session's one image input and its first output; a graph with other inputs is an error. */
+export function sessionIO(session: InferenceSession, path: string): SessionIO {
+  const meta = (list: readonly InferenceSession.ValueMetadata[], what: string): SessionIO['input'] => {
+    const m = list[0];
+    if (!m) throw new OnnxError(path, `the model has no ${what}`);
+    if (!m.isTensor) throw new OnnxError(path, `the model's ${what} '${m.name}' is not a tensor`);
+    return { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : null)) };
+  };
+  if (session.inputNames.length > 1) {
+    throw new OnnxError(path, `the model takes ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); an image classifier takes one`);
+  }
+  return { input: meta(session.inputMetadata, 'input'), output: meta(session.outputMetadata, 'output') };
+}
+
+/** `[N,3,224,224]`-style text for messages. */
+export const shapeText = (s: Shape): string => `[${s.map((d) => (typeof d === 'number' ? d : d || '?')).join(',')}]`;
