@@ -44,6 +44,18 @@ describe('kestrel train → val → predict on an ImageFolder', () => {
     assert.deepEqual(rows.map((x) => Number(x.epoch)), [1, 2, 3, 4]);
     for (const k of ['train_loss', 'val_loss', 'val_accuracy', 'lr', 'seconds']) assert.ok(Number.isFinite(Number(rows[0]![k])), k);
     assert.ok(readdirSync(join(runDir(), 'weights')).every((f) => !f.endsWith('.tmp')), 'no temp files left');
+    // The best epoch's confusion matrix and wrong validation images, for the web UI.
+    const cm = JSON.parse(readFileSync(join(runDir(), 'confusion_matrix.json'), 'utf8'));
+    const errors = JSON.parse(readFileSync(join(runDir(), 'val_errors/index.json'), 'utf8'));
+    assert.deepEqual(cm.classes, CLASSES);
+    assert.equal(cm.epoch, errors.epoch);
+    const total = cm.matrix.flat().reduce((a: number, b: number) => a + b, 0);
+    const right = CLASSES.reduce((a, _, i) => a + cm.matrix[i][i], 0);
+    assert.equal(total, CLASSES.length * 8);
+    assert.equal(errors.total, total);
+    assert.equal(errors.wrong, total - right);
+    assert.equal(errors.items.length, errors.wrong);
+    for (const it of errors.items) assert.ok(existsSync(join(runDir(), 'val_errors', it.file)), it.file);
   });
 
   it('val metrics equal the ones recomputed from predictions.csv', () => {

@@ -15,11 +15,13 @@ export interface Predictions {
   /** Softmax probabilities per sample. */
   scores: number[][];
   ids: string[];
+  /** Dataset index of each sample. */
+  indices: number[];
 }
 
 export async function predictAll(model: Module, loader: DataLoader, opts: { label?: string; quiet?: boolean; device?: Device; channelsLast?: boolean } = {}): Promise<Predictions> {
   model.eval();
-  const out: Predictions = { loss: 0, yTrue: [], yPred: [], scores: [], ids: [] };
+  const out: Predictions = { loss: 0, yTrue: [], yPred: [], scores: [], ids: [], indices: [] };
   const bar = progress({ label: opts.label ?? 'val', total: loader.length, unit: 'batch', quiet: opts.quiet ?? false });
   const onDevice = (t: Tensor): Tensor => (opts.device && opts.device !== 'cpu' ? t.to(opts.device) : t);
   let lossSum = 0;
@@ -44,6 +46,7 @@ export async function predictAll(model: Module, loader: DataLoader, opts: { labe
         out.scores.push(row);
       }
       out.ids.push(...batch.ids);
+      out.indices.push(...batch.indices);
       bar.update(++done);
     }
   } finally {

@@ -27,6 +27,7 @@ import { makeOptimizer, optimizerDefaults } from './optimizer.js';
 import { writeSampleGrid, writeTrainPlots } from './plots.js';
 import { prepare, type Setup } from './setup.js';
 import { testBest } from './test-split.js';
+import { writeValErrors } from './val-errors.js';
 
 export interface EpochRow extends Record<string, number> {
   epoch: number;
@@ -264,6 +265,13 @@ export async function train(input: TrainInput, hooks: TrainHooks = {}): Promise<
         bestFitness = fitness;
         bestEpoch = epoch;
         saveCheckpoint(`${run.weights}/best.safetensors`, evalModel as ClassifierModel, meta(epoch, { accuracy: report.accuracy, loss: val.loss, ...(report.top5 === null ? {} : { top5: report.top5 }) }));
+        // For the web UI: the best epoch's confusion matrix as numbers and the images it got wrong.
+        run.writeJson('confusion_matrix.json', { epoch, classes: data.classes, matrix: report.confusionMatrix });
+        try {
+          await writeValErrors(run.path, data.splits.val, val, data.classes, epoch);
+        } catch (e) {
+          say(`could not write ${run.file('val_errors')}: ${(e as Error).message}`);
+        }
       }
       saveLast(epoch, null);
       await writeTrainPlots(run, report, isBest, data.classes);

@@ -12,6 +12,7 @@ import { RunDir, toCsv } from '../../engine/run-dir.js';
 import { classificationReport, formatReport, type ClassificationMetrics } from '../../metrics/classify.js';
 import { confusionMatrixPng } from '../../plot/index.js';
 import { predictAll } from './evaluate.js';
+import { writeValErrors } from './val-errors.js';
 
 export interface ValOptions {
   weights: string;
@@ -64,6 +65,7 @@ export async function val(o: ValOptions): Promise<ValResult> {
       path_or_index: id, true: classes[preds.yTrue[i]!], pred: classes[preds.yPred[i]!], confidence: preds.scores[i]![preds.yPred[i]!],
     }))));
     await confusionMatrixPng(metrics.confusionMatrix, classes, run.file('confusion_matrix.png'), { title: `Confusion matrix (${split})` });
+    await writeValErrors(run.path, source, preds, classes, ckpt.meta.epoch ?? 0);
     for (const s of data.skipped) run.log('val.log', `skipped ${s.path}: ${s.reason}`);
     log(formatReport(metrics));
     log(`${split}: ${preds.yTrue.length} images · accuracy ${(metrics.accuracy * 100).toFixed(2)}%${metrics.top5 === null ? '' : ` · top5 ${(metrics.top5 * 100).toFixed(2)}%`} → ${run.path}`);
