@@ -6,6 +6,7 @@ import { registerDoctor } from './doctor.js';
 import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
 import { registerTrain } from './train.js';
+import { registerUi } from './ui.js';
 import { registerVal } from './val.js';
 import { reportError, wantsVerbose } from './errors.js';
 import { packageVersion } from './paths.js';
@@ -24,6 +25,7 @@ function program(): Command {
   registerModels(p);
   registerDoctor(p);
   registerDemo(p);
+  registerUi(p);
   return p;
 }
 

@@ -1,7 +1,8 @@
 /**
  * ImageFolder layouts: `root/{train,val,test}/<class>/*` (val and test optional) or a flat
  * `root/<class>/*`. Class folders are searched recursively, like torchvision's ImageFolder;
- * dot-files (.DS_Store, macOS ._ forks) are ignored without a note.
+ * dot-files (.DS_Store, macOS ._ forks) are ignored without a note, and so is an `unlabelled/`
+ * folder (images waiting for the web UI's labelling page), which is not a class.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -11,6 +12,7 @@ import type { Candidate, Collected } from './scan.js';
 import type { Skipped } from './source.js';
 
 const VAL_NAMES = ['val', 'valid', 'validation'];
+const UNLABELLED = new Set(['unlabelled', 'unlabeled']);
 
 async function entries(dir: string): Promise<{ dirs: string[]; files: string[] }> {
   const dirs: string[] = [];
@@ -34,8 +36,9 @@ async function walkFiles(dir: string, out: string[]): Promise<void> {
 async function scanSplit(dir: string, skipped: Skipped[]): Promise<Candidate[]> {
   const { dirs, files } = await entries(dir);
   for (const f of files) skipped.push({ path: join(dir, f), reason: 'not in a class folder' });
+  const classes = dirs.filter((d) => !UNLABELLED.has(d));
   const out: Candidate[] = [];
-  for (const cls of dirs) {
+  for (const cls of classes) {
     const all: string[] = [];
     await walkFiles(join(dir, cls), all);
     let n = 0;
@@ -54,7 +57,7 @@ async function scanSplit(dir: string, skipped: Skipped[]): Promise<Candidate[]> 
 
 /** Collects the candidate images of a folder data set (not yet verified). */
 export async function collectFolder(root: string): Promise<Collected> {
-  const { dirs } = await entries(root);
+  const dirs = (await entries(root)).dirs.filter((d) => !UNLABELLED.has(d));
   const skipped: Skipped[] = [];
   const valDir = VAL_NAMES.find((v) => dirs.includes(v));
   const hasTest = dirs.includes('test');

@@ -67,6 +67,20 @@ describe('other layouts', () => {
     assert.equal(new Set([...paths(a.splits.train), ...paths(a.splits.val)]).size, 24);
   });
 
+  it('an unlabelled/ folder (the labelling page\'s inbox) is not a class, flat or with splits', async () => {
+    const flat = join(tmp.dir, 'inbox');
+    await makeImageFolder(flat, { '': 4 });
+    await writeImage(join(flat, 'unlabelled', 'new.png'), 12, 12, 1, 'png');
+    const d = await resolveClassifyData(flat, { valFraction: 0.25 });
+    assert.deepEqual(d.classes, CLASSES);
+    assert.equal(d.splits.train.labels.length + d.splits.val.labels.length, 12);
+    const split = join(tmp.dir, 'inbox-split');
+    await makeImageFolder(split, { train: 2, val: 1 });
+    await writeImage(join(split, 'train', 'unlabelled', 'new.png'), 12, 12, 1, 'png');
+    await writeImage(join(split, 'unlabelled', 'new.png'), 12, 12, 1, 'png');
+    assert.deepEqual((await resolveClassifyData(split)).classes, CLASSES);
+  });
+
   it('train/ + test/ without val/ splits val off train and keeps test', async () => {
     const root = join(tmp.dir, 'traintest');
     await makeImageFolder(root, { train: 10, test: 2 });

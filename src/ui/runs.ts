@@ -1,0 +1,210 @@
+/**
+ * Training and validation runs under a project folder (`runs/` or `runs/classify/`), read for the
+ * web UI: what each run was asked to do (args.yaml), how it went (results.csv, metrics.json), the
+ * best epoch's confusion matrix and the validation images it got wrong. Ids are folder paths
+ * relative to the project, and every path a request names is checked to stay inside its run.
+ */
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { extname, isAbsolute, join, relative, sep } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseCsv } from '../engine/run-dir.js';
+import type { ValErrorsIndex } from '../tasks/classify/val-errors.js';
+import { HttpError } from './http.js';
+
+export interface RunSummary {
+  /** The run folder relative to the project, with `/` separators. */
+  id: string;
+  name: string;
+  /** train: results.csv per epoch; val: one evaluation (metrics.json). */
+  kind: 'train' | 'val';
+  model: string | null;
+  data: string | null;
+  epochs: { done: number; total: number | null } | null;
+  /** The last results.csv row (train) or the evaluation's headline numbers (val). */
+  final: Record<string, number>;
+  best: { epoch: number; val_accuracy: number } | null;
+  /** Last change to any of the run's files (ISO time). */
+  updated: string;
+}
+
+export interface Confusion {
+  classes: string[];
+  matrix: number[][];
+  epoch?: number;
+}
+
+export interface RunDetail extends RunSummary {
+  args: Record<string, unknown> | null;
+  /** results.csv as rows (numbers where the cell is one). */
+  results: Record<string, number | string>[];
+  confusion: Confusion | null;
+  errors: ValErrorsIndex | null;
+  /** The PNG plots present (results.png, confusion_matrix.png, train_batch.png). */
+  plots: string[];
+}
+
+const MARKERS = ['args.yaml', 'results.csv', 'metrics.json'];
+const PLOTS = ['results.png', 'confusion_matrix.png', 'train_batch.png'];
+/** Folders inside a run that never hold another run. */
+const INNER = new Set(['weights', 'val_errors']);
+const MAX_DEPTH = 3;
+
+/** What a run folder may serve, by extension. */
+export const RUN_FILE_TYPES: Record<string, string> = {
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp',
+  '.csv': 'text/csv; charset=utf-8', '.yaml': 'text/yaml; charset=utf-8', '.json': 'application/json; charset=utf-8',
+  '.log': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
+};
+
+const isRun = (dir: string): boolean => MARKERS.some((m) => existsSync(join(dir, m)));
+const toId = (project: string, dir: string): string => relative(project, dir).split(sep).join('/') || '.';
+
+function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+function readArgs(dir: string): Record<string, unknown> | null {
+  try {
+    const doc = parseYaml(readFileSync(join(dir, 'args.yaml'), 'utf8')) as unknown;
+    return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function readResults(dir: string): Record<string, number | string>[] {
+  try {
+    return parseCsv(readFileSync(join(dir, 'results.csv'), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function lastModified(dir: string): string {
+  let t = statSync(dir).mtimeMs;
+  for (const f of readdirSync(dir)) {
+    try {
+      t = Math.max(t, statSync(join(dir, f)).mtimeMs);
+    } catch {
+      // removed while listing
+    }
+  }
+  return new Date(t).toISOString();
+}
+
+const numbers = (row: Record<string, unknown>): Record<string, number> =>
+  Object.fromEntries(Object.entries(row).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as Record<string, number>;
+
+interface ValMetrics {
+  data?: string;
+  weights?: string;
+  split?: string;
+  accuracy?: number;
+  top5?: number | null;
+  loss?: number;
+  count?: number;
+  confusionMatrix?: number[][];
+  perClass?: { class: string }[];
+}
+
+function summarise(project: string, dir: string, args: Record<string, unknown> | null, results: Record<string, number | string>[]): RunSummary {
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const base = { id: toId(project, dir), name: dir.split(sep).pop()!, updated: lastModified(dir) };
+  if (results.length === 0 && existsSync(join(dir, 'metrics.json'))) {
+    const m = readJson<ValMetrics>(join(dir, 'metrics.json')) ?? {};
+    return { ...base, kind: 'val', model: str(m.weights), data: str(m.data), epochs: null, final: numbers({ accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count }), best: null };
+  }
+  const last = results.at(-1);
+  let best: RunSummary['best'] = null;
+  for (const r of results) {
+    const acc = r.val_accuracy;
+    if (typeof acc === 'number' && typeof r.epoch === 'number' && (best === null || acc > best.val_accuracy)) best = { epoch: r.epoch, val_accuracy: acc };
+  }
+  const total = typeof args?.epochs === 'number' ? args.epochs : null;
+  return {
+    ...base, kind: 'train', model: str(args?.model), data: str(args?.data),
+    epochs: { done: typeof last?.epoch === 'number' ? last.epoch : 0, total }, final: last ? numbers(last) : {}, best,
+  };
+}
+
+/**
+ * The runs under `project` (folders holding args.yaml, results.csv or metrics.json, up to three
+ * levels down), most recently changed first. A missing project folder has none.
+ */
+export function listRuns(project: string): RunSummary[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    if (isRun(dir)) {
+      found.push(dir);
+      return;
+    }
+    if (depth >= MAX_DEPTH) return;
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.') && !INNER.has(e.name)) walk(join(dir, e.name), depth + 1);
+  };
+  if (existsSync(project)) walk(project, 0);
+  return found.map((dir) => summarise(project, dir, readArgs(dir), readResults(dir))).sort((a, b) => b.updated.localeCompare(a.updated) || a.id.localeCompare(b.id));
+}
+
+/** `true` when `path` (resolved through links) is `root` or inside it. */
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Rejects names that try to leave their folder: absolute, `..`, dot-files, NUL. */
+function checkRelative(what: string, rel: string): string[] {
+  const parts = rel.split('/');
+  if (rel.length === 0 || rel.includes('\0') || rel.includes('\\') || isAbsolute(rel) || parts.some((p) => p === '' || p === '..' || (p.startsWith('.') && p !== '.'))) {
+    throw new HttpError(400, 'bad_path', `${what} "${rel}" is not a plain relative path`);
+  }
+  return parts;
+}
+
+/** The folder of run `id`, checked to be a run inside the project. */
+export function runDir(project: string, id: string): string {
+  checkRelative('run', id);
+  const root = realpathSync(project);
+  const dir = join(project, id);
+  if (!existsSync(dir) || !inside(root, realpathSync(dir)) || !isRun(dir)) throw new HttpError(404, 'no_such_run', `no run "${id}" in the project`);
+  return dir;
+}
+
+/** Everything the runs page shows for one run. */
+export function readRun(project: string, id: string): RunDetail {
+  const dir = runDir(project, id);
+  const args = readArgs(dir);
+  const results = readResults(dir);
+  const summary = summarise(project, dir, args, results);
+  let confusion = readJson<Confusion>(join(dir, 'confusion_matrix.json'));
+  if (confusion === null && summary.kind === 'val') {
+    const m = readJson<ValMetrics>(join(dir, 'metrics.json'));
+    if (m?.confusionMatrix && m.perClass) confusion = { classes: m.perClass.map((p) => p.class), matrix: m.confusionMatrix };
+  }
+  const errors = readJson<ValErrorsIndex>(join(dir, 'val_errors', 'index.json'));
+  return { ...summary, args, results, confusion, errors, plots: PLOTS.filter((p) => existsSync(join(dir, p))) };
+}
+
+/**
+ * A file of run `id` that may be served: a known extension, no dot-files, and (after links are
+ * resolved) inside the run folder. Returns its path and content type.
+ */
+export function runFile(project: string, id: string, rel: string): { path: string; type: string } {
+  const dir = runDir(project, id);
+  checkRelative('file', rel);
+  const type = RUN_FILE_TYPES[extname(rel).toLowerCase()];
+  if (type === undefined) throw new HttpError(403, 'forbidden_type', `"${rel}": only images, CSV, YAML, JSON and logs are served`);
+  const path = join(dir, rel);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new HttpError(404, 'no_such_file', `run "${id}" has no file "${rel}"`);
+  if (!inside(realpathSync(dir), realpathSync(path))) throw new HttpError(403, 'outside_run', `"${rel}" leads outside the run folder`);
+  return { path, type };
+}
