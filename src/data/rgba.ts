@@ -3,7 +3,13 @@
  * same file, so in-browser prediction feeds the network what the server feeds it. Plain JS, no
  * Node APIs: the web UI bundles it.
  */
-import type { DecodedImage } from './image.js';
+/** 8-bit HWC pixels, as decodeImage returns them (an Img for the transforms). */
+export interface Rgb8 {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
 
 const f32 = Math.fround;
 
@@ -16,7 +22,7 @@ const f32 = Math.fround;
  * const { data } = canvas.getContext('2d')!.getImageData(0, 0, w, h);
  * const img = fromRgba(data, w, h, 1);   // img.data: w·h grey bytes, as decodeImage(file, { channels: 1 })
  */
-export function fromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 3): DecodedImage {
+export function fromRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 3): Rgb8 {
   const n = width * height;
   if (rgba.length !== n * 4) throw new RangeError(`expected ${n * 4} RGBA bytes for ${width}×${height}, got ${rgba.length}`);
   const out = new Uint8Array(n * channels);

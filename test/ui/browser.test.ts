@@ -1,0 +1,171 @@
+// Acceptance (3): the web UI in Debian's Chromium (playwright-core), against a server with the UI
+// plugin and the prediction API: upload an image and see the prediction; switch to in-browser
+// inference (nothing uploaded) and see the same top-1; label three images with number keys and
+// find them in the class folders; open a real training run and see its curves. Screenshots of each
+// page go to the OS temp folder (and docs/images with KESTREL_UPDATE_SCREENSHOTS=1).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import sharp from 'sharp';
+import { decodeImage } from '../../src/data/image.js';
+import { Rng } from '../../src/data/rng.js';
+import { applyTransforms } from '../../src/data/transforms.js';
+import { OnnxClassifier } from '../../src/runtime/index.js';
+import { uiPlugin } from '../../src/ui/index.js';
+import { tempDir } from '../data/make-images.js';
+import { tinyClassifier, writePng } from '../onnx/models.js';
+import { CLASSES as SHAPES, shapeImage, writeShapesFolder } from '../tasks/shapes.js';
+import { launch, screenshot, skipReason, type Browser } from './browser.js';
+import { predictRoutes } from './predict-server.js';
+
+const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+const UI_DIR = join(process.cwd(), 'dist/ui');
+const NAMES = ['cat', 'dog', 'fish', 'bird'];
+const skip = skipReason();
+
+describe('web UI in Chromium', { skip: skip ?? false }, () => {
+  const tmp = tempDir('ui-browser');
+  const photos = join(tmp.dir, 'photos');
+  const uploads = [join(tmp.dir, 'upload', 'texture-a.png'), join(tmp.dir, 'upload', 'texture-b.jpg')];
+  let clf: OnnxClassifier;
+  let app: FastifyInstance;
+  let url: string;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+  /** The server's top-1 for each upload, computed here without the page. */
+  const expected: { label: string; score: number }[] = [];
+
+  before(async () => {
+    if (!existsSync(join(UI_DIR, 'index.html'))) throw new Error(`${UI_DIR}/index.html is missing: run npm run build (it builds the UI bundle)`);
+    // A real (tiny) training run for the runs page.
+    await writeShapesFolder(join(tmp.dir, 'shapes'), { train: 12, val: 6 });
+    const train = spawnSync(process.execPath, [CLI, 'train', '--data', 'shapes', '--model', 'smallcnn', '--imgsz', '32', '--epochs', '3', '--batch', '8', '--workers', '1', '--project', 'runs/classify', '--name', 'shapes'], { cwd: tmp.dir, encoding: 'utf8' });
+    assert.equal(train.status, 0, train.stderr);
+    // The labelling project: shape pictures to sort into circle/cross/square.
+    let s = 11;
+    const rng = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const c of SHAPES) mkdirSync(join(photos, c), { recursive: true });
+    mkdirSync(join(photos, 'unlabelled'), { recursive: true });
+    for (let i = 0; i < 6; i++) {
+      const cls = SHAPES[[0, 1, 0, 2, 1, 2][i]!]!;
+      await sharp(shapeImage(cls, rng), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(photos, 'unlabelled', `shape${i + 1}.png`));
+    }
+    // The model and the images to upload.
+    const tiny = tinyClassifier({ hw: [8, 8], classes: 4, contract: { names: NAMES, transforms: [{ op: 'resize', size: 10 }, { op: 'centerCrop', size: 8 }] } });
+    writeFileSync(join(tmp.dir, 'model.onnx'), tiny.bytes);
+    clf = await OnnxClassifier.load(join(tmp.dir, 'model.onnx'));
+    await writePng(uploads[0]!, 24, 20, 3);
+    await writePng(join(tmp.dir, 'b.png'), 30, 18, 8);
+    await sharp(join(tmp.dir, 'b.png')).jpeg({ quality: 95 }).toFile(uploads[1]!);
+    for (const f of uploads) {
+      const x = applyTransforms(await decodeImage(f, { channels: 3 }), clf.preprocessing.transforms, new Rng(0));
+      expected.push((await clf.classify(x.data, 1, [3, 8, 8], 1))[0]![0]!);
+    }
+    app = Fastify({ logger: false });
+    await predictRoutes(app, clf, tiny.bytes);
+    await app.register(uiPlugin, { project: join(tmp.dir, 'runs'), label: { root: photos } });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launch(pageErrors);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await clf?.dispose();
+    tmp.remove();
+  });
+
+  /** Top-1 label and score of each upload's result card, in upload order. */
+  const top1 = async (where: 'server' | 'browser'): Promise<{ label: string; score: number }[]> => {
+    const { page } = browser;
+    await page.locator(`.card[data-state="done"][data-where="${where}"]`).nth(uploads.length - 1).waitFor({ timeout: 30_000 });
+    const out = [];
+    for (const f of uploads) {
+      const best = page.locator('.card').filter({ has: page.getByRole('heading', { name: basename(f), exact: true }) }).locator('.bars li.best');
+      out.push({ label: (await best.getAttribute('data-label'))!, score: Number(await best.getAttribute('data-score')) });
+    }
+    return out;
+  };
+
+  it('predict: upload images and see the server\'s top classes with score bars', async () => {
+    const { page } = browser;
+    await page.goto(`${url}/ui/#/predict`);
+    await page.getByText(/Model default: 4 classes, 8×8 px, RGB/).waitFor();
+    assert.equal(await page.evaluate('crossOriginIsolated'), true, 'the page is cross-origin isolated');
+    await page.locator('input[type="file"]').setInputFiles(uploads);
+    const got = await top1('server');
+    assert.deepEqual(got.map((t) => t.label), expected.map((t) => t.label));
+    got.forEach((t, i) => assert.ok(Math.abs(t.score - expected[i]!.score) < 1e-6, `score ${t.score} vs ${expected[i]!.score}`));
+    assert.equal(await page.locator('.card').first().locator('.bars li').count(), 4, 'top-5 of 4 classes shows all 4');
+    await screenshot(page, 'predict');
+  });
+
+  it('predict in this browser: nothing is uploaded and the top-1 is the same', async () => {
+    const { page } = browser;
+    const uploadsSeen: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/v1/predict')) uploadsSeen.push(r.url());
+    });
+    // Keyboard only: focus the switch and move to the next option with the arrow key.
+    await page.getByLabel('on the server').focus();
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.getByLabel('in this browser').isChecked(), true);
+    await page.getByText('Your images never leave this machine.').waitFor();
+    const got = await top1('browser');
+    assert.deepEqual(got.map((t) => t.label), expected.map((t) => t.label));
+    got.forEach((t, i) => assert.ok(Math.abs(t.score - expected[i]!.score) < 1e-4, `browser score ${t.score} vs server ${expected[i]!.score}`));
+    assert.deepEqual(uploadsSeen, [], 'no image was sent to /v1/predict');
+    await screenshot(page, 'predict-browser');
+  });
+
+  it('label: three images with the number keys, applied into the class folders', async () => {
+    const { page } = browser;
+    await page.goto(`${url}/ui/#/label`);
+    const current = page.getByTestId('current-image');
+    await current.waitFor();
+    const picks: [string, string][] = [];
+    for (const key of ['1', '2', '1']) {
+      const image = await current.textContent();
+      await page.keyboard.press(key);
+      await page.getByTestId('label-status').filter({ hasText: `${image} → ` }).waitFor();
+      picks.push([image!, SHAPES[Number(key) - 1]!]);
+    }
+    assert.deepEqual(picks, [['shape1.png', 'circle'], ['shape2.png', 'cross'], ['shape3.png', 'circle']]);
+    assert.equal(await page.getByTestId('labelled').textContent(), '3');
+    await screenshot(page, 'label');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'label-phone');
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.getByRole('button', { name: 'Move into class folders' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('label-status').filter({ hasText: 'Moved 3 images' }).waitFor();
+    for (const [image, cls] of picks) {
+      assert.ok(existsSync(join(photos, cls, image)), `${cls}/${image}`);
+      assert.ok(!existsSync(join(photos, 'unlabelled', image)), `${image} left unlabelled/`);
+    }
+  });
+
+  it('runs: open the training run and see its loss and accuracy curves', async () => {
+    const { page } = browser;
+    await page.goto(`${url}/ui/#/runs`);
+    const link = page.getByRole('link', { name: /classify\/shapes/ });
+    await link.focus();
+    await page.keyboard.press('Enter');
+    const charts = page.getByTestId('curves').locator('svg');
+    await charts.first().waitFor();
+    assert.equal(await charts.count(), 2);
+    // Three epochs: three points per series, two series (train and val) in the loss chart.
+    assert.equal(await charts.nth(0).locator('.series').count(), 2);
+    assert.equal(await charts.nth(0).locator('.series.s0 circle').count(), 3);
+    assert.equal(await charts.nth(1).locator('.series.s0 circle').count(), 3);
+    await charts.nth(0).focus();
+    await page.keyboard.press('Home');
+    await page.getByText(/^Epoch 1: train_loss \d\.\d{3}, val_loss \d\.\d{3}$/).waitFor();
+    assert.equal(await page.locator('table.confusion tbody tr').count(), 3);
+    await screenshot(page, 'runs');
+    assert.deepEqual(pageErrors, [], 'no errors in the page console');
+  });
+});

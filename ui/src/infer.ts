@@ -1,0 +1,77 @@
+/**
+ * Prediction in this browser: the model's .onnx bytes run on ONNX Runtime Web (WebAssembly), and
+ * images are prepared by the same transform code the server runs (src/data), so the top classes
+ * agree with the server's. Nothing is uploaded: the image stays on this machine.
+ */
+import * as ort from 'onnxruntime-web/wasm';
+import { fromRgba } from '../../src/data/rgba';
+import { Rng } from '../../src/data/rng';
+import { applyTransforms, type TransformSpec } from '../../src/data/transforms';
+import { request, type ModelInfo, type Top } from './api';
+
+// The .mjs loader and .wasm binary sit in ort/ beside the page (copied there by the build).
+ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
+// Threads need SharedArrayBuffer, which the server's cross-origin isolation headers allow.
+ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+
+/** Decodes an image file to the 8-bit pixels the server's decoder would give (EXIF orientation applied, alpha on white). */
+export async function decodeFile(file: Blob, channels: 1 | 3): Promise<ReturnType<typeof fromRgba>> {
+  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  try {
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    if (ctx === null) throw new Error('this browser gives no 2D canvas');
+    ctx.drawImage(bitmap, 0, 0);
+    const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+    return fromRgba(data, bitmap.width, bitmap.height, channels);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** The model's eval pipeline, ending in normalize(mean, std) as the server's does. */
+export function pipeline(m: ModelInfo): TransformSpec[] {
+  const t = m.transforms.filter((s) => s.op !== 'toTensor');
+  return t.some((s) => s.op === 'normalize') ? t : [...t, { op: 'normalize', mean: m.mean, std: m.std }];
+}
+
+/** The k best classes, best first (equal scores: lower class index first, as the server). */
+export function topK(scores: Float32Array | number[], names: string[], k: number): Top {
+  const order = Array.from(scores, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  return order.slice(0, Math.min(k, names.length)).map((i) => ({ label: names[i] ?? String(i), score: scores[i]! }));
+}
+
+function softmax(x: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of x) max = Math.max(max, v);
+  let sum = 0;
+  const e = x.map((v) => {
+    const y = Math.exp(v - max);
+    sum += y;
+    return y;
+  });
+  return e.map((v) => v / sum);
+}
+
+/** A loaded model: one ONNX Runtime Web session per model id, made on first use. */
+export class BrowserModel {
+  private constructor(readonly info: ModelInfo, private readonly session: ort.InferenceSession) {}
+
+  static async load(info: ModelInfo): Promise<BrowserModel> {
+    const bytes = new Uint8Array(await (await request(info.onnx)).arrayBuffer());
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    return new BrowserModel(info, session);
+  }
+
+  async classify(file: Blob, k: number): Promise<Top> {
+    const { channels, imgsz, names, output } = this.info;
+    const img = applyTransforms(await decodeFile(file, channels), pipeline(this.info), new Rng(0));
+    if (img.channels !== channels || img.height !== imgsz[0] || img.width !== imgsz[1]) {
+      throw new Error(`the transforms give ${img.channels}×${img.height}×${img.width} images; the model takes ${channels}×${imgsz[0]}×${imgsz[1]}`);
+    }
+    const input = new ort.Tensor('float32', img.data, [1, channels, imgsz[0], imgsz[1]]);
+    const result = await this.session.run({ [this.session.inputNames[0]!]: input });
+    const scores = result[this.session.outputNames[0]!]!.data as Float32Array;
+    return topK(output === 'logits' ? softmax(scores) : scores, names, k);
+  }
+}

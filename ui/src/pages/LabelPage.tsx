@@ -1,0 +1,165 @@
+/**
+ * Label: one unlabelled image at a time; a class button or its number key labels it (stored on
+ * the server before the next image shows), U undoes, S skips. Labels are then moved or copied
+ * into the class folders, or exported as CSV.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { getJson, postJson, type ApiError, type ApplyResult, type Decision, type Progress } from '../api';
+
+interface Info {
+  root: string;
+  classes: string[];
+  progress: Progress;
+}
+
+const keyFor = (i: number): string | null => (i < 9 ? String(i + 1) : i === 9 ? '0' : null);
+const typing = (t: EventTarget | null): boolean => t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
+
+export function LabelPage() {
+  const [info, setInfo] = useState<Info | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [image, setImage] = useState<string | null>(null);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [status, setStatus] = useState('');
+  const busy = useRef(false);
+
+  useEffect(() => {
+    Promise.all([getJson<Info>('/v1/label'), getJson<{ image: string | null }>('/v1/label/next')])
+      .then(([i, n]) => {
+        setInfo(i);
+        setProgress(i.progress);
+        setImage(n.image);
+      })
+      .catch((e: ApiError) => setError(e));
+  }, []);
+
+  /** Runs one request at a time, so a held-down key cannot label an image twice. */
+  const once = useCallback(async (fn: () => Promise<void>) => {
+    if (busy.current) return;
+    busy.current = true;
+    try {
+      await fn();
+    } catch (e) {
+      setStatus(`Not done: ${(e as Error).message}`);
+    } finally {
+      busy.current = false;
+    }
+  }, []);
+
+  const label = useCallback((cls: string) => once(async () => {
+    if (image === null) return;
+    const r = await postJson<{ decision: Decision; image: string | null; progress: Progress }>('/v1/label', { image, class: cls });
+    setImage(r.image);
+    setProgress(r.progress);
+    setStatus(`${r.decision.image} → ${cls}. ${r.progress.labelled} of ${r.progress.total} labelled.`);
+  }), [image, once]);
+
+  const undo = useCallback(() => once(async () => {
+    const r = await postJson<{ undone: Decision; progress: Progress }>('/v1/label/undo');
+    setImage(r.undone.image);
+    setProgress(r.progress);
+    setStatus(`Undone: ${r.undone.image} is no longer ${r.undone.class}.`);
+  }), [once]);
+
+  const skip = useCallback(() => once(async () => {
+    if (image === null) return;
+    const r = await getJson<{ image: string | null }>(`/v1/label/next?after=${encodeURIComponent(image)}`);
+    setImage(r.image);
+    setStatus(r.image === image ? 'This is the only image left.' : `Skipped ${image}; it comes round again later.`);
+  }), [image, once]);
+
+  const apply = (mode: 'move' | 'copy'): Promise<void> => once(async () => {
+    const r = await postJson<ApplyResult & { progress: Progress }>('/v1/label/apply', { mode });
+    setProgress(r.progress);
+    const verb = mode === 'move' ? 'Moved' : 'Copied';
+    setStatus(`${verb} ${r.applied.length} image${r.applied.length === 1 ? '' : 's'} into the class folders${r.already ? ` (${r.already} done before)` : ''}.${r.failed.length ? ` ${r.failed.length} failed: ${r.failed.map((f) => `${f.image} (${f.reason})`).join('; ')}` : ''}`);
+  });
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (typing(e.target) || e.altKey || !info) return;
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && e.key.toLowerCase() === 'z') {
+        e.preventDefault();
+        void undo();
+        return;
+      }
+      if (mod) return;
+      const i = info.classes.findIndex((_, k) => keyFor(k) === e.key);
+      if (i >= 0) {
+        e.preventDefault();
+        void label(info.classes[i]!);
+      } else if (e.key === 'u' || e.key === 'U') {
+        void undo();
+      } else if (e.key === 's' || e.key === 'S') {
+        void skip();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [info, label, undo, skip]);
+
+  if (error) {
+    return (
+      <section aria-labelledby="label-title">
+        <h1 id="label-title">Label images</h1>
+        <p className="notice">{error.status === 404 ? <>No labelling project: start <code>kestrel ui --label path/to/imagefolder</code> (images to label in its <code>unlabelled/</code> folder).</> : error.message}</p>
+      </section>
+    );
+  }
+  if (!info || !progress) return <p role="status">Loading…</p>;
+  const done = progress.total === 0 ? 1 : progress.labelled / progress.total;
+  return (
+    <section aria-labelledby="label-title" className="label-page">
+      <h1 id="label-title">Label images</h1>
+      <p className="progress-line">
+        <label htmlFor="label-progress">
+          <strong data-testid="labelled">{progress.labelled}</strong> of {progress.total} labelled
+          {progress.applied > 0 ? `, ${progress.applied} applied to the folders` : ''}
+        </label>
+        <progress id="label-progress" max={1} value={done} />
+      </p>
+      <div className="labeller">
+        <div className="subject">
+          {image === null ? (
+            <p className="notice" data-testid="all-done">Every image is labelled. Apply the labels to the class folders or export them below.</p>
+          ) : (
+            <figure>
+              <img key={image} src={`/v1/label/images/${encodeURIComponent(image)}`} alt={`Image to label: ${image}`} />
+              <figcaption data-testid="current-image">{image}</figcaption>
+            </figure>
+          )}
+        </div>
+        <div className="choices">
+          <h2 className="visually-hidden">Classes</h2>
+          <p className="hint" id="keys-hint">Press a number key, or choose a class. <kbd>U</kbd> undoes, <kbd>S</kbd> skips.</p>
+          <ul className="classes" aria-describedby="keys-hint">
+            {info.classes.map((c, i) => (
+              <li key={c}>
+                <button type="button" onClick={() => void label(c)} disabled={image === null} aria-keyshortcuts={keyFor(i) ?? undefined}>
+                  {keyFor(i) !== null && <kbd aria-hidden="true">{keyFor(i)}</kbd>}
+                  <span className="class-name">{c}</span>
+                  <span className="count" aria-label={`${progress.byClass[c] ?? 0} labelled`}>{progress.byClass[c] ?? 0}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+          <div className="row">
+            <button type="button" onClick={() => void undo()} aria-keyshortcuts="U Control+Z">Undo</button>
+            <button type="button" onClick={() => void skip()} disabled={image === null} aria-keyshortcuts="S">Skip</button>
+          </div>
+        </div>
+      </div>
+      <p className="status" role="status" aria-live="polite" data-testid="label-status">{status}</p>
+      <section aria-labelledby="apply-title" className="panel">
+        <h2 id="apply-title">Apply the labels</h2>
+        <p>Labelled images go into their class folders under <code>{info.root}</code>. Labels already applied are skipped, so this is safe to repeat.</p>
+        <div className="row">
+          <button type="button" onClick={() => void apply('move')}>Move into class folders</button>
+          <button type="button" onClick={() => void apply('copy')}>Copy into class folders</button>
+          <a className="button" href="/v1/label/export.csv" download="labels.csv">Export CSV</a>
+        </div>
+      </section>
+    </section>
+  );
+}

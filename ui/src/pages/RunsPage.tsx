@@ -1,0 +1,198 @@
+/**
+ * Runs: the training and validation runs of the project folder, and for one run its arguments,
+ * final metrics, loss and accuracy curves (results.csv), confusion matrix and the validation
+ * images it got wrong.
+ */
+import { useEffect, useState } from 'react';
+import { getJson, runPath, type ApiError, type RunDetail, type RunSummary } from '../api';
+import { ConfusionTable } from '../components/ConfusionTable';
+import { LineChart, type Series } from '../components/LineChart';
+import { pct } from '../components/ScoreBars';
+
+const fmt = (k: string, v: number): string => (/accuracy|top5|^acc/.test(k) ? pct(v) : k === 'lr' ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(4));
+const when = (iso: string): string => new Date(iso).toLocaleString();
+
+function useJson<T>(path: string | null): { data: T | null; error: ApiError | null } {
+  const [state, setState] = useState<{ data: T | null; error: ApiError | null }>({ data: null, error: null });
+  useEffect(() => {
+    if (path === null) return;
+    let live = true;
+    setState({ data: null, error: null });
+    getJson<T>(path).then((data) => live && setState({ data, error: null }), (error: ApiError) => live && setState({ data: null, error }));
+    return () => {
+      live = false;
+    };
+  }, [path]);
+  return state;
+}
+
+function RunList() {
+  const { data, error } = useJson<{ project: string | null; runs: RunSummary[] }>('/v1/runs');
+  if (error) return <p className="error" role="alert">{error.message}</p>;
+  if (!data) return <p role="status">Loading runs…</p>;
+  if (data.project === null) return <p className="notice">No runs folder: start <code>kestrel ui --project runs/</code>.</p>;
+  if (data.runs.length === 0) return <p className="notice">No runs in <code>{data.project}</code> yet: train one with <code>kestrel train</code>.</p>;
+  return (
+    <>
+      <p>{data.runs.length} run{data.runs.length > 1 ? 's' : ''} in <code>{data.project}</code>, newest first.</p>
+      <ul className="run-list">
+        {data.runs.map((r) => (
+          <li key={r.id}>
+            <a href={`#/runs/${encodeURIComponent(r.id)}`} className="run-link">
+              <span className="run-name">{r.id}</span>
+              <span className="run-meta">
+                {r.kind === 'train' ? 'training' : 'validation'}
+                {r.model ? ` · ${r.model}` : ''}
+                {r.data ? ` · ${r.data}` : ''}
+                {r.epochs ? ` · ${r.epochs.done}${r.epochs.total ? `/${r.epochs.total}` : ''} epochs` : ''}
+              </span>
+              <span className="run-score">
+                {r.best ? `best val accuracy ${pct(r.best.val_accuracy)} (epoch ${r.best.epoch})` : r.final.accuracy !== undefined ? `accuracy ${pct(r.final.accuracy)}` : 'no results yet'}
+              </span>
+              <span className="run-time">updated {when(r.updated)}</span>
+            </a>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+function curves(rows: RunDetail['results']): { loss: Series[]; acc: Series[] } {
+  const col = (k: string): Series | null => {
+    const points = rows.filter((r) => typeof r.epoch === 'number' && typeof r[k] === 'number').map((r) => [r.epoch as number, r[k] as number] as [number, number]);
+    return points.length > 0 ? { name: k, points } : null;
+  };
+  const pick = (ks: string[]): Series[] => ks.map(col).filter((s): s is Series => s !== null);
+  return { loss: pick(['train_loss', 'val_loss']), acc: pick(['val_accuracy', 'val_top5']) };
+}
+
+function RunView({ id }: { id: string }) {
+  const { data: run, error } = useJson<RunDetail>(runPath(id));
+  if (error) return <p className="error" role="alert">{error.message}</p>;
+  if (!run) return <p role="status">Loading {id}…</p>;
+  const { loss, acc } = curves(run.results);
+  const file = (f: string): string => runPath(id, `/files/${f.split('/').map(encodeURIComponent).join('/')}`);
+  const args = Object.entries(run.args ?? {}).filter(([k]) => k !== 'classes');
+  return (
+    <article aria-labelledby="run-title">
+      <h2 id="run-title">{run.id}</h2>
+      <p className="run-meta">
+        {run.kind === 'train' ? 'Training run' : 'Validation run'}
+        {run.model ? ` · ${run.model}` : ''}
+        {run.data ? ` · data ${run.data}` : ''}
+        {run.epochs ? ` · ${run.epochs.done}${run.epochs.total ? ` of ${run.epochs.total}` : ''} epochs` : ''} · updated {when(run.updated)}
+      </p>
+      {Object.keys(run.final).length > 0 && (
+        <section aria-labelledby="final-title">
+          <h3 id="final-title">{run.kind === 'train' ? `Last epoch` : 'Metrics'}</h3>
+          <dl className="metrics">
+            {Object.entries(run.final).map(([k, v]) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd>{fmt(k, v)}</dd>
+              </div>
+            ))}
+            {run.best && (
+              <div>
+                <dt>best val_accuracy</dt>
+                <dd>{pct(run.best.val_accuracy)} (epoch {run.best.epoch})</dd>
+              </div>
+            )}
+          </dl>
+        </section>
+      )}
+      {run.results.length > 0 && (
+        <section aria-labelledby="curves-title">
+          <h3 id="curves-title">Curves</h3>
+          <div className="charts" data-testid="curves">
+            <LineChart title="Loss" yLabel="loss" series={loss} />
+            <LineChart title="Validation accuracy" yLabel="accuracy" series={acc} format={(v) => pct(v)} />
+          </div>
+          <details>
+            <summary>Every epoch's numbers (results.csv)</summary>
+            <div className="scroll" tabIndex={0} role="region" aria-label="results.csv">
+              <table className="numbers">
+                <thead>
+                  <tr>{Object.keys(run.results[0]!).map((k) => <th key={k} scope="col">{k}</th>)}</tr>
+                </thead>
+                <tbody>
+                  {run.results.map((r, i) => (
+                    <tr key={i}>{Object.entries(r).map(([k, v]) => <td key={k}>{typeof v === 'number' ? fmt(k, v) : v}</td>)}</tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </details>
+        </section>
+      )}
+      {run.confusion && (
+        <section aria-labelledby="cm-title">
+          <h3 id="cm-title">Confusion matrix</h3>
+          {run.confusion.classes.length <= 30 ? (
+            <ConfusionTable classes={run.confusion.classes} matrix={run.confusion.matrix} caption={`Validation, ${run.confusion.epoch ? `best epoch (${run.confusion.epoch})` : 'this evaluation'}: rows are the true classes, columns the predicted ones`} />
+          ) : run.plots.includes('confusion_matrix.png') ? (
+            <img className="plot" src={file('confusion_matrix.png')} alt={`Confusion matrix of ${run.confusion.classes.length} classes`} />
+          ) : null}
+        </section>
+      )}
+      {run.errors && (
+        <section aria-labelledby="errors-title">
+          <h3 id="errors-title">Misclassified validation images</h3>
+          <p>
+            {run.errors.wrong} of {run.errors.total} validation images were wrong at epoch {run.errors.epoch}
+            {run.errors.items.length < run.errors.wrong ? `; the ${run.errors.items.length} most confident mistakes:` : run.errors.wrong > 0 ? ':' : '.'}
+          </p>
+          <ul className="gallery">
+            {run.errors.items.map((e) => (
+              <li key={e.file}>
+                <figure>
+                  <img src={file(`val_errors/${e.file}`)} alt={`A ${e.true} taken for ${e.pred}`} loading="lazy" title={e.source ?? e.id} />
+                  <figcaption>
+                    <span>true <strong>{e.true}</strong></span>
+                    <span>predicted <strong>{e.pred}</strong> {pct(e.score)}</span>
+                  </figcaption>
+                </figure>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {args.length > 0 && (
+        <details>
+          <summary>Arguments (args.yaml)</summary>
+          <dl className="args">
+            {args.map(([k, v]) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>
+              </div>
+            ))}
+          </dl>
+        </details>
+      )}
+      {run.plots.length > 0 && (
+        <details>
+          <summary>Plots written by the trainer</summary>
+          {run.plots.map((p) => <img key={p} className="plot" src={file(p)} alt={p} loading="lazy" />)}
+        </details>
+      )}
+    </article>
+  );
+}
+
+export function RunsPage({ id }: { id: string | null }) {
+  return (
+    <section aria-labelledby="runs-title">
+      <h1 id="runs-title">Training runs</h1>
+      {id === null ? (
+        <RunList />
+      ) : (
+        <>
+          <p><a href="#/runs">← All runs</a></p>
+          <RunView id={id} />
+        </>
+      )}
+    </section>
+  );
+}
