@@ -26,7 +26,7 @@ import { cpuPeak } from './flops.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
-const GROUPS = ['train', 'infer', 'pipeline', 'e2e'];
+const GROUPS = [...new Set(CASES.filter((c) => !c.optional).map((c) => c.group))];
 
 const { values } = parseArgs({
   options: {
