@@ -1,6 +1,7 @@
 // Kestrel side of the training benchmark (peer: bench/train.py). One full training step per
 // iteration (forward, cross-entropy, backward, optimizer step) on synthetic, seeded tensors held in
-// memory. Prints one JSON line: {"imgPerSec": ...}. Run by bench/run.mjs as
+// memory. Prints one JSON line: {"imgPerSec": ..., "peakRssMB": ...} (peak resident set size of
+// the whole process). Run by bench/run.mjs as
 //   node dist/bench/train.js --model NAME --batch N --channels C --img S [--patch P]
 //        --opt adam|sgd|adamw --threads N --steps N --warmup N
 import { parseArgs } from 'node:util';
@@ -8,6 +9,7 @@ import { createModel } from '../src/models/index.js';
 import { F } from '../src/nn/index.js';
 import { Adam, AdamW, SGD } from '../src/optim/index.js';
 import { manualSeed, randint, randn, setNumThreads, tidy } from '../src/tensor/index.js';
+import { rssMB } from './rss.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,4 +67,4 @@ for (let i = 0; i < warmup; i++) step();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const dt = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ imgPerSec: (steps * batch) / dt }));
+console.log(JSON.stringify({ imgPerSec: (steps * batch) / dt, peakRssMB: rssMB() }));
