@@ -7,7 +7,7 @@
 // A backend builds a `pass` function; `ort` runs an ONNX file on onnxruntime-node with the same
 // threads (the file must take an NCHW float32 batch of this shape).
 import { parseArgs } from 'node:util';
-import { createModel } from '../src/models/index.js';
+import { createModel, MODELS, isModelName } from '../src/models/index.js';
 import { manualSeed, noGrad, randn, setNumThreads, tidy } from '../src/tensor/index.js';
 
 const { values } = parseArgs({
@@ -39,7 +39,10 @@ function libtorch(): Pass {
   manualSeed(0);
   const net = createModel(values.model!, { numClasses: 1000, inChannels: channels, imgSize: img });
   net.eval();
-  const x = randn(shape);
+  // As `kestrel predict` and `val` run a checkpoint: channels-last for the CNNs.
+  const channelsLast = isModelName(values.model!) && MODELS[values.model!].channelsLast;
+  if (channelsLast) net.memoryFormat('channelsLast');
+  const x = channelsLast ? randn(shape).contiguous(true) : randn(shape);
   return () => noGrad(() => tidy(() => void net.forward(x)));
 }
 
