@@ -217,3 +217,16 @@ export function onnxCheck(model: ModelProto): string {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Rows of [n, k] logits whose float top-1 leads the runner-up by more than `margin` but whose
+ * top-1 changed in `got` (random test networks have near-ties that any rounding may flip).
+ */
+export function flippedConfident(ref: Float32Array, got: Float32Array, k: number, margin: number): number[] {
+  const a = argmaxRows(ref, k);
+  const b = argmaxRows(got, k);
+  return a.flatMap((top, i) => {
+    const row = Array.from(ref.subarray(i * k, (i + 1) * k)).sort((p, q) => q - p);
+    return row[0]! - row[1]! > margin && b[i] !== top ? [i] : [];
+  });
+}
