@@ -1,6 +1,6 @@
 /**
- * Graph clean-ups before quantization, as ONNX Runtime's basic optimizations would do them: Constant
- * nodes become initializers (exporters emit weight-like tensors, such as a pooling matrix, either
+ * Graph clean-ups before quantization, as ONNX Runtime's basic optimizations would do them: Identity
+ * nodes go, Constant nodes become initializers (exporters emit weight-like tensors, such as a pooling matrix, either
  * way), and inference BatchNormalization is folded into the Conv before it (w' = w·γ/√(σ²+ε),
  * b' = (b − μ)·γ/√(σ²+ε) + β), so the quantizer sees one Conv with one set of weights to quantize
  * and one output to calibrate.
@@ -72,4 +72,20 @@ export function constantsToInitializers(g: GraphProto): GraphProto {
     return false;
   });
   return moved.length ? { ...g, node, initializer: [...(g.initializer ?? []), ...moved] } : g;
+}
+
+/** Drops Identity nodes (exporters use them to alias shared initializers), rewiring their readers. */
+export function removeIdentities(g: GraphProto): GraphProto {
+  const outputs = new Set(g.output.map((v) => v.name));
+  const alias = new Map<string, string>();
+  const node: NodeProto[] = [];
+  for (const n of g.node) {
+    const input = n.input.map((i) => alias.get(i) ?? i);
+    if (n.opType === 'Identity' && (n.domain ?? '') === '' && n.input[0] && !outputs.has(n.output[0]!)) {
+      alias.set(n.output[0]!, input[0]!);
+      continue;
+    }
+    node.push(input.some((v, i) => v !== n.input[i]) ? { ...n, input } : n);
+  }
+  return alias.size ? { ...g, node } : g;
 }

@@ -14,6 +14,7 @@ export const WEIGHTED_OPS: readonly string[] = ['Conv', 'Gemm', 'MatMul'];
 export const ACTIVATION_OPS: readonly string[] = ['Add', 'Mul', 'AveragePool', 'GlobalAveragePool', 'Concat', 'Sigmoid', 'LeakyRelu'];
 /** Ops that only move or select values: the output reuses the input's parameters. */
 export const PASS_OPS: readonly string[] = ['MaxPool', 'GlobalMaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze'];
+const MERGING_OPS = new Set(['Add', 'Mul', 'Concat']);
 /** Activations merged into the Q after them (quantizing their output range clamps the same way). */
 const FOLDED_ACTIVATIONS = new Set(['Relu', 'Clip']);
 
@@ -117,6 +118,9 @@ export function planQdq(g: GraphProto, opts: PlanOptions): QdqPlan {
     } else if (ACTIVATION_OPS.includes(op)) {
       const floats = node.input.filter((n) => n && (types.get(n) === DataType.FLOAT));
       if (floats.length === 0 || !floats.every(isActivation) || node.output.length !== 1) continue;
+      // Ops that merge streams join only streams already quantized: a residual stream kept in
+      // float (a transformer's, whose outliers per-tensor uint8 cannot hold) stays float.
+      if (MERGING_OPS.has(op) && !floats.every((n) => qdq.has(n))) continue;
       floats.forEach((n) => mark(n));
       markOutput(node.output[0]!);
     } else if (PASS_OPS.includes(op)) {

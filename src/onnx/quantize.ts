@@ -10,7 +10,7 @@
  * ORT's graph optimizer then replaces each DQ → op → Q group with an integer kernel.
  */
 import { collectStats, type CalibrationData, type CalibrationMethod } from './calibrate.js';
-import { constantsToInitializers, foldBatchNorm } from './prepare.js';
+import { constantsToInitializers, foldBatchNorm, removeIdentities } from './prepare.js';
 import { setPrecision } from './metadata.js';
 import { DataType, toNumber, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
 import { planQdq, type QdqPlan, type WeightUse } from './qdq-plan.js';
@@ -157,8 +157,8 @@ class Rewriter {
 
 /**
  * Quantizes a float32 model to int8 QDQ form, calibrating activation ranges on `calibration`
- * (float32 batches preprocessed exactly like the model's input). Constant nodes become
- * initializers and BatchNormalization after a Conv is folded into it first. The deployment contract's `precision` becomes `int8`. The input model is not
+ * (float32 batches preprocessed exactly like the model's input). Identity nodes are dropped,
+ * Constant nodes become initializers and BatchNormalization after a Conv is folded into it first. The deployment contract's `precision` becomes `int8`. The input model is not
  * modified.
  *
  * @example
@@ -168,7 +168,7 @@ class Rewriter {
 export async function quantizeStatic(model: ModelProto, calibration: CalibrationData, opts: QuantizeOptions = {}): Promise<ModelProto> {
   checkOptions(model, opts);
   assertNoSubgraphs(model.graph, 'quantizeStatic');
-  const graph = foldBatchNorm(constantsToInitializers(model.graph));
+  const graph = foldBatchNorm(constantsToInitializers(removeIdentities(model.graph)));
   const folded: ModelProto = { ...model, graph };
   const plan = planQdq(graph, { perChannel: opts.perChannel ?? true, exclude: new Set(opts.exclude ?? []) });
   if (plan.weights.size === 0 && plan.calibrated.length === 0) throw new Error('quantize: the model has no Conv, Gemm, MatMul or other quantizable node');

@@ -214,6 +214,35 @@ describe('quantizeStatic numerics and options', () => {
   });
 });
 
+describe('stream-merging ops', () => {
+  test('a transformer residual stream stays float; its MatMuls are quantized; Identity-aliased weights are found', async () => {
+    const b = new GraphBuilder(12);
+    const x = b.op('Flatten', [b.input('x', ['N', 1, 4, 4])]);
+    const ln = b.op('LayerNormalization', [x, b.randn('g', [16], 0.1, 1), b.randn('beta', [16], 0.1)], { axis: -1 });
+    const w = b.op('Identity', [b.randn('w', [16, 16], 0.3)]); // exporters alias shared weights so
+    const h = b.op('Add', [b.op('MatMul', [ln, w], {}, 'fc'), b.randn('bias', [16], 0.1)], {}, 'bias_add');
+    const y = b.op('Add', [x, h], {}, 'residual');
+    b.nodes.push({ name: 'head', opType: 'Gemm', input: [y, b.randn('hw', [10, 16], 0.3), b.randn('hb', [10], 0.1)], output: ['logits'], attribute: [{ name: 'transB', type: 2, i: 1 }] });
+    b.output('logits');
+    const fp32 = b.model(17);
+    const data = images(32, 1, 4, 4, 3);
+    const q = await quantizeStatic(fp32, [{ data, dims: [32, 1, 4, 4] }]);
+    const g = q.graph;
+    const node = (name: string) => g.node.find((n) => n.name === name)!;
+    assert.deepEqual(node('fc').input.map((i) => producer(g, i).opType), ['DequantizeLinear', 'DequantizeLinear']);
+    assert.equal(g.node.filter((n) => n.opType === 'Identity').length, 0);
+    // The bias Add reads the quantized MatMul output but is not quantized itself (a float
+    // constant input), so the residual Add sees a float stream and stays float too.
+    assert.equal(node('bias_add').input[1], 'bias');
+    assert.ok(!g.node.some((n) => n.opType === 'QuantizeLinear' && n.input[0] === node('bias_add').output[0]));
+    assert.ok(node('residual').input.every((i) => producer(g, i)?.opType !== 'DequantizeLinear'));
+    const [ref, got] = [await run(fp32, data, [32, 1, 4, 4]), await run(q, data, [32, 1, 4, 4])];
+    assert.ok(cosine(ref, got) > 0.999, `cosine ${cosine(ref, got)}`);
+    const ops = await optimizedOps(q, 'extended');
+    assert.ok(ops.includes('QLinearMatMul') || ops.includes('MatMulIntegerToFloat'), ops.join(' '));
+  });
+});
+
 describe('weight-dominated model', () => {
   test('an MLP classifier shrinks ≥ 3.5× and keeps its top-1', async () => {
     const b = new GraphBuilder(5);
