@@ -7,7 +7,7 @@
  * pytorch-quantization implement it).
  */
 import ort from 'onnxruntime-node';
-import { DataType, encodeModel, type ModelProto } from './proto.js';
+import { DataType, encodeModel, toNumber, type ModelProto } from './proto.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
 
@@ -171,6 +171,9 @@ export async function collectStats(model: ModelProto, tensors: readonly string[]
   const inputs = g.input.filter((v) => !inits.has(v.name));
   if (inputs.length !== 1) throw new Error(`static quantization needs a model with one input, this one has ${inputs.length} (${inputs.map((v) => v.name).join(', ')})`);
   const inputName = inputs[0]!.name;
+  // null where the model leaves a dimension free (a symbolic batch size).
+  const shape = inputs[0]!.type?.tensorType?.shape?.dim.map((d) => (d.dimValue === undefined ? null : toNumber(d.dimValue)));
+  const fits = (dims: number[]): boolean => !shape || (shape.length === dims.length && shape.every((d, i) => d === null || d === dims[i]));
 
   const session = await ort.InferenceSession.create(encodeModel(augmented), { logSeverityLevel: 3 });
   const stats = new Map(tensors.map((t) => [t, new TensorStats()]));
@@ -184,6 +187,10 @@ export async function collectStats(model: ModelProto, tensors: readonly string[]
         throw new Error(`calibration batch ${k}: ${batch.data.length} values do not fill dims [${batch.dims.join(', ')}]`);
       }
       const n = Math.min(batch.dims[0]!, limit - images);
+      if (!fits([n, ...batch.dims.slice(1)])) {
+        const want = shape!.map((d) => d ?? '?').join(', ');
+        throw new Error(`calibration batch ${k}: dims [${[n, ...batch.dims.slice(1)].join(', ')}] do not fit the model input "${inputName}" [${want}]`);
+      }
       const feed = new ort.Tensor('float32', batch.data.subarray(0, n * per), [n, ...batch.dims.slice(1)]);
       let result: ort.InferenceSession.ReturnType;
       try {
