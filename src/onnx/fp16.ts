@@ -85,14 +85,15 @@ class Converter {
   private readonly home = new Map<string, Precision>();
   private readonly nodePrecision = new Map<NodeProto, Precision>();
   private readonly constants = new Map<string, TensorProto>();
-  private readonly allowed: (op: string) => boolean;
+  /** Whether an op may compute in fp16; ops of other domains only when listed by name. */
+  private readonly allowed: (op: string, standard: boolean) => boolean;
   private readonly keep: Set<string>;
 
   constructor(private readonly g: GraphProto, private readonly opts: Float16Options) {
     this.types = inferElemTypes(g);
     const ops = opts.fp16Ops ?? ORT_CPU_FP16_OPS;
     const set = new Set(ops === 'all' ? [] : ops);
-    this.allowed = (op) => ops === 'all' || set.has(op);
+    this.allowed = (op, standard) => set.has(op) || (ops === 'all' && standard);
     this.keep = new Set(opts.keepNodes ?? []);
     for (const t of g.initializer ?? []) if (t.name && t.dataType === DataType.FLOAT) this.constants.set(t.name, t);
   }
@@ -139,7 +140,7 @@ class Converter {
   private precisionOf(node: NodeProto): Precision {
     const op = node.opType;
     const standard = (node.domain ?? '') === '' || node.domain === 'ai.onnx';
-    if (this.keep.has(node.name ?? '') || (!standard && !this.allowed(op)) || ALWAYS_FLOAT32.has(op) || !this.allowed(op)) return 'fp32';
+    if (this.keep.has(node.name ?? '') || ALWAYS_FLOAT32.has(op) || !this.allowed(op, standard)) return 'fp32';
     if (op === 'Cast') return 'fp16';
     if (!FOLLOW_OPS.has(op)) return 'fp16';
     // Follow the activations (constants adapt); float32 wins so no value is rounded needlessly.

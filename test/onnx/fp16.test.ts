@@ -118,6 +118,21 @@ describe('convertToFloat16', () => {
     assert.equal(half.metadataProps?.length ?? 0, 0);
   });
 
+  test("ops of other domains stay float32 even with 'all' (contrib kernels may lack fp16)", async () => {
+    const b = new GraphBuilder(2);
+    const h = b.op('MatMul', [b.input('x', ['N', 4]), b.randn('w', [4, 4], 0.5)]);
+    b.nodes.push({ name: 'gelu', opType: 'Gelu', domain: 'com.microsoft', input: [h], output: ['y'] });
+    b.output('y');
+    const m = { ...b.model(17), opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }] };
+    const half = convertToFloat16(m, { fp16Ops: 'all' });
+    const gelu = half.graph.node.find((n) => n.name === 'gelu')!;
+    assert.equal(half.graph.node.find((n) => n.output[0] === gelu.input[0])!.opType, 'Cast'); // back to float32 after the fp16 MatMul
+    assert.equal(gelu.output[0], 'y');
+    const x = Float32Array.of(1, -2, 0.5, 3);
+    const [ref, got] = [await run(m, x, [1, 4]), await run(half, x, [1, 4])];
+    assert.ok(maxDiff(ref, got) < 1e-2 * maxAbs(ref));
+  });
+
   test('onnx.checker accepts the converted models', { skip: !hasOnnxPython() && 'needs /usr/bin/python3 with onnx' }, () => {
     assert.equal(onnxCheck(convertToFloat16(fp32)), '');
     assert.equal(onnxCheck(convertToFloat16(fp32, { fp16Ops: 'all' })), '');
