@@ -8,12 +8,19 @@ attention). BatchNorm statistics are randomised so folding has something to fold
 import os
 import sys
 
+import torch
+import torchvision
+from torch import nn
+
 out = sys.argv[1]
 sys.argv = sys.argv[:1]
 here = os.path.dirname(os.path.abspath(__file__))
-src = open(os.path.join(here, '..', 'train.py')).read()
-exec(src[:src.index('torch.set_num_threads')])  # the architectures of bench/train.py (vit_tiny)
-import torchvision  # noqa: E402
+sys.path.insert(0, os.path.join(here, '..'))
+try:
+    from zoo import VisionTransformer  # bench/zoo.py: the PyTorch peers of Kestrel's zoo
+except ImportError:  # older trees define it in bench/train.py, before its argument parsing
+    src = open(os.path.join(here, '..', 'train.py')).read()
+    exec(src[:src.index('torch.set_num_threads')])
 
 torch.manual_seed(0)
 os.makedirs(out, exist_ok=True)
