@@ -117,6 +117,11 @@ function registerLabel(app: FastifyInstance, project: LabelProject | null): void
  * await app.listen({ port: 8080 });
  */
 export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, opts) => {
+  // The pages themselves hold nothing secret: under kestrel serve's bearer token they stay
+  // public (route config auth: false) so a browser can load them and then send the token.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/' || route.url === '/ui' || route.url.startsWith('/ui/')) route.config = { ...(route.config as object), auth: false } as never;
+  });
   const label = opts.label ? LabelProject.open(opts.label) : null;
   app.addHook('onClose', async () => label?.close());
   app.setErrorHandler(handleError);

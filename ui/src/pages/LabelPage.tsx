@@ -4,6 +4,8 @@
  * into the class folders, or exported as CSV.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { AuthImg, download } from '../components/AuthImg';
+import { TokenForm } from '../components/TokenForm';
 import { getJson, postJson, type ApiError, type ApplyResult, type Decision, type Progress } from '../api';
 
 interface Info {
@@ -103,7 +105,8 @@ export function LabelPage() {
     return (
       <section aria-labelledby="label-title">
         <h1 id="label-title">Label images</h1>
-        <p className="notice">{error.status === 404 ? <>No labelling project: start <code>kestrel ui --label path/to/imagefolder</code> (images to label in its <code>unlabelled/</code> folder).</> : error.message}</p>
+        {error.status === 401 && <TokenForm onSaved={() => location.reload()} />}
+        <p className="notice">{error.status === 401 ? 'The labelling API needs the access token.' : error.status === 404 ? <>No labelling project: start <code>kestrel ui --label path/to/imagefolder</code> (images to label in its <code>unlabelled/</code> folder).</> : error.message}</p>
       </section>
     );
   }
@@ -125,7 +128,7 @@ export function LabelPage() {
             <p className="notice" data-testid="all-done">Every image is labelled. Apply the labels to the class folders or export them below.</p>
           ) : (
             <figure>
-              <img key={image} src={`/v1/label/images/${encodeURIComponent(image)}`} alt={`Image to label: ${image}`} />
+              <AuthImg key={image} src={`/v1/label/images/${encodeURIComponent(image)}`} alt={`Image to label: ${image}`} />
               <figcaption data-testid="current-image">{image}</figcaption>
             </figure>
           )}
@@ -157,7 +160,7 @@ export function LabelPage() {
         <div className="row">
           <button type="button" onClick={() => void apply('move')}>Move into class folders</button>
           <button type="button" onClick={() => void apply('copy')}>Copy into class folders</button>
-          <a className="button" href="/v1/label/export.csv" download="labels.csv">Export CSV</a>
+          <button type="button" onClick={() => void once(() => download('/v1/label/export.csv', 'labels.csv'))}>Export CSV</button>
         </div>
       </section>
     </section>

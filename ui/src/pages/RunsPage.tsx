@@ -5,8 +5,10 @@
  */
 import { useEffect, useState } from 'react';
 import { getJson, runPath, type ApiError, type RunDetail, type RunSummary } from '../api';
+import { AuthImg } from '../components/AuthImg';
 import { ConfusionTable } from '../components/ConfusionTable';
 import { LineChart, type Series } from '../components/LineChart';
+import { TokenForm } from '../components/TokenForm';
 import { pct } from '../components/ScoreBars';
 
 const fmt = (k: string, v: number): string => (/accuracy|top5|^acc/.test(k) ? pct(v) : k === 'lr' ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(4));
@@ -28,6 +30,7 @@ function useJson<T>(path: string | null): { data: T | null; error: ApiError | nu
 
 function RunList() {
   const { data, error } = useJson<{ project: string | null; runs: RunSummary[] }>('/v1/runs');
+  if (error?.status === 401) return <TokenForm onSaved={() => location.reload()} />;
   if (error) return <p className="error" role="alert">{error.message}</p>;
   if (!data) return <p role="status">Loading runs…</p>;
   if (data.project === null) return <p className="notice">No runs folder: start <code>kestrel ui --project runs/</code>.</p>;
@@ -69,6 +72,7 @@ function curves(rows: RunDetail['results']): { loss: Series[]; acc: Series[] } {
 
 function RunView({ id }: { id: string }) {
   const { data: run, error } = useJson<RunDetail>(runPath(id));
+  if (error?.status === 401) return <TokenForm onSaved={() => location.reload()} />;
   if (error) return <p className="error" role="alert">{error.message}</p>;
   if (!run) return <p role="status">Loading {id}…</p>;
   const { loss, acc } = curves(run.results);
@@ -132,7 +136,7 @@ function RunView({ id }: { id: string }) {
           {run.confusion.classes.length <= 30 ? (
             <ConfusionTable classes={run.confusion.classes} matrix={run.confusion.matrix} caption={`Validation, ${run.confusion.epoch ? `best epoch (${run.confusion.epoch})` : 'this evaluation'}: rows are the true classes, columns the predicted ones`} />
           ) : run.plots.includes('confusion_matrix.png') ? (
-            <img className="plot" src={file('confusion_matrix.png')} alt={`Confusion matrix of ${run.confusion.classes.length} classes`} />
+            <AuthImg className="plot" src={file('confusion_matrix.png')} alt={`Confusion matrix of ${run.confusion.classes.length} classes`} />
           ) : null}
         </section>
       )}
@@ -147,7 +151,7 @@ function RunView({ id }: { id: string }) {
             {run.errors.items.map((e) => (
               <li key={e.file}>
                 <figure>
-                  <img src={file(`val_errors/${e.file}`)} alt={`A ${e.true} taken for ${e.pred}`} loading="lazy" title={e.source ?? e.id} />
+                  <AuthImg src={file(`val_errors/${e.file}`)} alt={`A ${e.true} taken for ${e.pred}`} loading="lazy" title={e.source ?? e.id} />
                   <figcaption>
                     <span>true <strong>{e.true}</strong></span>
                     <span>predicted <strong>{e.pred}</strong> {pct(e.score)}</span>
@@ -174,7 +178,7 @@ function RunView({ id }: { id: string }) {
       {run.plots.length > 0 && (
         <details>
           <summary>Plots written by the trainer</summary>
-          {run.plots.map((p) => <img key={p} className="plot" src={file(p)} alt={p} loading="lazy" />)}
+          {run.plots.map((p) => <AuthImg key={p} className="plot" src={file(p)} alt={p} loading="lazy" />)}
         </details>
       )}
     </article>
