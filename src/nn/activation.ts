@@ -1,23 +1,29 @@
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as F from './functional.js';
 import { Module } from './module.js';
 
-/** A parameter-free module around one elementwise function. */
+/** A parameter-free module around one elementwise function and its ONNX emitter. */
 abstract class Activation extends Module {
   protected abstract fn(x: Tensor): Tensor;
+  protected abstract emit(g: OnnxGraph, x: OnnxValue): OnnxValue;
   forward(x: Tensor): Tensor {
     return this.fn(x);
   }
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.emit(g, x);
+  }
 }
 
-export class ReLU extends Activation { protected fn = F.relu; }
-export class ReLU6 extends Activation { protected fn = F.relu6; }
-export class SiLU extends Activation { protected fn = F.silu; }
-export class Hardswish extends Activation { protected fn = F.hardswish; }
-export class Hardsigmoid extends Activation { protected fn = F.hardsigmoid; }
-export class Sigmoid extends Activation { protected fn = F.sigmoid; }
-export class Tanh extends Activation { protected fn = F.tanh; }
-export class Mish extends Activation { protected fn = F.mish; }
+export class ReLU extends Activation { protected fn = F.relu; protected emit = E.relu; }
+export class ReLU6 extends Activation { protected fn = F.relu6; protected emit = E.relu6; }
+export class SiLU extends Activation { protected fn = F.silu; protected emit = E.silu; }
+export class Hardswish extends Activation { protected fn = F.hardswish; protected emit = E.hardswish; }
+export class Hardsigmoid extends Activation { protected fn = F.hardsigmoid; protected emit = E.hardsigmoid; }
+export class Sigmoid extends Activation { protected fn = F.sigmoid; protected emit = E.sigmoid; }
+export class Tanh extends Activation { protected fn = F.tanh; protected emit = E.tanh; }
+export class Mish extends Activation { protected fn = F.mish; protected emit = E.mish; }
 
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
@@ -25,6 +31,9 @@ export class LeakyReLU extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.leakyRelu(x, this.negativeSlope);
+  }
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.leakyRelu(g, x, this.negativeSlope);
   }
 }
 
@@ -35,6 +44,9 @@ export class GELU extends Module {
   forward(x: Tensor): Tensor {
     return F.gelu(x, this.approximate);
   }
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.gelu(g, x, this.approximate);
+  }
 }
 
 export class Softmax extends Module {
@@ -43,6 +55,9 @@ export class Softmax extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.softmax(x, this.dim);
+  }
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.softmax(g, x, this.dim);
   }
 }
 
@@ -54,5 +69,9 @@ export class Dropout extends Module {
   }
   forward(x: Tensor): Tensor {
     return this.training && this.p > 0 ? F.dropout(x, this.p, true) : x;
+  }
+  /** Identity: the export is of eval mode. */
+  protected override onnx(_g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return x;
   }
 }
