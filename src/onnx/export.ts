@@ -15,9 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { loadCheckpoint, type ClassifierMeta } from '../engine/checkpoint.js';
 import type { ClassifierModel } from '../models/model.js';
+import type { Module } from '../nn/module.js';
 import { contractProps, type DeployContract } from './contract.js';
-import { MAX_OPSET, OnnxGraph, type Dim } from './graph.js';
-import { encodeModel, type ModelProto } from './proto.js';
+import { MAX_OPSET, OnnxGraph, type Dim, type OnnxValue } from './graph.js';
+import { encodeModel, type DataTypeCode, type GraphProto, type ModelProto } from './proto.js';
+
+type AnyModule = Module<never, unknown>;
 
 /** ONNX IR version written: 8 goes with opsets up to 17. */
 export const IR_VERSION = 8;
@@ -69,28 +72,62 @@ function batchDim(opts: OnnxExportOptions): Dim {
   return b;
 }
 
-/** Builds the ONNX model (not yet encoded): the graph, opset, producer, doc string and contract. */
+/** A graph input of moduleToOnnx(). */
+export interface GraphInput {
+  name: string;
+  shape: readonly Dim[];
+  /** Element type (default float32; Embedding takes INT64). */
+  dtype?: DataTypeCode;
+}
+
+/** The parts of a ModelProto every export shares; `graph` and `docString` are the caller's. */
+function modelProto(graph: GraphProto, opset: number, docString: string): ModelProto {
+  return {
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: opset }],
+    producerName: 'kestrel',
+    producerVersion: packageVersion(),
+    docString,
+    graph,
+  };
+}
+
+function emit(module: AnyModule, inputs: readonly GraphInput[], opset: number | undefined, output: string): { g: OnnxGraph; out: OnnxValue; ins: OnnxValue[] } {
+  const names = new Map([...module.namedParameters(), ...module.namedBuffers()].map(([k, t]) => [t, k]));
+  const modules = new Map<object, string>(Array.from(module.namedModules(), ([k, m]) => [m, k]));
+  const g = new OnnxGraph({ opset: opset ?? MAX_OPSET, names, modules });
+  const ins = inputs.map((i) => g.input(i.name, i.shape, i.dtype));
+  const out = g.output(module.toOnnx(g, ...ins), output);
+  return { g, out, ins };
+}
+
+/**
+ * Any module (a layer, a block, a whole model) as an ONNX model: its eval-mode computation from
+ * the given inputs to one output, parameters under their state-dict names.
+ *
+ * @example
+ * const proto = moduleToOnnx(new nn.Conv2d(3, 8, 3), [{ name: 'x', shape: ['N', 3, 16, 16] }]);
+ */
+export function moduleToOnnx(module: AnyModule, inputs: readonly GraphInput[], opts: { opset?: number; output?: string; name?: string } = {}): ModelProto {
+  const { g } = emit(module, inputs, opts.opset, opts.output ?? 'output');
+  const name = opts.name ?? module.constructor.name;
+  return modelProto(g.graph(name), g.opset, `Kestrel ${name}`);
+}
+
+/** Builds a classifier's ONNX model (not yet encoded): images → logits, with the contract when given. */
 export function buildOnnxModel(model: ClassifierModel, info: ExportInfo, opts: OnnxExportOptions = {}): ModelProto {
   const config = model.config;
   const [h, w] = typeof info.imgsz === 'number' ? [info.imgsz, info.imgsz] : info.imgsz;
-  const names = new Map([...model.namedParameters(), ...model.namedBuffers()].map(([k, t]) => [t, k]));
-  const modules = new Map<object, string>(Array.from(model.namedModules(), ([k, m]) => [m, k]));
-  const g = new OnnxGraph({ opset: opts.opset ?? MAX_OPSET, names, modules });
-  const images = g.input(INPUT_NAME, [batchDim(opts), config.inChannels, h, w]);
-  const logits = g.output(model.toOnnx(g, images), OUTPUT_NAME);
-  const expected = [images.shape[0], config.numClasses];
+  const { g, out: logits, ins: [images] } = emit(model, [{ name: INPUT_NAME, shape: [batchDim(opts), config.inChannels, h, w] }], opts.opset, OUTPUT_NAME);
+  const expected = [images!.shape[0], config.numClasses];
   if (logits.shape.length !== 2 || logits.shape.some((d, i) => d !== expected[i])) {
     throw new Error(`ONNX export of ${config.name}: the graph gives [${logits.shape.join(', ')}], expected [${expected.join(', ')}]`);
   }
+  const doc = `Kestrel ${config.name} image classifier (${config.numClasses} classes). Input '${INPUT_NAME}': float32 `
+    + `[${images!.shape.join(', ')}], pixels/255 then (x - mean) / std per channel (metadata 'mean', 'std'). `
+    + `Output '${OUTPUT_NAME}': [${logits.shape.join(', ')}], softmax not applied; metadata 'names' labels the columns.`;
   return {
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: g.opset }],
-    producerName: 'kestrel',
-    producerVersion: packageVersion(),
-    docString: `Kestrel ${config.name} image classifier (${config.numClasses} classes). Input '${INPUT_NAME}': float32 `
-      + `[${images.shape.join(', ')}], pixels/255 then (x - mean) / std per channel (metadata 'mean', 'std'). `
-      + `Output '${OUTPUT_NAME}': [${logits.shape.join(', ')}], softmax not applied; metadata 'names' labels the columns.`,
-    graph: g.graph(config.name),
+    ...modelProto(g.graph(config.name), g.opset, doc),
     ...(info.contract ? { metadataProps: contractProps(info.contract) } : {}),
   };
 }

@@ -17,12 +17,11 @@
 import { endianness } from 'node:os';
 import type { Tensor } from '../tensor/tensor.js';
 import { AttributeType, DataType, type AttributeProto, type DataTypeCode, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.js';
+import { MAX_OPSET, MIN_OPSET } from './opset.js';
 import { SHAPE_RULES, type Dim } from './shape.js';
 
 export type { Dim } from './shape.js';
-
-export const MIN_OPSET = 13;
-export const MAX_OPSET = 17;
+export { MAX_OPSET, MIN_OPSET } from './opset.js';
 
 /** A value in the graph: its name, static shape (symbols for dynamic dimensions) and element type. */
 export interface OnnxValue {
@@ -254,7 +253,10 @@ export class OnnxGraph {
     const node = this.#unique(this.#prefixed(type));
     const out = this.#unique(`${node}_output`);
     const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
-    this.#nodes.push({ opType: type, input: inputs.map((v) => v?.name ?? ''), output: [out], name: node, ...(attribute_.length ? { attribute: attribute_ } : {}) });
+    // Trailing omitted inputs are left out rather than written '' (ONNX allows both; some kernels only handle the first).
+    const names = inputs.map((v) => v?.name ?? '');
+    while (names.length > 0 && names[names.length - 1] === '') names.pop();
+    this.#nodes.push({ opType: type, input: names, output: [out], name: node, ...(attribute_.length ? { attribute: attribute_ } : {}) });
     return { name: out, shape: [...shape], dtype };
   }
 

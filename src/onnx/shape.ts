@@ -166,7 +166,12 @@ export const SHAPE_RULES: Record<string, (c: ShapeContext) => Dim[]> = {
   MatMul: matmul,
   Gemm(c) {
     const [a, b] = [c.shapes[0]!, c.shapes[1]!];
-    return [int(c.attrs.transA, 0) ? a[1]! : a[0]!, int(c.attrs.transB, 0) ? b[0]! : b[1]!];
+    const [ta, tb] = [int(c.attrs.transA, 0) === 1, int(c.attrs.transB, 0) === 1];
+    const [ka, kb] = [ta ? a[0]! : a[1]!, tb ? b[1]! : b[0]!];
+    if (typeof ka === 'number' && typeof kb === 'number' && ka !== kb) {
+      throw new RangeError(`Gemm: ${fmt(a)}${ta ? 'ᵀ' : ''} × ${fmt(b)}${tb ? 'ᵀ' : ''} inner sizes differ`);
+    }
+    return [ta ? a[1]! : a[0]!, tb ? b[0]! : b[1]!];
   },
   Conv(c) {
     const [x, w] = [c.shapes[0]!, c.shapes[1]!];
