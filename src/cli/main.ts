@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerExport } from './export.js';
 import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
 import { registerTrain } from './train.js';
@@ -22,6 +23,7 @@ function program(): Command {
   registerTrain(p);
   registerVal(p);
   registerPredict(p);
+  registerExport(p);
   registerModels(p);
   registerDoctor(p);
   registerDemo(p);
