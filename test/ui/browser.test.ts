@@ -5,7 +5,7 @@
 // page go to the OS temp folder (and docs/images with KESTREL_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -16,20 +16,19 @@ import { applyTransforms } from '../../src/data/transforms.js';
 import { OnnxClassifier } from '../../src/runtime/index.js';
 import { uiPlugin } from '../../src/ui/index.js';
 import { tempDir } from '../data/make-images.js';
-import { tinyClassifier, writePng } from '../onnx/models.js';
 import { CLASSES as SHAPES, shapeImage, writeShapesFolder } from '../tasks/shapes.js';
 import { launch, screenshot, skipReason, type Browser } from './browser.js';
 import { predictRoutes } from './predict-server.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const UI_DIR = join(process.cwd(), 'dist/ui');
-const NAMES = ['cat', 'dog', 'fish', 'bird'];
 const skip = skipReason();
 
 describe('web UI in Chromium', { skip: skip ?? false }, () => {
   const tmp = tempDir('ui-browser');
   const photos = join(tmp.dir, 'photos');
-  const uploads = [join(tmp.dir, 'upload', 'texture-a.png'), join(tmp.dir, 'upload', 'texture-b.jpg')];
+  const uploads = [join(tmp.dir, 'shapes', 'val', 'circle', 'circle-0.png'), join(tmp.dir, 'shapes', 'val', 'square', 'square-1.jpg')];
+  let modelBytes: Uint8Array;
   let clf: OnnxClassifier;
   let app: FastifyInstance;
   let url: string;
@@ -40,9 +39,9 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
 
   before(async () => {
     if (!existsSync(join(UI_DIR, 'index.html'))) throw new Error(`${UI_DIR}/index.html is missing: run npm run build (it builds the UI bundle)`);
-    // A real (tiny) training run for the runs page.
-    await writeShapesFolder(join(tmp.dir, 'shapes'), { train: 12, val: 6 });
-    const train = spawnSync(process.execPath, [CLI, 'train', '--data', 'shapes', '--model', 'smallcnn', '--imgsz', '32', '--epochs', '3', '--batch', '8', '--workers', '1', '--project', 'runs/classify', '--name', 'shapes'], { cwd: tmp.dir, encoding: 'utf8' });
+    // A real (tiny) training run for the runs page; its model, exported to ONNX, is the one served.
+    await writeShapesFolder(join(tmp.dir, 'shapes'), { train: 20, val: 6 });
+    const train = spawnSync(process.execPath, [CLI, 'train', '--data', 'shapes', '--model', 'smallcnn', '--imgsz', '32', '--epochs', '6', '--batch', '8', '--workers', '1', '--project', 'runs/classify', '--name', 'shapes'], { cwd: tmp.dir, encoding: 'utf8' });
     assert.equal(train.status, 0, train.stderr);
     // The labelling project: shape pictures to sort into circle/cross/square.
     let s = 11;
@@ -53,19 +52,17 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
       const cls = SHAPES[[0, 1, 0, 2, 1, 2][i]!]!;
       await sharp(shapeImage(cls, rng), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(join(photos, 'unlabelled', `shape${i + 1}.png`));
     }
-    // The model and the images to upload.
-    const tiny = tinyClassifier({ hw: [8, 8], classes: 4, contract: { names: NAMES, transforms: [{ op: 'resize', size: 10 }, { op: 'centerCrop', size: 8 }] } });
-    writeFileSync(join(tmp.dir, 'model.onnx'), tiny.bytes);
+    // The run's best weights exported to ONNX are the served model; two validation images are uploaded.
+    const exported = spawnSync(process.execPath, [CLI, 'export', '--weights', 'runs/classify/shapes/weights/best.safetensors', '--dynamic-batch', '-o', 'model.onnx'], { cwd: tmp.dir, encoding: 'utf8' });
+    assert.equal(exported.status, 0, exported.stderr);
+    modelBytes = readFileSync(join(tmp.dir, 'model.onnx'));
     clf = await OnnxClassifier.load(join(tmp.dir, 'model.onnx'));
-    await writePng(uploads[0]!, 24, 20, 3);
-    await writePng(join(tmp.dir, 'b.png'), 30, 18, 8);
-    await sharp(join(tmp.dir, 'b.png')).jpeg({ quality: 95 }).toFile(uploads[1]!);
     for (const f of uploads) {
       const x = applyTransforms(await decodeImage(f, { channels: 3 }), clf.preprocessing.transforms, new Rng(0));
-      expected.push((await clf.classify(x.data, 1, [3, 8, 8], 1))[0]![0]!);
+      expected.push((await clf.classify(x.data, 1, [x.channels, x.height, x.width], 1))[0]![0]!);
     }
     app = Fastify({ logger: false });
-    await predictRoutes(app, clf, tiny.bytes);
+    await predictRoutes(app, clf, modelBytes);
     await app.register(uiPlugin, { project: join(tmp.dir, 'runs'), label: { root: photos } });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await launch(pageErrors);
@@ -93,13 +90,13 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
   it('predict: upload images and see the server\'s top classes with score bars', async () => {
     const { page } = browser;
     await page.goto(`${url}/ui/#/predict`);
-    await page.getByText(/Model default: 4 classes, 8×8 px, RGB/).waitFor();
+    await page.getByText(/Model default: 3 classes, 32×32 px, RGB/).waitFor();
     assert.equal(await page.evaluate('crossOriginIsolated'), true, 'the page is cross-origin isolated');
     await page.locator('input[type="file"]').setInputFiles(uploads);
     const got = await top1('server');
     assert.deepEqual(got.map((t) => t.label), expected.map((t) => t.label));
     got.forEach((t, i) => assert.ok(Math.abs(t.score - expected[i]!.score) < 1e-6, `score ${t.score} vs ${expected[i]!.score}`));
-    assert.equal(await page.locator('.card').first().locator('.bars li').count(), 4, 'top-5 of 4 classes shows all 4');
+    assert.equal(await page.locator('.card').first().locator('.bars li').count(), 3, 'top-5 of 3 classes shows all 3');
     await screenshot(page, 'predict');
   });
 
@@ -157,10 +154,10 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     const charts = page.getByTestId('curves').locator('svg');
     await charts.first().waitFor();
     assert.equal(await charts.count(), 2);
-    // Three epochs: three points per series, two series (train and val) in the loss chart.
+    // Six epochs: six points per series, two series (train and val) in the loss chart.
     assert.equal(await charts.nth(0).locator('.series').count(), 2);
-    assert.equal(await charts.nth(0).locator('.series.s0 circle').count(), 3);
-    assert.equal(await charts.nth(1).locator('.series.s0 circle').count(), 3);
+    assert.equal(await charts.nth(0).locator('.series.s0 circle').count(), 6);
+    assert.equal(await charts.nth(1).locator('.series.s0 circle').count(), 6);
     await charts.nth(0).focus();
     await page.keyboard.press('Home');
     await page.getByText(/^Epoch 1: train_loss \d\.\d{3}, val_loss \d\.\d{3}$/).waitFor();
