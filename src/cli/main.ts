@@ -5,6 +5,7 @@ import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerVal } from './val.js';
 import { reportError, wantsVerbose } from './errors.js';
@@ -21,6 +22,7 @@ function program(): Command {
   registerTrain(p);
   registerVal(p);
   registerPredict(p);
+  registerServe(p);
   registerModels(p);
   registerDoctor(p);
   registerDemo(p);

@@ -1,0 +1,19 @@
+/**
+ * `kestrel serve` as a library: an HTTP service for an `.onnx` classifier (Fastify), with
+ * micro-batching, limits, bearer-token auth, Prometheus metrics and an OpenAPI document. Never loads
+ * the libtorch addon.
+ *
+ * @example
+ * import { createServer } from './serve/index.js';
+ * const app = await createServer({ weights: 'model.onnx', maxBatch: 16, maxWaitMs: 5 });
+ * await app.listen({ port: 0, host: '127.0.0.1' });
+ * console.log(app.server.address());
+ * await app.close();
+ */
+export { createServer } from './server.js';
+export { DEFAULT_LIMITS, resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
+export { MicroBatcher, BatcherClosedError, type BatcherOptions, type BatchReport } from './batcher.js';
+export { HttpError, RETRY_AFTER_S } from './errors.js';
+export { IMAGE_FORMATS, type Upload } from './images.js';
+export { MODEL_ID, type ModelInfo, type ServedModel } from './model.js';
+export type { AuthRouteConfig } from './auth.js';
