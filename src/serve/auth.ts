@@ -24,9 +24,17 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   return timingSafeEqual(digest(given), digest(token)) && m !== null;
 }
 
+/** RFC 6750's b64token: what can follow `Bearer ` in a header. */
+const TOKEN_CHARS = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Throws unless `token` can be sent as a bearer token. */
+export function checkToken(token: string): void {
+  if (!TOKEN_CHARS.test(token)) throw new Error('the token must be non-empty and use only letters, digits and - . _ ~ + / (then = padding), as a bearer token does');
+}
+
 /** Adds the token check to `app` (call it on the root instance, before any route). */
 export function installAuth(app: FastifyInstance, token: string): void {
-  if (token.length === 0) throw new Error('the token must not be empty');
+  checkToken(token);
   const expected = token;
   app.addHook('onRequest', async (request, reply) => {
     if ((request.routeOptions.config as AuthRouteConfig | undefined)?.auth === false) return;

@@ -54,6 +54,7 @@ export class MicroBatcher<I, O> {
   #running = 0;
   #timer: NodeJS.Timeout | null = null;
   #closing = false;
+  #urgent = false;
   #drained: (() => void) | null = null;
   #closed: Promise<void> | null = null;
 
@@ -109,7 +110,7 @@ export class MicroBatcher<I, O> {
     const { maxBatch, maxWaitMs, maxConcurrency } = this.#opts;
     while (this.#queue.length > 0 && this.#running < maxConcurrency) {
       const wait = this.#queue[0]!.at + maxWaitMs - performance.now();
-      if (this.#queue.length < maxBatch && wait > 0 && !this.#closing) {
+      if (this.#queue.length < maxBatch && wait > 0 && !this.#urgent) {
         this.#timer = setTimeout(() => this.#pump(), Math.ceil(wait));
         break;
       }
@@ -143,10 +144,17 @@ export class MicroBatcher<I, O> {
     );
   }
 
+  /** From now on no item waits for others: what is queued runs as soon as a run slot is free (shutdown has begun). */
+  flush(): void {
+    this.#urgent = true;
+    this.#pump();
+  }
+
   /** Stops taking items, runs every waiting one at once, and resolves when the last batch has finished. */
   close(): Promise<void> {
     if (this.#closed === null) {
       this.#closing = true;
+      this.#urgent = true;
       this.#closed = new Promise<void>((resolve) => {
         this.#drained = resolve;
       });

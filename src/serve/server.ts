@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TopK } from '../runtime/classifier.js';
-import { installAuth } from './auth.js';
+import { checkToken, installAuth } from './auth.js';
 import { MicroBatcher } from './batcher.js';
 import { errorSchema, installErrorHandlers } from './errors.js';
 import { ServeMetrics } from './metrics.js';
@@ -99,7 +99,7 @@ function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetri
  */
 export async function createServer(opts: ServeOptions): Promise<FastifyInstance> {
   const limits = resolveLimits(opts);
-  if (opts.token !== undefined && opts.token.length === 0) throw new Error('the token must not be empty');
+  if (opts.token !== undefined) checkToken(opts.token);
   const workers = opts.workers ?? Math.min(4, availableParallelism());
   if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be an integer ≥ 0, got ${workers}`);
   const model = await loadServedModel(opts.weights, {
@@ -125,7 +125,18 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     batcher = batcherFor(model, limits, metrics);
     const b = batcher;
     const pool = new PreprocessPool(workers, model.classifier.preprocessing, limits.maxPixels);
-    // Requests in flight have finished by now (Fastify closes the listener first); then the model goes.
+    // Shutdown: waiting images stop waiting for company, so requests in flight finish sooner, and
+    // their connections close after the answer (a keep-alive one would hold the close up) ...
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+      b.flush();
+    });
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (closing) reply.header('connection', 'close');
+      return payload;
+    });
+    // ... and once they have all been answered (Fastify closes the listener first), the model goes.
     app.addHook('onClose', async () => {
       await b.close();
       await pool.close();
