@@ -3,6 +3,8 @@
  * every failure that shape: ours (HttpError), Fastify's and @fastify/multipart's (mapped by their
  * codes), and anything unexpected (500, logged, never shown: no stack trace leaves the process).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Seconds a client is asked to wait after a 503. */
@@ -75,4 +77,20 @@ export function handleError(e: unknown, request: FastifyRequest, reply: FastifyR
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`));
+}
+
+/**
+ * Requests Node's parser rejects before Fastify sees them (malformed HTTP, oversized headers, a
+ * request not received within the time limit) get the same error shape, then the socket closes.
+ */
+export function clientErrorHandler(e: Error & { code?: string }, socket: Socket): void {
+  if (e.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request was not received in time']
+    : e.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'the request headers are too large']
+      : [400, 'bad_request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(e);
 }

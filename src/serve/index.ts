@@ -1,10 +1,10 @@
 /**
- * `kestrel serve` as a library: an HTTP service for an `.onnx` classifier (Fastify), with
- * micro-batching, limits, bearer-token auth, Prometheus metrics and an OpenAPI document. Never loads
- * the libtorch addon.
+ * `kestrel serve` as a library (`kestrel/serve`): an HTTP service for an `.onnx` classifier
+ * (Fastify), with micro-batching, limits, bearer-token auth, Prometheus metrics and an OpenAPI
+ * document. Never loads the libtorch addon.
  *
  * @example
- * import { createServer } from './serve/index.js';
+ * import { createServer } from 'kestrel/serve';
  * const app = await createServer({ weights: 'model.onnx', maxBatch: 16, maxWaitMs: 5 });
  * await app.listen({ port: 0, host: '127.0.0.1' });
  * console.log(app.server.address());

@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TopK } from '../runtime/classifier.js';
 import { checkToken, installAuth } from './auth.js';
 import { MicroBatcher } from './batcher.js';
-import { errorSchema, installErrorHandlers } from './errors.js';
+import { clientErrorHandler, errorSchema, installErrorHandlers } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { MODEL_ID, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
@@ -51,7 +51,9 @@ async function infoRoutes(app: FastifyInstance, model: ServedModel, metrics: Ser
     return reply.type('application/octet-stream').header('content-disposition', 'attachment; filename="model.onnx"').send(model.bytes);
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text format)', produces: ['text/plain'] } }, async (_request, reply) => {
+  app.get('/metrics', {
+    schema: { summary: 'Prometheus metrics', response: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: errorSchema } },
+  }, async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
@@ -115,6 +117,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     // covers the rest; Fastify's handlerTimeout cannot: its timer stops once a POST body is read
     // (fastify/fastify#6725).
     requestTimeout: limits.timeoutMs,
+    clientErrorHandler,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

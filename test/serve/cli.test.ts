@@ -70,6 +70,21 @@ it('serves without libtorch and, on SIGTERM, finishes the request in flight and 
   await assert.rejects(fetch(`${url}/healthz`), 'the listener is closed');
 });
 
+it('kestrel/serve works as a library in a process without libtorch', () => {
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { createServer } from 'kestrel/serve';
+    const [weights, image] = process.argv.slice(1);
+    const app = await createServer({ weights, threads: 1, workers: 0 });
+    const r = await app.inject({ method: 'POST', url: '/v1/predict?topk=1', headers: { 'content-type': 'image/png' }, payload: readFileSync(image) });
+    console.log(r.statusCode, r.body);
+    await app.close();`;
+  writeFileSync(join(dir, 'p.png'), png);
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, weights, join(dir, 'p.png')], { cwd: process.cwd(), env: ENV, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^200 \{"predictions":\[\{"source":"body","top":\[\{"label":"class\d","score":0\.\d+\}\]\}\]\}\n$/);
+});
+
 it('takes the token from $KESTREL_TOKEN', async () => {
   const { child, url } = await serve([], { ...ENV, KESTREL_TOKEN: 'from-env' });
   try {

@@ -4,6 +4,7 @@
 // none leaks a stack trace, and the server keeps answering afterwards.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +108,16 @@ describe('limits on uploads and images', () => {
     expectError(await post(s, png, 'image/png', '?topk=0'), 400, 'invalid_request', /topk/);
     expectError(await post(s, png, 'image/png', '?topk=many'), 400, 'invalid_request');
     expectError(await call(`${s.url}/v1/predict`), 404, 'not_found');
+  });
+
+  it('answers malformed HTTP with the same error shape', async () => {
+    const { port } = new URL(s.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.end('POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n');
+    let raw = '';
+    for await (const d of socket) raw += String(d);
+    assert.match(raw, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.deepEqual(JSON.parse(raw.split('\r\n\r\n')[1]!), { error: { code: 'bad_request', message: 'malformed HTTP request' } });
   });
 
   it('keeps serving after all that, and after a burst of bad requests', async () => {
