@@ -15,6 +15,7 @@ import type { ServedModel } from './model.js';
 import type { ServeLimits } from './options.js';
 import type { PreprocessPool } from './preprocess-pool.js';
 import { readUploads, tooLarge, tooMany } from './uploads.js';
+import type { Upload } from './images.js';
 
 /** One image for the batcher: its network input and how many classes its request wants. */
 export interface BatchItem {
@@ -144,27 +145,34 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
     },
   }, async (request, reply) => {
     const signal = signals.get(request)!;
-    const uploads = await readUploads(request, { maxBytes: limits.maxUploadBytes, maxImages: limits.maxImages });
+    try {
+      const uploads = await readUploads(request, { maxBytes: limits.maxUploadBytes, maxImages: limits.maxImages });
+      const tops = await classify(uploads, Math.min(request.query.topk, pre.names.length), signal);
+      if (reply.sent) return undefined;
+      return { predictions: uploads.map((u, i) => ({ source: u.source, top: tops[i]!.map((t) => ({ label: t.label, score: round(t.score) })) })) };
+    } catch (e) {
+      // Past the deadline (503 already sent) or the client went away: nobody to answer.
+      if (reply.sent || signal.aborted) return undefined;
+      if (e instanceof BatcherClosedError) throw new HttpError(503, 'shutting_down', e.message);
+      throw e;
+    }
+  });
+
+  /** Admits the images, preprocesses them (a refused one fails the request) and queues them for a batch. */
+  async function classify(uploads: Upload[], k: number, signal: AbortSignal): Promise<TopK[]> {
     const n = uploads.length;
     if (!admission.tryAcquire(n)) throw overloaded();
     try {
-      // Every decode settles before the request does, so admission counts what is really in memory.
+      // Every preprocessing job settles before the request does, so admission counts what is really in memory.
       const settled = await Promise.allSettled(uploads.map((u) => pool.run(u)));
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) throw failed.reason;
       const inputs = settled.map((s) => (s as PromiseFulfilledResult<Float32Array>).value);
-      const k = Math.min(request.query.topk, pre.names.length);
       const tops = await Promise.all(inputs.map((chw) => batcher.submit({ chw, k }, signal)));
       metrics.images.inc(n);
-      if (reply.sent) return undefined;
-      return { predictions: uploads.map((u, i) => ({ source: u.source, top: tops[i]!.map((t) => ({ label: t.label, score: round(t.score) })) })) };
-    } catch (e) {
-      // Timed out (Fastify has answered 503) or the client went away: nobody to answer.
-      if (reply.sent || signal.aborted) return undefined;
-      if (e instanceof BatcherClosedError) throw new HttpError(503, 'shutting_down', e.message);
-      throw e;
+      return tops;
     } finally {
       admission.release(n);
     }
-  });
+  }
 }
