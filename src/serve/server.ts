@@ -110,41 +110,48 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     ...(opts.preprocess === undefined ? {} : { preprocess: opts.preprocess }),
     ...(opts.preprocessFile === undefined ? {} : { preprocessFile: opts.preprocessFile }),
   });
-  const app = Fastify({
-    logger: opts.logger ?? false,
-    logController: new LogController({ disableRequestLogging: true }),
-    // Node's limit on receiving a whole request (slow clients). The predict route's own deadline
-    // covers the rest; Fastify's handlerTimeout cannot: its timer stops once a POST body is read
-    // (fastify/fastify#6725).
-    requestTimeout: limits.timeoutMs,
-    clientErrorHandler,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
+  let app: FastifyInstance;
+  let pool: PreprocessPool;
+  try {
+    app = Fastify({
+      logger: opts.logger ?? false,
+      logController: new LogController({ disableRequestLogging: true }),
+      // Node's limit on receiving a whole request (slow clients). The predict route's own deadline
+      // covers the rest; Fastify's handlerTimeout cannot: its timer stops once a POST body is read
+      // (fastify/fastify#6725).
+      requestTimeout: limits.timeoutMs,
+      clientErrorHandler,
+      return503OnClosing: true,
+      forceCloseConnections: 'idle',
+    });
+    pool = new PreprocessPool(workers, model.classifier.preprocessing, limits.maxPixels);
+  } catch (e) {
+    await model.classifier.dispose();
+    throw e;
+  }
+  const admission = new Admission(limits.maxQueue);
+  const probe = { depth: (): number => 0, inFlight: (): number => admission.count };
+  const metrics = new ServeMetrics(probe);
+  const batcher = batcherFor(model, limits, metrics);
+  probe.depth = () => batcher.depth;
+  // Shutdown: waiting images stop waiting for company, so requests in flight finish sooner, and
+  // their connections close after the answer (a keep-alive one would hold the close up) ...
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    batcher.flush();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+  // ... and once they have all been answered (Fastify closes the listener first), the model goes.
+  app.addHook('onClose', async () => {
+    await batcher.close();
+    await pool.close();
+    await model.classifier.dispose();
   });
   try {
-    const admission = new Admission(limits.maxQueue);
-    let batcher: MicroBatcher<BatchItem, TopK> | null = null;
-    const metrics = new ServeMetrics({ depth: () => batcher?.depth ?? 0, inFlight: () => admission.count });
-    batcher = batcherFor(model, limits, metrics);
-    const b = batcher;
-    const pool = new PreprocessPool(workers, model.classifier.preprocessing, limits.maxPixels);
-    // Shutdown: waiting images stop waiting for company, so requests in flight finish sooner, and
-    // their connections close after the answer (a keep-alive one would hold the close up) ...
-    let closing = false;
-    app.addHook('preClose', async () => {
-      closing = true;
-      b.flush();
-    });
-    app.addHook('onSend', async (_request, reply, payload) => {
-      if (closing) reply.header('connection', 'close');
-      return payload;
-    });
-    // ... and once they have all been answered (Fastify closes the listener first), the model goes.
-    app.addHook('onClose', async () => {
-      await b.close();
-      await pool.close();
-      await model.classifier.dispose();
-    });
     installErrorHandlers(app);
     if (opts.token !== undefined) installAuth(app, opts.token);
     instrument(app, metrics);
@@ -160,7 +167,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await app.register(async (scope) => infoRoutes(scope, model, metrics));
-    await app.register(async (scope) => predictRoutes(scope, { model, limits, batcher: b, pool, admission, metrics }));
+    await app.register(async (scope) => predictRoutes(scope, { model, limits, batcher, pool, admission, metrics }));
     for (const ext of opts.extensions ?? []) await app.register(ext);
     await app.ready();
   } catch (e) {

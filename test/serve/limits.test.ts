@@ -188,5 +188,6 @@ describe('queue and time limits', () => {
     await assert.rejects(start({ weights, token: '' }), /the token must be non-empty/);
     await assert.rejects(start({ weights: join(dir, 'model.safetensors') }), /serving a checkpoint needs the ONNX exporter/);
     await assert.rejects(start({ weights: join(dir, 'missing.onnx') }), /missing\.onnx: no such file/);
+    await assert.rejects(start({ weights, extensions: [async () => { throw new Error('the web UI failed to load'); }] }), /the web UI failed to load/);
   });
 });
