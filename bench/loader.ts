@@ -15,28 +15,11 @@ import { buildTransforms } from '../src/data/presets.js';
 import { resolveClassifyData } from '../src/data/sources.js';
 import type { DataSource } from '../src/data/source.js';
 import type { TransformSpec } from '../src/data/transforms.js';
+import { writeJpegs } from './jpegs.js';
 
 const workerCounts = (process.argv[2] ?? '1,2').split(',').map(Number);
 const nImages = Number(process.argv[3] ?? 512);
 const stepMs = Number(process.argv[4] ?? 20);
-
-async function makeJpegs(dir: string, n: number): Promise<void> {
-  const size = 256;
-  const jobs: Promise<unknown>[] = [];
-  for (let k = 0; k < n; k++) {
-    const buf = Buffer.alloc(size * size * 3);
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const o = (y * size + x) * 3;
-        buf[o] = (x + k * 17) & 255;
-        buf[o + 1] = (y * 2 + k * 5) & 255;
-        buf[o + 2] = (128 + 100 * Math.sin((x * y) / 900 + k) + ((x * 31 + y * 17 + k) % 23)) & 255;
-      }
-    }
-    jobs.push(sharp(buf, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(dir, `c${k % 4}`, `${k}.jpg`)));
-  }
-  await Promise.all(jobs);
-}
 
 const busy = (ms: number): void => {
   const end = performance.now() + ms;
@@ -80,8 +63,7 @@ console.log(`loader benchmark: ${availableParallelism()} cores, node ${process.v
 const mnist = await resolveClassifyData('mnist');
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
 try {
-  await Promise.all([0, 1, 2, 3].map((c) => import('node:fs').then((fs) => fs.mkdirSync(join(dir, `c${c}`)))));
-  await makeJpegs(dir, nImages);
+  await writeJpegs(dir, nImages, { width: 256, height: 256 });
   const jpegs = await resolveClassifyData(dir, { valFraction: 0.01, verify: 'header' });
   const light = buildTransforms('train', { imgsz: 28, channels: 1, augment: 'light', mean: [0.1307], std: [0.3081], nativeSize: [28, 28] });
   const rrc: TransformSpec[] = [{ op: 'randomResizedCrop', size: 224 }, { op: 'hflip', p: 0.5 }, { op: 'normalize', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }];

@@ -1,13 +1,15 @@
 // Kestrel side of the training benchmark (peer: bench/train.py). One full training step per
 // iteration (forward, cross-entropy, backward, optimizer step) on synthetic, seeded tensors held in
-// memory. Prints one JSON line: {"imgPerSec": ...}. Run by bench/run.mjs as
+// memory. Prints one JSON line: {"imgPerSec": ..., "peakRssMB": ...} (peak resident set size of
+// the whole process). Run by bench/run.mjs as
 //   node dist/bench/train.js --model NAME --batch N --channels C --img S [--patch P]
 //        --opt adam|sgd|adamw --threads N --steps N --warmup N
 import { parseArgs } from 'node:util';
-import { createModel } from '../src/models/index.js';
+import { createModel, MODELS, isModelName } from '../src/models/index.js';
 import { F } from '../src/nn/index.js';
 import { Adam, AdamW, SGD } from '../src/optim/index.js';
 import { manualSeed, randint, randn, setNumThreads, tidy } from '../src/tensor/index.js';
+import { rssMB } from './rss.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +45,9 @@ const net = createModel(model, {
   ...(values.patch === undefined ? {} : { patchSize: int('patch', values.patch) }),
 });
 net.train();
+// The trainer's layout: channels-last for the CNNs (MODELS[name].channelsLast), NCHW for the ViT.
+const channelsLast = isModelName(model) && MODELS[model].channelsLast;
+if (channelsLast) net.memoryFormat('channelsLast');
 const params = net.parameters();
 const opt = (() => {
   switch (values.opt) {
@@ -52,7 +57,7 @@ const opt = (() => {
     default: throw new Error(`--opt must be adam, adamw or sgd, got ${values.opt}`);
   }
 })();
-const x = randn([batch, channels, img, img]);
+const x = channelsLast ? randn([batch, channels, img, img]).contiguous(true) : randn([batch, channels, img, img]);
 const y = randint(0, 10, [batch]);
 const step = (): void =>
   tidy(() => {
@@ -65,4 +70,4 @@ for (let i = 0; i < warmup; i++) step();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const dt = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ imgPerSec: (steps * batch) / dt }));
+console.log(JSON.stringify({ imgPerSec: (steps * batch) / dt, peakRssMB: rssMB() }));

@@ -62,8 +62,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-# Data, fonts and checkers: Fashion-MNIST by name (`--data fashion-mnist`; its test is skipped
-# without it), DejaVu for text in plots, and ONNX's own checker (python3-onnx) for the export tests. Installed when missing and apt can run; otherwise a hint, not a stop.
+# Data and fonts: Fashion-MNIST by name (`--data fashion-mnist`; its test is skipped without it)
+# and DejaVu for text in plots; python3-onnx for ONNX's own checker in the export tests (skipped
+# without it). Installed when missing and apt can run; otherwise a hint, not a stop.
 extras=()
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || extras+=(dataset-fashion-mnist)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || extras+=(fonts-dejavu-core)
@@ -72,7 +73,7 @@ if [ "${#extras[@]}" -gt 0 ]; then
   if can_apt; then
     apt_install "${extras[@]}"
   else
-    say "optional packages missing: sudo apt-get install -y ${extras[*]} (Fashion-MNIST by name; fonts for plots; ONNX checker)"
+    say "optional packages missing: sudo apt-get install -y ${extras[*]} (Fashion-MNIST by name; fonts for plots; the ONNX checker)"
   fi
 fi
 

@@ -22,3 +22,4 @@ export { train, type TrainResult, type TrainHooks } from './tasks/classify/train
 export { val, type ValOptions, type ValResult } from './tasks/classify/val.js';
 export { predict, type PredictOptions, type Prediction } from './tasks/classify/predict.js';
 export { createModel, listModels } from './models/registry.js';
+export { exportCheckpoint, exportOnnx, moduleToOnnx, type OnnxExportOptions, type CheckpointExportOptions, type ModelPass } from './onnx/export.js';

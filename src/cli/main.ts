@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerExport } from './export.js';
 import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
 import { registerServe } from './serve.js';
@@ -23,6 +24,7 @@ function program(): Command {
   registerVal(p);
   registerPredict(p);
   registerServe(p);
+  registerExport(p);
   registerModels(p);
   registerDoctor(p);
   registerDemo(p);

@@ -7,6 +7,8 @@ import type { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d } from '../nn/pooling.js';
 import { StochasticDepth } from '../nn/stochastic-depth.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convNormAct, initTorchvision, makeDivisible, runLayers, SqueezeExcitation } from './layers.js';
@@ -43,6 +45,11 @@ export class MBConv extends Module {
       const out = this.block.forward(x);
       return this.useResConnect ? this.stochasticDepth.forward(out).add(x) : out;
     });
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const out = this.block.toOnnx(g, x);
+    return this.useResConnect ? g.op('Add', [this.stochasticDepth.toOnnx(g, out), x]) : out;
   }
 }
 
@@ -97,6 +104,14 @@ export class EfficientNet extends Classifier {
       const x = this.classifier.at(0).forward(F.adaptiveAvgPool2d(features, 1).flatten(1));
       return opts.preLogits ? x : this.classifierLayer.forward(x);
     });
+  }
+
+  onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.features.toOnnx(g, x);
+  }
+
+  onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue {
+    return this.classifier.toOnnx(g, E.flatten(g, E.adaptiveAvgPool2d(g, features, 1), 1));
   }
 }
 

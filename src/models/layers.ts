@@ -11,6 +11,7 @@ import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d, type BatchNormOptions } from '../nn/norm.js';
 import { AdaptiveAvgPool2d } from '../nn/pooling.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -68,6 +69,11 @@ export class SqueezeExcitation extends Module {
       const s = this.avgpool.forward(x);
       return x.mul(this.scaleActivation.forward(this.fc2.forward(this.activation.forward(this.fc1.forward(s)))));
     });
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const s = this.avgpool.toOnnx(g, x);
+    return g.op('Mul', [x, this.scaleActivation.toOnnx(g, this.fc2.toOnnx(g, this.activation.toOnnx(g, this.fc1.toOnnx(g, s))))]);
   }
 }
 

@@ -8,6 +8,8 @@ import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d, type BatchNormOptions } from '../nn/norm.js';
 import { AdaptiveAvgPool2d } from '../nn/pooling.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convNormAct, initTorchvision, makeDivisible, runLayers, SqueezeExcitation } from './layers.js';
@@ -42,6 +44,10 @@ export class InvertedResidualV2 extends Module {
   forward(x: Tensor): Tensor {
     return tidy(() => (this.useResConnect ? x.add(this.conv.forward(x)) : this.conv.forward(x)));
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.useResConnect ? g.op('Add', [x, this.conv.toOnnx(g, x)]) : this.conv.toOnnx(g, x);
+  }
 }
 
 /** torchvision's mobilenet_v2 (width 1.0): `features.0..18`, `classifier.0` Dropout, `classifier.1` Linear. */
@@ -74,6 +80,14 @@ export class MobileNetV2 extends Classifier {
 
   forwardFeatures(x: Tensor): Tensor {
     return runLayers(x, this.features.layers);
+  }
+
+  onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.features.toOnnx(g, x);
+  }
+
+  onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue {
+    return this.classifier.toOnnx(g, E.flatten(g, E.adaptiveAvgPool2d(g, features, 1), 1));
   }
 
   forwardHead(features: Tensor, opts: ForwardHeadOptions = {}): Tensor {
@@ -117,6 +131,10 @@ export class InvertedResidualV3 extends Module {
   forward(x: Tensor): Tensor {
     return tidy(() => (this.useResConnect ? this.block.forward(x).add(x) : this.block.forward(x)));
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.useResConnect ? g.op('Add', [this.block.toOnnx(g, x), x]) : this.block.toOnnx(g, x);
+  }
 }
 
 /**
@@ -155,6 +173,14 @@ export class MobileNetV3 extends Classifier {
 
   forwardFeatures(x: Tensor): Tensor {
     return runLayers(x, this.features.layers);
+  }
+
+  onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.features.toOnnx(g, x);
+  }
+
+  onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue {
+    return this.classifier.toOnnx(g, E.flatten(g, E.adaptiveAvgPool2d(g, features, 1), 1));
   }
 
   forwardHead(features: Tensor, opts: ForwardHeadOptions = {}): Tensor {

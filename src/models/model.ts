@@ -11,6 +11,7 @@
  *
  * `numFeatures` is the input width of the final Linear, which resetClassifier() replaces.
  */
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { defaultLayerInit } from '../nn/init.js';
@@ -56,6 +57,10 @@ export interface ClassifierModel extends Module {
   forwardFeatures(x: Tensor): Tensor;
   /** Pooling, dropout and classifier: logits [N, numClasses] (or pre-logits [N, numFeatures]). */
   forwardHead(features: Tensor, opts?: ForwardHeadOptions): Tensor;
+  /** forwardFeatures() as ONNX nodes (eval mode): images → unpooled features. */
+  onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue;
+  /** forwardHead() as ONNX nodes (eval mode): features → logits. */
+  onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue;
   /** Replaces the final Linear by a fresh one with `numClasses` outputs (PyTorch's default Linear init). */
   resetClassifier(numClasses: number): void;
   /** The final Linear layer. */
@@ -106,6 +111,9 @@ export abstract class Classifier extends Module implements ClassifierModel {
 
   abstract forwardFeatures(x: Tensor): Tensor;
   abstract forwardHead(features: Tensor, opts?: ForwardHeadOptions): Tensor;
+  /** Every model mirrors forwardFeatures/forwardHead for export, so a new model cannot miss it. */
+  abstract onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue;
+  abstract onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue;
 
   get config(): ModelConfig {
     return { ...this.#config };
@@ -124,6 +132,10 @@ export abstract class Classifier extends Module implements ClassifierModel {
     const logits = this.forwardHead(features);
     if (features !== x) features.dispose();
     return logits;
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.onnxHead(g, this.onnxFeatures(g, x));
   }
 
   resetClassifier(numClasses: number): void {

@@ -6,6 +6,8 @@ import * as F from '../nn/functional.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/norm.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { initTorchvision, runLayers } from './layers.js';
@@ -39,6 +41,11 @@ export class BasicBlock extends Module {
       return out.add_(this.downsample ? this.downsample.forward(x) : x).relu_();
     });
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const out = this.bn2.toOnnx(g, this.conv2.toOnnx(g, E.relu(g, this.bn1.toOnnx(g, this.conv1.toOnnx(g, x)))));
+    return E.relu(g, g.op('Add', [out, this.downsample ? this.downsample.toOnnx(g, x) : x]));
+  }
 }
 
 /** 1×1 reduce, 3×3 (stride here, torchvision's "ResNet v1.5"), 1×1 expand ×4, and a shortcut (resnet50). */
@@ -70,6 +77,13 @@ export class Bottleneck extends Module {
       out = this.bn3.forward(this.conv3.forward(out));
       return out.add_(this.downsample ? this.downsample.forward(x) : x).relu_();
     });
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    let out = E.relu(g, this.bn1.toOnnx(g, this.conv1.toOnnx(g, x)));
+    out = E.relu(g, this.bn2.toOnnx(g, this.conv2.toOnnx(g, out)));
+    out = this.bn3.toOnnx(g, this.conv3.toOnnx(g, out));
+    return E.relu(g, g.op('Add', [out, this.downsample ? this.downsample.toOnnx(g, x) : x]));
   }
 }
 
@@ -125,6 +139,16 @@ export class ResNet extends Classifier {
       if (this.dropRate > 0) x = F.dropout(x, this.dropRate, this.training);
       return opts.preLogits ? x : this.fc.forward(x);
     });
+  }
+
+  onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    let y = E.maxPool2d(g, E.relu(g, this.bn1.toOnnx(g, this.conv1.toOnnx(g, x))), 3, { stride: 2, padding: 1 });
+    for (const layer of this.layers) y = layer.toOnnx(g, y);
+    return y;
+  }
+
+  onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue {
+    return this.fc.toOnnx(g, E.flatten(g, E.adaptiveAvgPool2d(g, features, 1), 1));
   }
 }
 

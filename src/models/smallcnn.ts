@@ -7,6 +7,8 @@ import { Flatten, Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/norm.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { runLayers } from './layers.js';
@@ -57,6 +59,14 @@ export class SmallCNN extends Classifier {
       for (let i = 0; i < 4; i++) x = this.classifier.at(i).forward(x);
       return opts.preLogits ? x : this.classifierLayer.forward(x);
     });
+  }
+
+  onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.features.toOnnx(g, x);
+  }
+
+  onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue {
+    return this.classifier.toOnnx(g, E.flatten(g, E.adaptiveAvgPool2d(g, features, GRID), 1));
   }
 }
 

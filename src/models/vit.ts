@@ -8,6 +8,8 @@ import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm } from '../nn/norm.js';
 import { cat, randn, zeros } from '../tensor/creation.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { runLayers } from './layers.js';
@@ -43,6 +45,14 @@ export class PatchEmbed extends Module {
     }
     return tidy(() => this.proj.forward(x).flatten(2).transpose(1, 2));
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const [, , h, w] = x.shape;
+    if (h !== this.imgSize || w !== this.imgSize) {
+      throw new RangeError(`input is ${h}×${w} but the model was built for ${this.imgSize}×${this.imgSize} (imgSize); position embeddings are fixed`);
+    }
+    return E.transpose(g, E.flatten(g, this.proj.toOnnx(g, x), 2), 1, 2);
+  }
 }
 
 /** timm's Attention: packed qkv projection, softmax(q·kᵀ/√d)·v per head, output projection. */
@@ -67,6 +77,14 @@ export class Attention extends Module {
       return this.proj.forward(out.transpose(1, 2).reshape(B, N, C));
     });
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const [B, N, C] = x.shape as [number | string, number, number];
+    const qkv = g.op('Transpose', [g.reshape(this.qkv.toOnnx(g, x), [B, N, 3, this.heads, this.headDim])], { perm: [2, 0, 3, 1, 4] });
+    const [q, k, v] = [0, 1, 2].map((i) => E.select(g, qkv, 0, i)) as [OnnxValue, OnnxValue, OnnxValue];
+    const out = E.transpose(g, E.attention(g, q, k, v), 1, 2);
+    return this.proj.toOnnx(g, g.reshape(out, [B, N, C]));
+  }
 }
 
 /** timm's Mlp: fc1, GELU, fc2. */
@@ -84,6 +102,10 @@ export class Mlp extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => this.fc2.forward(this.act.forward(this.fc1.forward(x))));
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.fc2.toOnnx(g, this.act.toOnnx(g, this.fc1.toOnnx(g, x)));
   }
 }
 
@@ -107,6 +129,11 @@ export class Block extends Module {
       const y = x.add(this.attn.forward(this.norm1.forward(x)));
       return y.add(this.mlp.forward(this.norm2.forward(y)));
     });
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const y = g.op('Add', [x, this.attn.toOnnx(g, this.norm1.toOnnx(g, x))]);
+    return g.op('Add', [y, this.mlp.toOnnx(g, this.norm2.toOnnx(g, y))]);
   }
 }
 
@@ -162,6 +189,22 @@ export class VisionTransformer extends Classifier {
       if (this.dropRate > 0) x = F.dropout(x, this.dropRate, this.training);
       return opts.preLogits ? x : this.head.forward(x);
     });
+  }
+
+  onnxFeatures(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const tokens = this.patchEmbed.toOnnx(g, x);
+    const [B, , D] = tokens.shape as [number | string, number, number];
+    // The class token repeated over the batch: [1, 1, D] expanded to [B, 1, D], B read at run time when dynamic.
+    const target = typeof B === 'number'
+      ? g.ints([B, 1, D])
+      : g.op('Concat', [g.op('Slice', [g.op('Shape', [tokens]), g.ints([0]), g.ints([1])]), g.ints([1, D])], { axis: 0 });
+    const cls = g.op('Expand', [g.param(this.clsToken), target], {}, { shape: [B, 1, D] });
+    const embedded = g.op('Add', [g.op('Concat', [cls, tokens], { axis: 1 }), g.param(this.posEmbed)]);
+    return this.norm.toOnnx(g, this.blocks.toOnnx(g, embedded));
+  }
+
+  onnxHead(g: OnnxGraph, features: OnnxValue): OnnxValue {
+    return this.head.toOnnx(g, E.select(g, features, 1, 0));
   }
 }
 

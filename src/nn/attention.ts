@@ -1,4 +1,6 @@
 // Attention Is All You Need, https://arxiv.org/abs/1706.03762
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { empty, ones } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -79,5 +81,26 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
       out = this.outProj.forward(out);
       return { output: this.opts.batchFirst ? out.transpose(0, 1) : out, weights };
     });
+  }
+
+  /**
+   * Emits the attention output (not the weights) for query, key and value (key and value default
+   * to the query: self-attention). Masks are arguments of forward(), not of the module, so the
+   * export has none.
+   */
+  protected override onnx(g: OnnxGraph, query: OnnxValue, key: OnnxValue = query, value: OnnxValue = key): OnnxValue {
+    const inputs = [query, key, value].map((t) => (this.opts.batchFirst ? E.transpose(g, t, 0, 1) : t));
+    const [E_, H, d] = [this.embedDim, this.numHeads, this.headDim];
+    const w = g.param(this.inProjWeight);
+    const b = this.inProjBias && g.param(this.inProjBias);
+    const part = (t: OnnxValue, i: number): OnnxValue => g.op('Slice', [t, g.ints([i * E_]), g.ints([(i + 1) * E_]), g.ints([0])]);
+    // [L, N, E] → [N, H, L, d], as forward's reshape/transpose/reshape does
+    const [q, k, v] = inputs.map((t, i) => {
+      const proj = E.linear(g, t, part(w, i), b && part(b, i));
+      return g.op('Transpose', [g.reshape(proj, [proj.shape[0]!, proj.shape[1]!, H, d])], { perm: [1, 2, 0, 3] });
+    }) as [OnnxValue, OnnxValue, OnnxValue];
+    const heads = g.op('Transpose', [E.attention(g, q, k, v, 1 / Math.sqrt(d))], { perm: [2, 0, 1, 3] });
+    const out = this.outProj.toOnnx(g, g.reshape(heads, [heads.shape[0]!, heads.shape[1]!, E_]));
+    return this.opts.batchFirst ? E.transpose(g, out, 0, 1) : out;
   }
 }

@@ -1,3 +1,4 @@
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
@@ -23,6 +24,12 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     let y = x;
     for (const m of this.layers) y = m.forward(y);
+    return y;
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    let y = x;
+    for (const m of this.layers) y = m.toOnnx(g, y);
     return y;
   }
 }

@@ -1,3 +1,5 @@
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { empty } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as F from './functional.js';
@@ -40,6 +42,10 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.bias, this.options);
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.conv2d(g, x, g.param(this.weight), this.bias && g.param(this.bias), this.options);
+  }
 }
 
 export interface ConvTranspose2dOptions {
@@ -69,5 +75,9 @@ export class ConvTranspose2d extends Module {
 
   forward(x: Tensor): Tensor {
     return F.convTranspose2d(x, this.weight, this.bias, this.options);
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.convTranspose2d(g, x, g.param(this.weight), this.bias && g.param(this.bias), this.options);
   }
 }

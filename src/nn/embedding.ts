@@ -1,3 +1,5 @@
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { empty } from '../tensor/creation.js';
 import { noGrad } from '../tensor/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -22,5 +24,10 @@ export class Embedding extends Module {
 
   forward(indices: Tensor): Tensor {
     return F.embedding(indices, this.weight, this.paddingIdx < 0 ? null : this.paddingIdx);
+  }
+
+  /** Takes int64 indices (an input declared with DataType.INT64). */
+  protected override onnx(g: OnnxGraph, indices: OnnxValue): OnnxValue {
+    return E.embedding(g, indices, g.param(this.weight));
   }
 }

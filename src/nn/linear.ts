@@ -1,3 +1,5 @@
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { empty } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as F from './functional.js';
@@ -19,11 +21,19 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.linear(g, x, g.param(this.weight), this.bias && g.param(this.bias));
+  }
 }
 
 /** Returns its input unchanged. */
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
+    return x;
+  }
+
+  protected override onnx(_g: OnnxGraph, x: OnnxValue): OnnxValue {
     return x;
   }
 }
@@ -36,5 +46,9 @@ export class Flatten extends Module {
 
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.flatten(g, x, this.startDim, this.endDim);
   }
 }

@@ -3,6 +3,7 @@
  * registered under explicit names (`registerParameter('weight', …)`), never taken from JS fields,
  * so `stateDict()` keys match PyTorch's (`layer1.0.conv1.weight`, `bn1.running_mean`).
  */
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import type { Device } from '../tensor/device.js';
 import type { DType } from '../tensor/dtype.js';
 import { noGrad } from '../tensor/runtime.js';
@@ -21,6 +22,26 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   readonly #children = new Map<string, Module<never[], unknown>>();
 
   abstract forward(...args: In): Out;
+
+  /**
+   * Emits this module's eval-mode computation into an ONNX graph and returns its output: the
+   * export counterpart of forward(), which parents call on their children the way forward() does
+   * (dropout and stochastic depth vanish, batch norm uses its running statistics). Parameters become
+   * initializers under their state-dict names. Layers implement `onnx()`; this wrapper scopes node
+   * names and errors to the module's path.
+   *
+   * @example
+   * const g = new OnnxGraph({ names: new Map([...model.stateDict()].map(([k, t]) => [t, k])) });
+   * g.output(model.toOnnx(g, g.input('images', ['N', 3, 32, 32])), 'logits');
+   */
+  toOnnx(g: OnnxGraph, ...inputs: OnnxValue[]): OnnxValue {
+    return g.scoped(this, () => this.onnx(g, ...inputs));
+  }
+
+  /** The emitter behind toOnnx(); every exportable module overrides it. */
+  protected onnx(_g: OnnxGraph, ..._inputs: OnnxValue[]): OnnxValue {
+    throw new Error(`${this.constructor.name} has no ONNX export: implement its onnx(g, x) method (see Module.toOnnx)`);
+  }
 
   /** Registers a parameter (a leaf that requires grad) under `name`; it outlives any scope. */
   protected registerParameter<T extends Tensor | null>(name: string, t: T): T {

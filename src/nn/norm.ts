@@ -1,3 +1,5 @@
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import { ones, zeros } from '../tensor/creation.js';
 import { noGrad } from '../tensor/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -42,6 +44,15 @@ export class BatchNorm2d extends Module {
       weight: this.weight, bias: this.bias, training: useBatchStats, momentum: this.momentum, eps: this.eps,
     });
   }
+
+  /** Eval mode: normalises with the running statistics. */
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    if (this.runningMean === null || this.runningVar === null) {
+      throw new Error('BatchNorm2d without running statistics (trackRunningStats: false) normalises with batch statistics, which the export does not do');
+    }
+    const p = (t: Tensor | null): OnnxValue | null => t && g.param(t);
+    return E.batchNorm(g, x, g.param(this.runningMean), g.param(this.runningVar), p(this.weight), p(this.bias), this.eps);
+  }
 }
 
 /** Normalises over the trailing `normalizedShape` dimensions. */
@@ -61,6 +72,10 @@ export class LayerNorm extends Module {
   forward(x: Tensor): Tensor {
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.opts.eps ?? 1e-5);
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.layerNorm(g, x, this.normalizedShape, this.weight && g.param(this.weight), this.bias && g.param(this.bias), this.opts.eps ?? 1e-5);
+  }
 }
 
 /** Normalises channels in `numGroups` groups (independent of batch size). */
@@ -78,5 +93,9 @@ export class GroupNorm extends Module {
 
   forward(x: Tensor): Tensor {
     return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.opts.eps ?? 1e-5);
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.groupNorm(g, x, this.numGroups, this.weight && g.param(this.weight), this.bias && g.param(this.bias), this.opts.eps ?? 1e-5);
   }
 }

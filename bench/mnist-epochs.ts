@@ -1,0 +1,34 @@
+// Kestrel side of the memory-epochs benchmark (peer: bench/mnist.py): a smallcnn MNIST run through
+// the library API with the CLI's defaults (as `kestrel train --data mnist --model smallcnn
+// --workers 0`), recording the resident set size after each epoch (validation and checkpoints
+// done). Prints one JSON line: {"accuracy": last epoch's, "rssMB": {epoch: RSS}, "peakRssMB": ...}.
+//   node dist/bench/mnist-epochs.js --data mnist --epochs 10 --project DIR
+// (the bench runner sets KESTREL_THREADS; --data fashion-mnist with KESTREL_FASHION_MNIST_DIR
+// pointing at a cut-down copy is how it runs on a subset).
+import { parseArgs } from 'node:util';
+import { train } from '../src/tasks/classify/train.js';
+import { rssMB } from './rss.js';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: 'mnist' },
+    epochs: { type: 'string', default: '10' },
+    batch: { type: 'string', default: '64' },
+    project: { type: 'string' },
+  },
+});
+if (!values.project) throw new Error('--project is required');
+const rss: Record<number, number> = {};
+let accuracy = 0;
+await train(
+  { data: values.data!, model: 'smallcnn', epochs: Number(values.epochs), batch: Number(values.batch), workers: 0, project: values.project, name: 'memory' },
+  {
+    quiet: true,
+    log: () => {},
+    onEpoch: (row) => {
+      accuracy = row.val_accuracy;
+      rss[row.epoch] = rssMB('VmRSS');
+    },
+  },
+);
+console.log(JSON.stringify({ accuracy, rssMB: rss, peakRssMB: rssMB() }));

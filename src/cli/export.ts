@@ -1,0 +1,30 @@
+/** `kestrel export`: a checkpoint to one deployable ONNX file. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { MAX_OPSET, MIN_OPSET } from '../onnx/opset.js';
+import { defined, positiveInt } from './options.js';
+
+function opset(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < MIN_OPSET || n > MAX_OPSET) throw new InvalidArgumentError(`expected an opset from ${MIN_OPSET} to ${MAX_OPSET}.`);
+  return n;
+}
+
+const dims = (s: readonly (number | string)[]): string => `[${s.join(', ')}]`;
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('export a checkpoint to ONNX: one .onnx file that also holds the class names and preprocessing (metadata_props)')
+    .requiredOption('--weights <ckpt>', 'a .safetensors checkpoint written by kestrel train')
+    .addOption(new Option('--format <format>', 'output format').choices(['onnx']).default('onnx'))
+    .option('--opset <n>', `ONNX opset, ${MIN_OPSET} to ${MAX_OPSET}`, opset, MAX_OPSET)
+    .option('--dynamic-batch', 'make the batch dimension symbolic (N): any batch size at run time')
+    .option('--batch <n>', 'fixed batch size of the input (default 1; not with --dynamic-batch)', positiveInt)
+    .option('-o, --output <file>', 'where to write (default: the weights path with .onnx)')
+    .action(async (o: { weights: string; format: 'onnx'; opset: number; dynamicBatch?: boolean; batch?: number; output?: string }) => {
+      if (o.dynamicBatch && o.batch !== undefined) throw new Error('--batch and --dynamic-batch exclude each other');
+      const { exportCheckpoint } = await import('../onnx/export.js');
+      const r = exportCheckpoint(o.weights, defined({ opset: o.opset, dynamicBatch: o.dynamicBatch, batch: o.batch, output: o.output }));
+      process.stdout.write(`${r.path}: ONNX opset ${r.opset}, ${r.input.name} ${dims(r.input.shape)} → ${r.output.name} ${dims(r.output.shape)}, ${(r.bytes / 1e6).toFixed(1)} MB\n`);
+    });
+}

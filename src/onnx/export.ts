@@ -1,0 +1,203 @@
+/**
+ * ONNX export of zoo models and checkpoints. The model emits its own nodes (Module.toOnnx, each
+ * layer from its parameters), the builder names initializers by state-dict key, and the file
+ * carries the deployment contract (src/onnx/contract.ts) in `metadata_props`, so the `.onnx` file
+ * alone is enough to predict. Input `images` float32 [N, C, H, W] (already normalised), output
+ * `logits` [N, classes]; the batch is symbolic (`N`) with `dynamicBatch`, else fixed.
+ *
+ * @example
+ * const { path } = exportCheckpoint('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
+ * const bytes = exportOnnx(model, { imgsz: 32 }, { opset: 17 });   // a model without a checkpoint
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../checkpoint/atomic.js';
+import { loadCheckpoint, type ClassifierMeta } from '../engine/checkpoint.js';
+import type { ClassifierModel } from '../models/model.js';
+import type { Module } from '../nn/module.js';
+import { contractProps, type DeployContract } from './contract.js';
+import { MAX_OPSET, OnnxGraph, type Dim, type OnnxValue } from './graph.js';
+import { encodeModel, type DataTypeCode, type GraphProto, type ModelProto } from './proto.js';
+
+type AnyModule = Module<never, unknown>;
+
+/** ONNX IR version written: 8 goes with opsets up to 17. */
+export const IR_VERSION = 8;
+export const INPUT_NAME = 'images';
+export const OUTPUT_NAME = 'logits';
+
+/** A rewrite of the built model before it is encoded (float16 conversion, quantization). */
+export type ModelPass = (model: ModelProto) => ModelProto;
+
+export interface OnnxExportOptions {
+  /** ONNX opset, 13–17 (default 17). */
+  opset?: number;
+  /** A symbolic batch dimension `N` instead of a fixed one. */
+  dynamicBatch?: boolean;
+  /** The fixed batch size when the batch is not dynamic (default 1). */
+  batch?: number;
+  /** Applied in order to the ModelProto before encoding. */
+  passes?: readonly ModelPass[];
+}
+
+/** What the export needs beyond the model: the input size and, for a deployable file, the contract. */
+export interface ExportInfo {
+  /** Input side, or [h, w]. */
+  imgsz: number | [number, number];
+  /** The deployment contract for metadata_props (none when absent). */
+  contract?: DeployContract;
+}
+
+let version: string | undefined;
+function packageVersion(): string {
+  if (version === undefined) {
+    try {
+      const pkg = join(dirname(fileURLToPath(import.meta.url)), '../../../package.json');
+      version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: string }).version ?? '0.0.0';
+    } catch {
+      version = '0.0.0';
+    }
+  }
+  return version;
+}
+
+function batchDim(opts: OnnxExportOptions): Dim {
+  if (opts.dynamicBatch) {
+    if (opts.batch !== undefined) throw new RangeError('a fixed batch size and a dynamic batch exclude each other');
+    return 'N';
+  }
+  const b = opts.batch ?? 1;
+  if (!Number.isInteger(b) || b < 1) throw new RangeError(`batch must be a positive integer, got ${b}`);
+  return b;
+}
+
+/** A graph input of moduleToOnnx(). */
+export interface GraphInput {
+  name: string;
+  shape: readonly Dim[];
+  /** Element type (default float32; Embedding takes INT64). */
+  dtype?: DataTypeCode;
+}
+
+/** The parts of a ModelProto every export shares; `graph` and `docString` are the caller's. */
+function modelProto(graph: GraphProto, opset: number, docString: string): ModelProto {
+  return {
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: opset }],
+    producerName: 'kestrel',
+    producerVersion: packageVersion(),
+    docString,
+    graph,
+  };
+}
+
+function emit(module: AnyModule, inputs: readonly GraphInput[], opset: number | undefined, output: string): { g: OnnxGraph; out: OnnxValue; ins: OnnxValue[] } {
+  const names = new Map([...module.namedParameters(), ...module.namedBuffers()].map(([k, t]) => [t, k]));
+  const modules = new Map<object, string>(Array.from(module.namedModules(), ([k, m]) => [m, k]));
+  const g = new OnnxGraph({ opset: opset ?? MAX_OPSET, names, modules });
+  const ins = inputs.map((i) => g.input(i.name, i.shape, i.dtype));
+  const out = g.output(module.toOnnx(g, ...ins), output);
+  return { g, out, ins };
+}
+
+/**
+ * Any module (a layer, a block, a whole model) as an ONNX model: its eval-mode computation from
+ * the given inputs to one output, parameters under their state-dict names.
+ *
+ * @example
+ * const proto = moduleToOnnx(new nn.Conv2d(3, 8, 3), [{ name: 'x', shape: ['N', 3, 16, 16] }]);
+ */
+export function moduleToOnnx(module: AnyModule, inputs: readonly GraphInput[], opts: { opset?: number; output?: string; name?: string } = {}): ModelProto {
+  const { g } = emit(module, inputs, opts.opset, opts.output ?? 'output');
+  const name = opts.name ?? module.constructor.name;
+  return modelProto(g.graph(name), g.opset, `Kestrel ${name}`);
+}
+
+/** Builds a classifier's ONNX model (not yet encoded): images → logits, with the contract when given. */
+export function buildOnnxModel(model: ClassifierModel, info: ExportInfo, opts: OnnxExportOptions = {}): ModelProto {
+  const config = model.config;
+  const [h, w] = typeof info.imgsz === 'number' ? [info.imgsz, info.imgsz] : info.imgsz;
+  const { g, out: logits, ins: [images] } = emit(model, [{ name: INPUT_NAME, shape: [batchDim(opts), config.inChannels, h, w] }], opts.opset, OUTPUT_NAME);
+  const expected = [images!.shape[0], config.numClasses];
+  if (logits.shape.length !== 2 || logits.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`ONNX export of ${config.name}: the graph gives [${logits.shape.join(', ')}], expected [${expected.join(', ')}]`);
+  }
+  const doc = `Kestrel ${config.name} image classifier (${config.numClasses} classes). Input '${INPUT_NAME}': float32 `
+    + `[${images!.shape.join(', ')}], pixels/255 then (x - mean) / std per channel (metadata 'mean', 'std'). `
+    + `Output '${OUTPUT_NAME}': [${logits.shape.join(', ')}], softmax not applied; metadata 'names' labels the columns.`;
+  return {
+    ...modelProto(g.graph(config.name), g.opset, doc),
+    ...(info.contract ? { metadataProps: contractProps(info.contract) } : {}),
+  };
+}
+
+/** The model as ONNX bytes, after `opts.passes`. */
+export function exportOnnx(model: ClassifierModel, info: ExportInfo, opts: OnnxExportOptions = {}): Uint8Array {
+  let proto = buildOnnxModel(model, info, opts);
+  for (const pass of opts.passes ?? []) proto = pass(proto);
+  return encodeModel(proto);
+}
+
+/** The deployment contract of a checkpoint: class names and preprocessing from its metadata. */
+export function contractFromMeta(meta: ClassifierMeta, precision: DeployContract['precision'] = 'fp32'): DeployContract {
+  const p = meta.preprocess;
+  return {
+    task: meta.task,
+    names: meta.classes,
+    imgsz: [p.imgsz, p.imgsz],
+    channels: p.channels,
+    mean: p.mean,
+    std: p.std,
+    transforms: p.transforms,
+    output: 'logits',
+    model: { ...meta.model },
+    precision,
+  };
+}
+
+export interface CheckpointExportOptions extends OnnxExportOptions {
+  /** Where to write (default: the checkpoint's path with `.onnx`). */
+  output?: string;
+  /** The precision `passes` leave the weights in, recorded in the contract (default 'fp32'). */
+  precision?: DeployContract['precision'];
+}
+
+export interface ExportResult {
+  path: string;
+  bytes: number;
+  opset: number;
+  input: { name: string; shape: Dim[] };
+  output: { name: string; shape: Dim[] };
+}
+
+/** `weights` with its extension replaced by `.onnx`. */
+export function defaultOnnxPath(weights: string): string {
+  const ext = extname(weights);
+  return `${ext ? weights.slice(0, -ext.length) : weights}.onnx`;
+}
+
+/** Exports a checkpoint written by `kestrel train` to an ONNX file (written atomically) with its contract. */
+export function exportCheckpoint(weights: string, opts: CheckpointExportOptions = {}): ExportResult {
+  const path = opts.output ?? defaultOnnxPath(weights);
+  if (resolve(path) === resolve(weights)) throw new Error(`the output ${path} would overwrite the checkpoint`);
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`output folder ${dirname(path)} does not exist`);
+  const { model, meta, extra } = loadCheckpoint(weights);
+  for (const t of extra.values()) t.dispose();
+  try {
+    const bytes = exportOnnx(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);
+    writeFileAtomic(path, [bytes]);
+    const { imgsz, channels } = meta.preprocess;
+    const batch = batchDim(opts);
+    return {
+      path,
+      bytes: bytes.byteLength,
+      opset: opts.opset ?? MAX_OPSET,
+      input: { name: INPUT_NAME, shape: [batch, channels, imgsz, imgsz] },
+      output: { name: OUTPUT_NAME, shape: [batch, meta.classes.length] },
+    };
+  } finally {
+    model.dispose();
+  }
+}
