@@ -1,4 +1,4 @@
-/** `kestrel serve`: the HTTP service for an .onnx classifier, with graceful shutdown on SIGTERM/SIGINT. */
+/** `kestrel serve`: the HTTP service for a classifier (.onnx, or a checkpoint exported in memory), with graceful shutdown on SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
 import { DEFAULT_LIMITS } from '../serve/options.js';
 import { nonNegativeInt, positiveInt, positiveNumber } from './options.js';
@@ -33,8 +33,8 @@ export function registerServe(program: Command): void {
   const d = DEFAULT_LIMITS;
   program
     .command('serve')
-    .description('serve an .onnx classifier over HTTP: POST /v1/predict (multipart files or an image/* body), GET /v1/models, GET /v1/models/default/model.onnx, GET /healthz, GET /metrics (Prometheus), GET /openapi.json. Stops gracefully on SIGTERM or Ctrl-C')
-    .requiredOption('--weights <file>', 'the .onnx model to serve (its Kestrel metadata gives the preprocessing; else --preprocess)')
+    .description('serve a classifier over HTTP on ONNX Runtime: POST /v1/predict (multipart files or an image/* body), GET /v1/models, GET /v1/models/default/model.onnx, GET /healthz, GET /metrics (Prometheus), GET /openapi.json. Stops gracefully on SIGTERM or Ctrl-C')
+    .requiredOption('--weights <file>', 'an .onnx model (its Kestrel metadata gives the preprocessing; else --preprocess), or a .safetensors checkpoint from kestrel train, exported to ONNX in memory at start')
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', port, 8080)
     .option('--token <secret>', 'require Authorization: Bearer <secret> on every route but /healthz (default: $KESTREL_TOKEN)')
@@ -49,7 +49,7 @@ export function registerServe(program: Command): void {
     .option('--workers <n>', 'threads that decode and transform uploads, 0 for the main thread (default: min(4, cores))', nonNegativeInt)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: the number of cores)', positiveInt)
     .option('--provider <name>', 'ONNX Runtime execution provider, cpu (default) or cuda where installed')
-    .option('--preprocess <yaml>', 'preprocessing for a model without Kestrel metadata (the keys of `kestrel predict --preprocess`)')
+    .option('--preprocess <yaml>', '.onnx: preprocessing for a model without Kestrel metadata (the keys of `kestrel predict --preprocess`)')
     .addOption(new Option('--log-level <level>', 'server log level (JSON lines on stdout)').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'))
     .action(async (o: ServeArgs) => {
       const { createServer } = await import('../serve/index.js');

@@ -177,27 +177,38 @@ export function defaultOnnxPath(weights: string): string {
   return `${ext ? weights.slice(0, -ext.length) : weights}.onnx`;
 }
 
+/**
+ * A checkpoint written by `kestrel train` as ONNX bytes with its contract, in memory (`kestrel
+ * serve` runs a checkpoint this way); loads libtorch.
+ *
+ * @example
+ * const bytes = checkpointToOnnx('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
+ */
+export function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): { bytes: Uint8Array; meta: ClassifierMeta } {
+  const { model, meta, extra } = loadCheckpoint(weights);
+  for (const t of extra.values()) t.dispose();
+  try {
+    return { bytes: exportOnnx(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts), meta };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Exports a checkpoint written by `kestrel train` to an ONNX file (written atomically) with its contract. */
 export function exportCheckpoint(weights: string, opts: CheckpointExportOptions = {}): ExportResult {
   const path = opts.output ?? defaultOnnxPath(weights);
   if (resolve(path) === resolve(weights)) throw new Error(`the output ${path} would overwrite the checkpoint`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`output folder ${dirname(path)} does not exist`);
-  const { model, meta, extra } = loadCheckpoint(weights);
-  for (const t of extra.values()) t.dispose();
-  try {
-    const bytes = exportOnnx(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);
-    writeFileAtomic(path, [bytes]);
-    const { imgsz, channels } = meta.preprocess;
-    const batch = batchDim(opts);
-    return {
-      path,
-      bytes: bytes.byteLength,
-      opset: opts.opset ?? MAX_OPSET,
-      input: { name: INPUT_NAME, shape: [batch, channels, imgsz, imgsz] },
-      output: { name: OUTPUT_NAME, shape: [batch, meta.classes.length] },
-    };
-  } finally {
-    model.dispose();
-  }
+  const { bytes, meta } = checkpointToOnnx(weights, opts);
+  writeFileAtomic(path, [bytes]);
+  const { imgsz, channels } = meta.preprocess;
+  const batch = batchDim(opts);
+  return {
+    path,
+    bytes: bytes.byteLength,
+    opset: opts.opset ?? MAX_OPSET,
+    input: { name: INPUT_NAME, shape: [batch, channels, imgsz, imgsz] },
+    output: { name: OUTPUT_NAME, shape: [batch, meta.classes.length] },
+  };
 }

@@ -1,7 +1,8 @@
 /**
- * `kestrel serve` as a library (`kestrel/serve`): an HTTP service for an `.onnx` classifier
+ * `kestrel serve` as a library (`kestrel/serve`): an HTTP service for a classifier on ONNX Runtime
  * (Fastify), with micro-batching, limits, bearer-token auth, Prometheus metrics and an OpenAPI
- * document. Never loads the libtorch addon.
+ * document. Serving an `.onnx` file never loads the libtorch addon; a `.safetensors` checkpoint is
+ * exported to ONNX in memory first, which does.
  *
  * @example
  * import { createServer } from 'kestrel/serve';

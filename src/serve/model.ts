@@ -1,12 +1,13 @@
 /**
- * The model a server runs: an `.onnx` file on ONNX Runtime, its description for GET /v1/models,
- * and its bytes for the browser (GET /v1/models/default/model.onnx). Never loads libtorch.
+ * The model a server runs on ONNX Runtime, its description for GET /v1/models, and its ONNX bytes
+ * for the browser (GET /v1/models/default/model.onnx). An `.onnx` file never loads libtorch; a
+ * `.safetensors` checkpoint is exported to ONNX in memory first, which does.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { OnnxClassifier, type ClassifierOptions } from '../runtime/classifier.js';
 import type { TransformSpec } from '../data/transforms.js';
+import { OnnxClassifier, type ClassifierOptions } from '../runtime/classifier.js';
+import { decodeOnnx, readOnnxFile, type OnnxFile } from '../runtime/session.js';
 
 /** One entry of GET /v1/models. */
 export interface ModelInfo {
@@ -35,18 +36,30 @@ export interface ServedModel {
 
 export const MODEL_ID = 'default';
 
+/** A checkpoint as ONNX bytes in memory, with a dynamic batch (the only place serving loads libtorch). */
+async function exportInMemory(weights: string): Promise<OnnxFile> {
+  const { checkpointToOnnx } = await import('../onnx/export.js');
+  return decodeOnnx(`${weights} (exported to ONNX)`, checkpointToOnnx(weights, { dynamicBatch: true }).bytes);
+}
+
 /**
- * Loads `weights` for serving. Only `.onnx` files for now: a `.safetensors` checkpoint is refused
- * with a message that says what to do until in-memory export exists.
+ * Loads `weights` for serving: an `.onnx` file, or a `.safetensors` checkpoint written by
+ * `kestrel train` (exported to ONNX in memory; its own metadata gives the preprocessing).
  */
 export async function loadServedModel(weights: string, opts: ClassifierOptions = {}): Promise<ServedModel> {
   const ext = extname(weights).toLowerCase();
+  let file: OnnxFile;
   if (ext === '.safetensors') {
-    throw new Error(`${weights}: serving a checkpoint needs the ONNX exporter, which this build lacks; serve an .onnx file instead (exported from the checkpoint)`);
+    const onnxOnly = (['preprocess', 'preprocessFile'] as const).filter((k) => opts[k] !== undefined);
+    if (onnxOnly.length > 0) throw new Error(`${onnxOnly.join(', ')} apply to .onnx models only (${weights} is a checkpoint: its own metadata gives the preprocessing)`);
+    file = await exportInMemory(weights);
+  } else if (ext === '.onnx') {
+    file = readOnnxFile(weights);
+  } else {
+    throw new Error(`${weights}: kestrel serve takes an .onnx model or a .safetensors checkpoint (got ${ext ? `a ${ext} file` : 'a file without an extension'})`);
   }
-  if (ext !== '.onnx') throw new Error(`${weights}: kestrel serve takes an .onnx model (got a ${ext || 'file without an'} extension)`);
-  const classifier = await OnnxClassifier.load(weights, opts);
-  const bytes = readFileSync(weights);
+  const classifier = await OnnxClassifier.load(file, opts);
+  const bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
   const p = classifier.preprocessing;
   const info: ModelInfo = {
     id: MODEL_ID,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { PreprocessSpec } from '../runtime/preprocess.js';
 
 export interface ServeOptions {
-  /** The model: an `.onnx` file. */
+  /** The model: an `.onnx` file, or a `.safetensors` checkpoint from `kestrel train` (exported to ONNX in memory, which loads libtorch). */
   weights: string;
   /** When set, every route but /healthz needs `Authorization: Bearer <token>`. The CLI takes it from --token or $KESTREL_TOKEN. */
   token?: string;
@@ -30,7 +30,7 @@ export interface ServeOptions {
   threads?: number;
   /** ONNX Runtime execution provider (default 'cpu'). */
   provider?: string;
-  /** Preprocessing for a model without Kestrel metadata (see `kestrel predict`). */
+  /** `.onnx` only: preprocessing for a model without Kestrel metadata (see `kestrel predict`). */
   preprocess?: PreprocessSpec;
   preprocessFile?: string;
   /** Fastify's logger: false (default) or pino options such as `{ level: 'warn' }`. */

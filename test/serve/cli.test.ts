@@ -103,7 +103,8 @@ it('bad input: one line, exit code 1', () => {
     return { code: r.status, err: r.stderr };
   };
   for (const [args, msg] of [
-    [['--weights', join(dir, 'best.safetensors')], /serving a checkpoint needs the ONNX exporter/],
+    [['--weights', join(dir, 'best.safetensors')], /best\.safetensors: no such checkpoint/],
+    [['--weights', join(dir, 'model.pt')], /takes an \.onnx model or a \.safetensors checkpoint \(got a \.pt file\)/],
     [['--weights', join(dir, 'nope.onnx')], /nope\.onnx: no such file/],
     [['--weights', weights, '--max-batch', '0'], /--max-batch <n>' argument '0' is invalid/],
     [['--weights', weights, '--port', '70000'], /expected a port number/],

@@ -186,7 +186,7 @@ describe('queue and time limits', () => {
     await assert.rejects(start({ weights, maxQueue: 2, maxImages: 4 }), /maxQueue \(2\) must be at least maxImages \(4\)/);
     await assert.rejects(start({ weights, token: 'has space' }), /the token must be non-empty and use only letters/);
     await assert.rejects(start({ weights, token: '' }), /the token must be non-empty/);
-    await assert.rejects(start({ weights: join(dir, 'model.safetensors') }), /serving a checkpoint needs the ONNX exporter/);
+    await assert.rejects(start({ weights: join(dir, 'model.h5') }), /takes an \.onnx model or a \.safetensors checkpoint \(got a \.h5 file\)/);
     await assert.rejects(start({ weights: join(dir, 'missing.onnx') }), /missing\.onnx: no such file/);
     await assert.rejects(start({ weights, extensions: [async () => { throw new Error('the web UI failed to load'); }] }), /the web UI failed to load/);
   });
