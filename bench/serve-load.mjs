@@ -5,14 +5,15 @@
 //
 //   node bench/serve-load.mjs [--connections 200] [--duration 30] [--model mnist.onnx] [--threads 2] [--server-args='--workers 0'] [--write] [--json]
 //
-// The model is --model, else an exported MNIST model under runs/ (runs/classify/*/weights/best.onnx
-// with a 1×28×28 input), else a smallcnn-shaped graph (conv32 ×2, pool, conv64 ×2, pool, 1024→128→10)
-// built here with seeded random weights: the same work per image as a trained one. --write saves
+// The model is --model (.onnx, or a .safetensors checkpoint, exported first with `kestrel export
+// --dynamic-batch` so that the server stays libtorch-free), else an MNIST run under runs/ (its
+// weights/best.onnx or best.safetensors), else a smallcnn-shaped graph (conv32 ×2, pool, conv64 ×2,
+// pool, 1024→128→10) built here with seeded random weights: the same work per image as a trained one. --write saves
 // bench/results/serve-<date>.md and .json. Bounded: at most 1000 connections and 120 s per run, and
 // only 127.0.0.1.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,15 +102,23 @@ async function buildMnistModel(file) {
   }));
 }
 
-/** An exported MNIST model under runs/, if there is one. */
-function findExported() {
-  const base = path.join(ROOT, 'runs/classify');
-  if (!existsSync(base)) return null;
-  for (const run of readdirSync(base).sort()) {
-    const f = path.join(base, run, 'weights/best.onnx');
-    if (existsSync(f) && /mnist/i.test(run)) return f;
+/** The weights of an MNIST run under runs/ (runs/<name> or runs/classify/<name>), if there is one. */
+function findMnistRun() {
+  for (const base of [path.join(ROOT, 'runs'), path.join(ROOT, 'runs/classify')]) {
+    if (!existsSync(base)) continue;
+    for (const run of readdirSync(base).sort()) {
+      const args = path.join(base, run, 'args.yaml');
+      if (!existsSync(args) || !/^data: mnist$/m.test(readFileSync(args, 'utf8'))) continue;
+      for (const f of ['best.onnx', 'best.safetensors']) if (existsSync(path.join(base, run, 'weights', f))) return path.join(base, run, 'weights', f);
+    }
   }
   return null;
+}
+
+/** A checkpoint exported to ONNX with a dynamic batch (the server then never loads libtorch). */
+function exportCheckpoint(weights, out) {
+  execFileSync(process.execPath, [MAIN, 'export', '--weights', weights, '--dynamic-batch', '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
 }
 
 /** Starts `kestrel serve` on a free loopback port; resolves once it listens. */
@@ -161,11 +170,13 @@ async function runConfig(model, png, config) {
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kestrel-serve-load-'));
 try {
-  let model = values.model ?? findExported();
-  let modelNote = model ? path.relative(ROOT, model) : 'smallcnn-shaped graph, random weights (built here)';
+  let model = values.model ?? findMnistRun();
+  const modelNote = model ? `${model}${model.endsWith('.safetensors') ? ' (exported with kestrel export --dynamic-batch)' : ''}` : 'smallcnn-shaped graph, random weights (built here)';
   if (!model) {
     model = path.join(tmp, 'mnist-smallcnn.onnx');
     await buildMnistModel(model);
+  } else if (model.endsWith('.safetensors')) {
+    model = exportCheckpoint(model, path.join(tmp, 'mnist.onnx'));
   }
   // A 28×28 grey digit-like PNG (a filled ring), as an MNIST client would send.
   const px = Buffer.alloc(28 * 28);
