@@ -136,10 +136,13 @@ async function startServer(model, args) {
   return { child, url };
 }
 
-async function metric(url, name) {
+/** Values of unlabelled metrics, from one scrape. */
+async function metrics(url, ...names) {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
+  return names.map((name) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  });
 }
 
 async function runConfig(model, png, config) {
@@ -147,14 +150,12 @@ async function runConfig(model, png, config) {
   try {
     // Warm-up: the first runs of a session are slower (allocations, graph caches).
     for (let i = 0; i < 20; i++) await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
-    const rssBefore = await metric(url, 'process_resident_memory_bytes');
+    const [rssBefore] = await metrics(url, 'process_resident_memory_bytes');
     const r = await autocannon({
       url: `${url}/v1/predict`, method: 'POST', headers: { 'content-type': 'image/png' }, body: png,
       connections, duration, timeout: 30,
     });
-    const rssAfter = await metric(url, 'process_resident_memory_bytes');
-    const batches = await metric(url, 'kestrel_batch_size_count');
-    const images = await metric(url, 'kestrel_batch_size_sum');
+    const [rssAfter, batches, images] = await metrics(url, 'process_resident_memory_bytes', 'kestrel_batch_size_count', 'kestrel_batch_size_sum');
     const ok = r['2xx'];
     return {
       config: config.name, connections, duration_s: r.duration, requests_ok: ok, throughput_rps: ok / r.duration,
