@@ -20,13 +20,14 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['../optim/*', '../cli/*'] }] },
   },
   {
-    // The deploy-only path (ONNX Runtime prediction) never reaches libtorch: `kestrel predict` on an
-    // .onnx file must run where the addon is missing. Dynamic import() of the libtorch back end is allowed.
-    files: ['src/runtime/**/*.ts', 'src/data/stream.ts', 'src/data/batch.ts', 'src/tasks/classify/predict.ts', 'src/tasks/classify/predict-onnx.ts', 'src/tasks/classify/predict-common.ts'],
+    // The deploy-only path (ONNX Runtime prediction and serving) never reaches libtorch: `kestrel
+    // predict` and `kestrel serve` on an .onnx file must run where the addon is missing. Dynamic
+    // import() of the libtorch back end is allowed.
+    files: ['src/runtime/**/*.ts', 'src/serve/**/*.ts', 'src/cli/serve.ts', 'src/data/stream.ts', 'src/data/batch.ts', 'src/tasks/classify/predict.ts', 'src/tasks/classify/predict-onnx.ts', 'src/tasks/classify/predict-common.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{
-          group: ['**/native/*', '**/tensor/*', '**/nn/*', '**/models/*', '**/optim/*', '**/engine/checkpoint.js', '**/data/loader.js', '**/checkpoint/index.js', '**/checkpoint/safetensors.js'],
+          group: ['**/native/*', '**/tensor/*', '**/nn/*', '**/models/*', '**/optim/*', '**/engine/checkpoint.js', '**/data/loader.js', '**/checkpoint/index.js', '**/checkpoint/safetensors.js', '**/onnx/export.js'],
           message: 'deploy-only code must not load libtorch (import it dynamically from the libtorch back end instead)',
         }],
       }],

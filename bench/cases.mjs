@@ -13,6 +13,7 @@
 //   prepare(ctx)  run once before the case (generated data)
 //   optional      true: runs only when named with --case, never as part of a group
 import { mkdirSync, mkdtempSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { resnet18Macs } from './flops.mjs';
@@ -73,11 +74,23 @@ function inferCase(m, batch) {
     ? { kind: 'infer', unit: 'ms', lower: true, get: (o) => o.msPerBatch }
     : { kind: 'infer', unit: 'img/s', get: (o) => o.imgPerSec }];
   if (m.model === 'resnet18' && batch > 1) metrics.push(gflops(2 * resnet18Macs(m.img, m.channels, 1000)));
+  // The same seeded model exported by Kestrel and run on ONNX Runtime (float32; int8 for smallcnn).
+  const onnx = (ctx, precision) => path.join(ctx.cache, `${m.model}-${m.channels}x${m.img}-${precision}.onnx`);
+  const precisions = m.model === 'smallcnn' ? ['fp32', 'int8'] : ['fp32'];
+  const ort = (precision) => (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'ort', '--onnx', onnx(ctx, precision)]);
   return {
     name: `infer-${m.model}-b${batch}`, group: 'infer',
     setting: `${m.channels}×${m.img}×${m.img}, batch ${batch}, ${batch === 1 ? 'median latency' : 'throughput'}`,
+    prepare: async (ctx) => {
+      for (const p of precisions) {
+        const side = node(ctx, 'dist/bench/export-model.js', ['--model', m.model, '--channels', m.channels, '--img', m.img, '--out', onnx(ctx, p), ...(p === 'int8' ? ['--int8'] : [])]);
+        execFileSync(side.cmd, side.args, { cwd: ctx.root, env: side.env, stdio: ['ignore', 'ignore', 'inherit'] });
+      }
+    },
     sides: {
       kestrel: (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'libtorch']),
+      'kestrel-ort': ort('fp32'),
+      ...(precisions.includes('int8') ? { 'kestrel-ort-int8': ort('int8') } : {}),
       pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
     },
     metrics,

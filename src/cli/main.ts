@@ -6,6 +6,7 @@ import { registerDoctor } from './doctor.js';
 import { registerExport } from './export.js';
 import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerUi } from './ui.js';
 import { registerVal } from './val.js';
@@ -23,6 +24,7 @@ function program(): Command {
   registerTrain(p);
   registerVal(p);
   registerPredict(p);
+  registerServe(p);
   registerExport(p);
   registerModels(p);
   registerDoctor(p);

@@ -27,6 +27,8 @@ export interface DecodeOptions {
   size?: number | [number, number];
   /** With `size`, never enlarge: images already smaller are returned as they are. */
   shrinkOnly?: boolean;
+  /** Refuse images with more pixels than this (width × height, from the header) before decoding; default sharp's 0x3FFF². */
+  maxPixels?: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface DecodeOptions {
  * img.data.length === img.width * img.height * 3; // true
  */
 export async function decodeImage(input: string | Buffer, opts: DecodeOptions): Promise<DecodedImage> {
-  let s = sharp(input, { failOn: 'warning' }).rotate().flatten({ background: '#ffffff' });
+  let s = sharp(input, { failOn: 'warning', limitInputPixels: opts.maxPixels ?? true }).rotate().flatten({ background: '#ffffff' });
   if (opts.size !== undefined) {
     const [h, w] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
     s = s.resize({ width: w, height: h, fit: typeof opts.size === 'number' ? 'outside' : 'fill', withoutEnlargement: opts.shrinkOnly ?? false });

@@ -19,6 +19,11 @@ import type { Module } from '../nn/module.js';
 import { contractProps, type DeployContract } from './contract.js';
 import { MAX_OPSET, OnnxGraph, type Dim, type OnnxValue } from './graph.js';
 import { encodeModel, type DataTypeCode, type GraphProto, type ModelProto } from './proto.js';
+import { BatchStream } from '../data/stream.js';
+import { resolveClassifyData } from '../data/sources.js';
+import type { CalibrationBatch, CalibrationData } from './calibrate.js';
+import { convertToFloat16 } from './fp16.js';
+import { quantizeStatic, type QuantizeOptions } from './quantize.js';
 
 type AnyModule = Module<never, unknown>;
 
@@ -161,6 +166,14 @@ export interface CheckpointExportOptions extends OnnxExportOptions {
   output?: string;
   /** The precision `passes` leave the weights in, recorded in the contract (default 'fp32'). */
   precision?: DeployContract['precision'];
+  /** Half-precision weights (convertToFloat16; inputs and outputs stay float32). */
+  fp16?: boolean;
+  /**
+   * Static int8 quantization (QDQ), calibrated on `calib`: a data spec as `kestrel train --data`
+   * takes (its training split, shuffled, through the checkpoint's eval transforms) or batches.
+   * Default calib: the data the checkpoint was trained on.
+   */
+  int8?: QuantizeOptions & { calib?: string | CalibrationData };
 }
 
 export interface ExportResult {
@@ -177,27 +190,70 @@ export function defaultOnnxPath(weights: string): string {
   return `${ext ? weights.slice(0, -ext.length) : weights}.onnx`;
 }
 
-/** Exports a checkpoint written by `kestrel train` to an ONNX file (written atomically) with its contract. */
-export function exportCheckpoint(weights: string, opts: CheckpointExportOptions = {}): ExportResult {
+/** Calibration batches from a data spec: shuffled training images through the eval transforms. */
+async function* calibrationFromData(spec: string, meta: ClassifierMeta, batch: number, limit: number): AsyncGenerator<CalibrationBatch> {
+  const data = await resolveClassifyData(spec, { seed: 0 });
+  const { transforms, channels } = meta.preprocess;
+  const stream = new BatchStream(data.splits.train, { batchSize: batch, shuffle: true, dropLast: true, seed: 0, transforms, channels });
+  let seen = 0;
+  try {
+    for await (const r of stream.epoch(0)) {
+      if (r.kept.length === 0) continue;
+      yield { data: r.data, dims: [r.kept.length, ...r.shape] };
+      seen += r.kept.length;
+      if (seen >= limit) return;
+    }
+  } finally {
+    await stream.close();
+  }
+}
+
+/**
+ * A checkpoint written by `kestrel train` as ONNX bytes with its contract, in memory (`fp16` or
+ * `int8` convert it on the way); `kestrel serve` runs a checkpoint this way. Loads libtorch.
+ *
+ * @example
+ * const { bytes } = await checkpointToOnnx('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
+ */
+export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: ClassifierMeta }> {
+  if (opts.fp16 && opts.int8) throw new Error('fp16 and int8 exclude each other: choose one');
+  const { model, meta, extra } = loadCheckpoint(weights);
+  for (const t of extra.values()) t.dispose();
+  try {
+    let proto = buildOnnxModel(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);
+    for (const pass of opts.passes ?? []) proto = pass(proto);
+    if (opts.fp16) proto = convertToFloat16(proto);
+    if (opts.int8) {
+      const { calib = meta.data?.spec, ...q } = opts.int8;
+      if (calib === undefined) throw new Error(`int8 needs calibration images: give --calib (the checkpoint does not name the data it was trained on)`);
+      const batch = opts.dynamicBatch ? 32 : (opts.batch ?? 1);
+      proto = await quantizeStatic(proto, typeof calib === 'string' ? calibrationFromData(calib, meta, batch, q.calibSize ?? 256) : calib, q);
+    }
+    return { bytes: encodeModel(proto), meta };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Exports a checkpoint written by `kestrel train` to an ONNX file (written atomically) with its
+ * contract; `fp16` or `int8` convert it on the way.
+ */
+export async function exportCheckpoint(weights: string, opts: CheckpointExportOptions = {}): Promise<ExportResult> {
+  if (opts.fp16 && opts.int8) throw new Error('fp16 and int8 exclude each other: choose one');
   const path = opts.output ?? defaultOnnxPath(weights);
   if (resolve(path) === resolve(weights)) throw new Error(`the output ${path} would overwrite the checkpoint`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`output folder ${dirname(path)} does not exist`);
-  const { model, meta, extra } = loadCheckpoint(weights);
-  for (const t of extra.values()) t.dispose();
-  try {
-    const bytes = exportOnnx(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);
-    writeFileAtomic(path, [bytes]);
-    const { imgsz, channels } = meta.preprocess;
-    const batch = batchDim(opts);
-    return {
-      path,
-      bytes: bytes.byteLength,
-      opset: opts.opset ?? MAX_OPSET,
-      input: { name: INPUT_NAME, shape: [batch, channels, imgsz, imgsz] },
-      output: { name: OUTPUT_NAME, shape: [batch, meta.classes.length] },
-    };
-  } finally {
-    model.dispose();
-  }
+  const { bytes, meta } = await checkpointToOnnx(weights, opts);
+  writeFileAtomic(path, [bytes]);
+  const { imgsz, channels } = meta.preprocess;
+  const batch = batchDim(opts);
+  return {
+    path,
+    bytes: bytes.byteLength,
+    opset: opts.opset ?? MAX_OPSET,
+    input: { name: INPUT_NAME, shape: [batch, channels, imgsz, imgsz] },
+    output: { name: OUTPUT_NAME, shape: [batch, meta.classes.length] },
+  };
 }

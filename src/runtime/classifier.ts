@@ -6,7 +6,7 @@ import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
 import { loadPreprocessFile, resolvePreprocessing, type ModelShapes, type PreprocessSpec, type Preprocessing } from './preprocess.js';
 import { OnnxError } from './errors.js';
-import { createSession, readOnnxFile, sessionIO, shapeText, type SessionIO, type SessionOptions, type Shape } from './session.js';
+import { createSession, readOnnxFile, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions, type Shape } from './session.js';
 
 export interface ClassifierOptions extends SessionOptions {
   /** Preprocessing keys that override the file's contract (a third-party model needs mean and std at least). */
@@ -74,9 +74,13 @@ export class OnnxClassifier {
     this.batchLimit = fixed(io.input.shape[0]);
   }
 
-  /** Reads the file, creates the session, resolves the preprocessing and checks it against the graph. */
-  static async load(path: string, opts: ClassifierOptions = {}): Promise<OnnxClassifier> {
-    const file = readOnnxFile(path);
+  /**
+   * Reads the file (or takes an OnnxFile already in memory, see decodeOnnx), creates the session,
+   * resolves the preprocessing and checks it against the graph.
+   */
+  static async load(source: string | OnnxFile, opts: ClassifierOptions = {}): Promise<OnnxClassifier> {
+    const file = typeof source === 'string' ? readOnnxFile(source) : source;
+    const path = file.path;
     let contract: DeployContract | null;
     try {
       contract = readContract(file.model.metadataProps ?? []);

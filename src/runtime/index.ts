@@ -10,5 +10,5 @@
  */
 export { OnnxClassifier, type ClassifierOptions, type TopK } from './classifier.js';
 export { loadPreprocessFile, readNames, resolvePreprocessing, PREPROCESS_KEYS, type ModelShapes, type PreprocessSpec, type Preprocessing } from './preprocess.js';
-export { OnnxError, availableProviders, checkProvider, createSession, readOnnxFile, type OnnxFile, type SessionOptions } from './session.js';
+export { OnnxError, availableProviders, checkProvider, createSession, decodeOnnx, readOnnxFile, type OnnxFile, type SessionOptions } from './session.js';
 export { BatchStream, type StreamOptions } from '../data/stream.js';

@@ -34,7 +34,17 @@ export function readOnnxFile(path: string): OnnxFile {
   if (!existsSync(path)) throw new OnnxError(path, 'no such file');
   if (!statSync(path).isFile()) throw new OnnxError(path, 'not a file');
   const buf = readFileSync(path);
-  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return decodeOnnx(path, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+}
+
+/**
+ * Decodes ONNX bytes held in memory (an export that was never written to disk); `path` names
+ * them in errors.
+ *
+ * @example
+ * const file = decodeOnnx('best.safetensors (exported)', exportOnnx(model, info));
+ */
+export function decodeOnnx(path: string, bytes: Uint8Array): OnnxFile {
   if (bytes.length === 0) throw new OnnxError(path, 'not a valid ONNX model (the file is empty)');
   let model: ModelProto;
   try {

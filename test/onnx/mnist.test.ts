@@ -69,7 +69,7 @@ describe('a trained smallcnn through ONNX', () => {
     saveCheckpoint(weights, model.eval(), meta);
     model.dispose();
 
-    const result = exportCheckpoint(weights, { dynamicBatch: true });
+    const result = await exportCheckpoint(weights, { dynamicBatch: true });
     assert.equal(result.path, join(dir, 'best.onnx'));
     assert.deepEqual(result.input, { name: 'images', shape: ['N', 1, 28, 28] });
     assert.deepEqual(result.output, { name: 'logits', shape: ['N', 10] });

@@ -1,0 +1,21 @@
+/**
+ * Preprocessing worker thread: uploaded image bytes in, the network input (CHW float32,
+ * transferred) out, or the HttpError that refuses the image. Started by PreprocessPool.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Preprocessing } from '../runtime/preprocess.js';
+import { HttpError } from './errors.js';
+import { prepareImage } from './images.js';
+import type { PreprocessReply, PreprocessRequest } from './preprocess-pool.js';
+
+const { pre, maxPixels } = workerData as { pre: Preprocessing; maxPixels: number };
+const port = parentPort!;
+
+port.on('message', ({ id, source, bytes }: PreprocessRequest) => {
+  prepareImage({ source, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }, pre, maxPixels).then(
+    (data) => port.postMessage({ id, ok: true, data } satisfies PreprocessReply, [data.buffer as ArrayBuffer]),
+    (e: unknown) => port.postMessage(e instanceof HttpError
+      ? { id, ok: false, status: e.statusCode, code: e.code, message: e.message } satisfies PreprocessReply
+      : { id, ok: false, status: 500, code: 'internal', message: String((e as Error)?.message ?? e) } satisfies PreprocessReply),
+  );
+});
