@@ -2,8 +2,9 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_LIMITS } from '../serve/options.js';
 import { nonNegativeInt, positiveInt, positiveNumber } from './options.js';
+import { uiOptions, type UiFlags } from './ui.js';
 
-interface ServeArgs {
+interface ServeArgs extends UiFlags {
   weights: string;
   host: string;
   port: number;
@@ -21,6 +22,8 @@ interface ServeArgs {
   provider?: string;
   preprocess?: string;
   logLevel: string;
+  /** --no-ui sets it false. */
+  ui: boolean;
 }
 
 const port = (v: string): number => {
@@ -50,9 +53,16 @@ export function registerServe(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: the number of cores)', positiveInt)
     .option('--provider <name>', 'ONNX Runtime execution provider, cpu (default) or cuda where installed')
     .option('--preprocess <yaml>', '.onnx: preprocessing for a model without Kestrel metadata (the keys of `kestrel predict --preprocess`)')
+    .option('--no-ui', 'do not serve the web UI (pages at /ui/)')
+    .option('--project <dir>', 'web UI: a folder of training runs for the runs page (default: none)')
+    .option('--label <dir>', 'web UI: an ImageFolder to label (images in <dir>/unlabelled/)')
+    .option('--classes <list>', 'with --label: the class names, comma-separated (default: its class folders)')
     .addOption(new Option('--log-level <level>', 'server log level (JSON lines on stdout)').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'))
     .action(async (o: ServeArgs) => {
       const { createServer } = await import('../serve/index.js');
+      const ui = uiOptions(o);
+      if (!o.ui && (ui.project !== undefined || ui.label !== undefined)) throw new Error('--project and --label are web UI options: leave out --no-ui');
+      const { uiExtension } = await import('../ui/plugin.js');
       const token = o.token ?? (process.env.KESTREL_TOKEN || undefined);
       const app = await createServer({
         weights: o.weights,
@@ -70,6 +80,7 @@ export function registerServe(program: Command): void {
         ...(o.provider === undefined ? {} : { provider: o.provider }),
         ...(o.preprocess === undefined ? {} : { preprocessFile: o.preprocess }),
         logger: { level: o.logLevel },
+        extensions: o.ui ? [uiExtension(ui)] : [],
       });
       let address: string;
       try {
@@ -79,7 +90,7 @@ export function registerServe(program: Command): void {
         const err = e as NodeJS.ErrnoException;
         throw new Error(err.code === 'EADDRINUSE' ? `${o.host}:${o.port} is already in use (--port 0 picks a free port)` : err.message);
       }
-      process.stderr.write(`kestrel: serving ${o.weights} at ${address}${token === undefined ? '' : ' (bearer token required)'}; POST ${address}/v1/predict\n`);
+      process.stderr.write(`kestrel: serving ${o.weights} at ${address}${token === undefined ? '' : ' (bearer token required)'}; POST ${address}/v1/predict${o.ui ? `; web UI at ${address}/ui/` : ''}\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals): void => {

@@ -8,7 +8,7 @@
  * await app.register(uiPlugin, { project: 'runs/classify' });
  * await app.listen({ port: 8080 });   // http://127.0.0.1:8080/ui/
  */
-export { uiPlugin, ISOLATION_HEADERS, type UiOptions } from './plugin.js';
+export { uiExtension, uiPlugin, ISOLATION_HEADERS, type UiOptions } from './plugin.js';
 export { LabelProject, LABEL_DB, UNLABELLED, type ApplyResult, type LabelOptions, type Progress } from './label.js';
 export { listRuns, readRun, runFile, type RunDetail, type RunSummary } from './runs.js';
 export { HttpError } from './http.js';

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { z } from 'zod';
 import { packageRoot } from '../cli/paths.js';
 import { handleError, HttpError, parseBody } from './http.js';
-import { LabelProject } from './label.js';
+import type { LabelProject } from './label.js';
 import { listRuns, readRun, runFile } from './runs.js';
 
 export interface UiOptions {
@@ -122,7 +122,8 @@ export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, opts) => {
   app.addHook('onRoute', (route) => {
     if (route.url === '/' || route.url === '/ui' || route.url.startsWith('/ui/')) route.config = { ...(route.config as object), auth: false } as never;
   });
-  const label = opts.label ? LabelProject.open(opts.label) : null;
+  // better-sqlite3 (a native module) loads only for a labelling project.
+  const label = opts.label ? (await import('./label.js')).LabelProject.open(opts.label) : null;
   app.addHook('onClose', async () => label?.close());
   app.setErrorHandler(handleError);
   app.addHook('onSend', async (_req, reply) => {
@@ -134,4 +135,12 @@ export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, opts) => {
   app.get('/v1/ui', async () => ({ project: opts.project ?? null, label: label ? { root: label.root, classes: label.classes } : null }));
   registerRuns(app, opts.project);
   registerLabel(app, label);
+};
+
+/**
+ * The plugin as a `kestrel serve` extension (`createServer({ extensions: [uiExtension(opts)] })`):
+ * the pages beside the prediction API, under its bearer token.
+ */
+export const uiExtension = (opts: UiOptions) => async (app: FastifyInstance): Promise<void> => {
+  await app.register(uiPlugin, opts);
 };

@@ -1,24 +1,24 @@
-// Acceptance (3): the web UI in Debian's Chromium (playwright-core), against a server with the UI
-// plugin and the prediction API: upload an image and see the prediction; switch to in-browser
+// Acceptance (3): the web UI in Debian's Chromium (playwright-core), against kestrel serve's server
+// (createServer) with the UI as its extension: upload an image and see the prediction; switch to in-browser
 // inference (nothing uploaded) and see the same top-1; label three images with number keys and
 // find them in the class folders; open a real training run and see its curves. Screenshots of each
 // page go to the OS temp folder (and docs/images with KESTREL_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { decodeImage } from '../../src/data/image.js';
 import { Rng } from '../../src/data/rng.js';
 import { applyTransforms } from '../../src/data/transforms.js';
 import { OnnxClassifier } from '../../src/runtime/index.js';
-import { uiPlugin } from '../../src/ui/index.js';
+import { createServer } from '../../src/serve/index.js';
+import { uiExtension } from '../../src/ui/index.js';
 import { tempDir } from '../data/make-images.js';
 import { CLASSES as SHAPES, shapeImage, writeShapesFolder } from '../tasks/shapes.js';
 import { launch, screenshot, skipReason, type Browser } from './browser.js';
-import { predictRoutes } from './predict-server.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const UI_DIR = join(process.cwd(), 'dist/ui');
@@ -28,7 +28,6 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
   const tmp = tempDir('ui-browser');
   const photos = join(tmp.dir, 'photos');
   const uploads = [join(tmp.dir, 'shapes', 'val', 'circle', 'circle-0.png'), join(tmp.dir, 'shapes', 'val', 'square', 'square-1.jpg')];
-  let modelBytes: Uint8Array;
   let clf: OnnxClassifier;
   let app: FastifyInstance;
   let url: string;
@@ -55,15 +54,12 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     // The run's best weights exported to ONNX are the served model; two validation images are uploaded.
     const exported = spawnSync(process.execPath, [CLI, 'export', '--weights', 'runs/classify/shapes/weights/best.safetensors', '--dynamic-batch', '-o', 'model.onnx'], { cwd: tmp.dir, encoding: 'utf8' });
     assert.equal(exported.status, 0, exported.stderr);
-    modelBytes = readFileSync(join(tmp.dir, 'model.onnx'));
     clf = await OnnxClassifier.load(join(tmp.dir, 'model.onnx'));
     for (const f of uploads) {
       const x = applyTransforms(await decodeImage(f, { channels: 3 }), clf.preprocessing.transforms, new Rng(0));
       expected.push((await clf.classify(x.data, 1, [x.channels, x.height, x.width], 1))[0]![0]!);
     }
-    app = Fastify({ logger: false });
-    await predictRoutes(app, clf, modelBytes);
-    await app.register(uiPlugin, { project: join(tmp.dir, 'runs'), label: { root: photos } });
+    app = await createServer({ weights: join(tmp.dir, 'model.onnx'), threads: 1, workers: 0, extensions: [uiExtension({ project: join(tmp.dir, 'runs'), label: { root: photos } })] });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await launch(pageErrors);
   });
@@ -164,5 +160,30 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     assert.equal(await page.locator('table.confusion tbody tr').count(), 3);
     await screenshot(page, 'runs');
     assert.deepEqual(pageErrors, [], 'no errors in the page console');
+  });
+
+  it('under a bearer token: the page asks for it once, then the API and the gallery images load', async () => {
+    const secured = await createServer({ weights: join(tmp.dir, 'model.onnx'), token: 'tok-123', threads: 1, workers: 0, extensions: [uiExtension({ project: join(tmp.dir, 'runs') })] });
+    const base = await secured.listen({ host: '127.0.0.1', port: 0 });
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(`${base}/ui/#/runs`);
+      await page.getByLabel('Token').fill('tok-123');
+      await page.keyboard.press('Enter');
+      await page.getByRole('link', { name: /classify\/shapes/ }).click();
+      await page.getByTestId('curves').waitFor();
+      await page.getByText('Plots written by the trainer').click();
+      // The plots and the gallery: every image fetched with the token and shown from a blob.
+      const images = page.locator('article img');
+      const n = await images.count();
+      assert.ok(n >= 3, `${n} images`);
+      for (let i = 0; i < n; i++) {
+        await page.waitForFunction((el) => (el as unknown as { complete: boolean; naturalWidth: number }).complete && (el as unknown as { naturalWidth: number }).naturalWidth > 0, await images.nth(i).elementHandle());
+        assert.match((await images.nth(i).getAttribute('src')) ?? '', /^blob:/);
+      }
+    } finally {
+      await page.close();
+      await secured.close();
+    }
   });
 });

@@ -127,7 +127,7 @@ export function PredictPage() {
       {loadError?.status === 401 && <TokenForm onSaved={loadModels} />}
       {loadError && loadError.status !== 401 && (
         <p className="notice" role="status" data-testid="no-model">
-          No model is loaded{loadError.status === 404 ? '' : ` (${loadError.message})`}. Start <code>kestrel serve --weights model.onnx</code> to classify images here.
+          No model is loaded{loadError.status === 404 ? '' : ` (${loadError.message})`}. Start <code>kestrel serve --weights model.onnx</code> (or <code>kestrel ui --weights model.onnx</code>) to classify images here.
         </p>
       )}
       {model && (
