@@ -1,4 +1,5 @@
 /** Small projects for the web UI tests: a runs folder with a train and a val run, and a labelling ImageFolder. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -84,3 +85,33 @@ export async function json(url: string, init?: RequestInit): Promise<{ status: n
 }
 
 export const post = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** The compiled CLI. */
+export const KESTREL = join(process.cwd(), 'dist/src/cli/main.js');
+
+/** Starts `kestrel <args> --port 0` and resolves with its base URL once it prints it (ui on stdout, serve on stderr). */
+export function startCli(args: string[], children: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [KESTREL, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`kestrel ${args[0]} did not start: ${out}`)), 30_000);
+    const read = (d: Buffer): void => {
+      out += d;
+      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kestrel ${args[0]} exited with ${code}: ${out}`));
+    });
+  });
+}
+
+/** Resolves when the process has exited (at once if it already has). */
+export const killed = (c: ChildProcess): Promise<void> => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../data/make-images.js';
 import { tinyClassifier } from '../onnx/models.js';
-import { json, makeLabelProject, post } from './fixtures.js';
+import { json, KESTREL, killed, makeLabelProject, post, startCli } from './fixtures.js';
 
-const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const tmp = tempDir('ui-kill');
 const children: ChildProcess[] = [];
 after(() => {
@@ -18,31 +17,6 @@ after(() => {
   tmp.remove();
 });
 
-/** Starts `kestrel <args> --port 0` and resolves with its base URL once it prints it (ui on stdout, serve on stderr). */
-function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`kestrel ${args[0]} did not start: ${out}`)), 30_000);
-    const read = (d: Buffer): void => {
-      out += d;
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`kestrel ${args[0]} exited with ${code}: ${out}`));
-    });
-  });
-}
-
-const killed = (c: ChildProcess): Promise<void> => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
 
 describe('the server survives SIGKILL during labelling', () => {
   const model = join(tmp.dir, 'model.onnx');
@@ -53,7 +27,7 @@ describe('the server survives SIGKILL during labelling', () => {
     it(`${name}: labels acknowledged before kill -9 are kept, and apply moves their files`, async () => {
       const root = join(tmp.dir, name.replace(' ', '-'), 'photos');
       await makeLabelProject(root, 6);
-      const first = await start([...command, '--label', root]);
+      const first = await startCli([...command, '--label', root], children);
       const acked: [string, string][] = [['img1.png', 'cat'], ['img2.png', 'dog'], ['img3.png', 'cat']];
       for (const [image, cls] of acked) {
         const r = await json(`${first.url}/v1/label`, post({ image, class: cls }));
@@ -66,7 +40,7 @@ describe('the server survives SIGKILL during labelling', () => {
       await Promise.all([killed(first.child), inFlight]);
       assert.equal(first.child.signalCode, 'SIGKILL');
 
-      const second = await start([...command, '--label', root]);
+      const second = await startCli([...command, '--label', root], children);
       try {
         const csv = await (await fetch(`${second.url}/v1/label/export.csv`)).text();
         for (const [image, cls] of acked) assert.ok(csv.includes(`unlabelled/${image},${cls}\n`), `${image} → ${cls} survived: ${csv}`);
@@ -89,7 +63,7 @@ describe('the server survives SIGKILL during labelling', () => {
 
   it('a bad --label folder is one line on stderr and exit code 1, for both commands', async () => {
     for (const [, command] of commands) {
-      const child = spawn(process.execPath, [CLI, ...command, '--port', '0', '--label', join(tmp.dir, 'nowhere')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [KESTREL, ...command, '--port', '0', '--label', join(tmp.dir, 'nowhere')], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let err = '';
       child.stderr!.on('data', (d: Buffer) => (err += d));
