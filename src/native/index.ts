@@ -84,13 +84,14 @@ export function native(): Addon {
         'and run `npm run build:native`; `kestrel doctor` shows what is missing.',
     );
   }
-  // libgomp's default spins its idle threads for a while before sleeping: alone on a machine that
-  // shaves a little latency, but with any other CPU-heavy process (a second training run, a
-  // browser, a test suite) the spinning threads fight it and a training step gets 5–10× slower
-  // (smallcnn: 35 vs 190–300 img/s on 2 loaded cores). PASSIVE sleeps at once. The runtime reads
-  // the variable when it loads, so it is set before the addon pulls libtorch in; a user's own
-  // setting wins.
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // libgomp's idle threads spin 300,000 rounds before they sleep. Alone on a machine that saves
+  // wake-ups, but next to any other CPU-heavy process (a second run, a browser, a test suite) the
+  // spinning threads fight it: smallcnn training against two busy processes on 2 cores ran at
+  // 125 img/s with the default, 299 with OMP_WAIT_POLICY=PASSIVE and 281–368 with a spin count of
+  // 1,000–10,000. PASSIVE costs 17 % on an idle machine (resnet18 32²: 533 vs 650 img/s), a spin
+  // count of 10,000 about 1 % (644). The runtime reads these when it loads, so they are set before
+  // the addon pulls libtorch in; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.GOMP_SPINCOUNT ??= '10000';
   try {
     loaded = createRequire(import.meta.url)(path) as Addon;
   } catch (e) {
