@@ -1,6 +1,7 @@
 /** `kestrel serve`: the HTTP service for a classifier (.onnx, or a checkpoint exported in memory), with graceful shutdown on SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
 import { DEFAULT_LIMITS } from '../serve/options.js';
+import { listen } from './listen.js';
 import { nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { uiOptions, type UiFlags } from './ui.js';
 
@@ -82,14 +83,7 @@ export function registerServe(program: Command): void {
         logger: { level: o.logLevel },
         extensions: o.ui ? [uiExtension(ui)] : [],
       });
-      let address: string;
-      try {
-        address = await app.listen({ host: o.host, port: o.port });
-      } catch (e) {
-        await app.close();
-        const err = e as NodeJS.ErrnoException;
-        throw new Error(err.code === 'EADDRINUSE' ? `${o.host}:${o.port} is already in use (--port 0 picks a free port)` : err.message);
-      }
+      const address = await listen(app, o.host, o.port);
       process.stderr.write(`kestrel: serving ${o.weights} at ${address}${token === undefined ? '' : ' (bearer token required)'}; POST ${address}/v1/predict${o.ui ? `; web UI at ${address}/ui/` : ''}\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { UiOptions } from '../ui/plugin.js';
+import { listen } from './listen.js';
 import { nonNegativeInt } from './options.js';
 
 /** The web UI's flags, shared by `kestrel ui` and `kestrel serve`. */
@@ -50,14 +51,7 @@ async function build(o: UiArgs): Promise<FastifyInstance> {
 /** Starts the server; resolves with its address once listening, and closes it on SIGINT/SIGTERM. */
 export async function startUi(o: UiArgs): Promise<string> {
   const app = await build(o);
-  let address: string;
-  try {
-    address = await app.listen({ host: o.host, port: o.port });
-  } catch (e) {
-    await app.close();
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code === 'EADDRINUSE' ? `${o.host}:${o.port} is already in use (--port 0 picks a free port)` : err.message);
-  }
+  const address = await listen(app, o.host, o.port);
   const stop = (): void => {
     void app.close().then(() => process.exit(0));
   };

@@ -36,16 +36,7 @@ export interface PreprocessSpec {
 }
 
 /** Everything needed to turn an image file into the network's input and its output into labels. */
-export interface Preprocessing {
-  names: string[];
-  imgsz: [number, number];
-  channels: 1 | 3;
-  mean: number[];
-  std: number[];
-  /** The whole eval pipeline, ending with normalize(mean, std). */
-  transforms: TransformSpec[];
-  output: 'logits' | 'probs';
-}
+export type Preprocessing = Pick<DeployContract, 'names' | 'imgsz' | 'channels' | 'mean' | 'std' | 'transforms' | 'output'>;
 
 /** What the graph declares: null where a dimension is free. */
 export interface ModelShapes {

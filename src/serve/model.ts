@@ -5,25 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
-import type { TransformSpec } from '../data/transforms.js';
+import type { DeployContract } from '../onnx/contract.js';
 import { OnnxClassifier, type ClassifierOptions } from '../runtime/classifier.js';
 import { decodeOnnx, readOnnxFile, type OnnxFile } from '../runtime/session.js';
 
 /** One entry of GET /v1/models. */
-export interface ModelInfo {
-  id: string;
-  task: 'classify';
-  names: string[];
-  imgsz: [number, number];
-  channels: 1 | 3;
-  mean: number[];
-  std: number[];
-  transforms: TransformSpec[];
-  output: 'logits' | 'probs';
-  precision: 'fp32' | 'fp16' | 'int8';
-  /** Where the ONNX file can be downloaded (relative to the server). */
-  onnx: string;
-}
+export type ModelInfo = { id: string; /** Where the ONNX file can be downloaded (relative to the server). */ onnx: string }
+  & Pick<DeployContract, 'task' | 'names' | 'imgsz' | 'channels' | 'mean' | 'std' | 'transforms' | 'output' | 'precision'>;
 
 export interface ServedModel {
   classifier: OnnxClassifier;

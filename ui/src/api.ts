@@ -1,26 +1,12 @@
 /** The JSON API the pages use: `/v1/…` on the same origin, with the bearer token when one is saved. */
-import type { TransformSpec } from '../../src/data/transforms';
 import type { ApplyResult, Progress } from '../../src/ui/label';
 import type { Decision } from '../../src/ui/label-store';
 import type { RunDetail, RunSummary } from '../../src/ui/runs';
-
-export type { ApplyResult, Decision, Progress, RunDetail, RunSummary };
-
 /** One model as `GET /v1/models` describes it (kestrel serve). */
-export interface ModelInfo {
-  id: string;
-  task: string;
-  names: string[];
-  imgsz: [number, number];
-  channels: 1 | 3;
-  mean: number[];
-  std: number[];
-  transforms: TransformSpec[];
-  output: 'logits' | 'probs';
-  precision?: string;
-  /** Where the .onnx bytes are, for in-browser inference. */
-  onnx: string;
-}
+import type { ModelInfo } from '../../src/serve/model';
+
+export type { ApplyResult, Decision, ModelInfo, Progress, RunDetail, RunSummary };
+
 
 export type Top = { label: string; score: number }[];
 
