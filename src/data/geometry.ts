@@ -5,7 +5,7 @@
  */
 import { pair, requireHwc, roundHalfEven, type Img } from './pixels.js';
 
-interface Coeffs {
+export interface Coeffs {
   start: Int32Array;
   count: Int32Array;
   weights: Float32Array;
@@ -13,7 +13,7 @@ interface Coeffs {
 }
 
 /** PIL's precompute_coeffs for the bilinear (triangle) filter: `inSize` samples to `outSize`. */
-function coeffs(inSize: number, outSize: number): Coeffs {
+export function coeffs(inSize: number, outSize: number): Coeffs {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filterScale;
@@ -40,27 +40,91 @@ function coeffs(inSize: number, outSize: number): Coeffs {
 }
 
 /**
- * Crops the region (left, top, w, h) — which must lie inside the image — and resizes it to
- * outW × outH with antialiased bilinear filtering (crop first, so the filter never reads outside
- * the region, as torchvision's resized_crop).
+ * Where resampled values go. Output element (y, x, c) of the window lands at
+ * `base + c·cs + y·ys + x'·xs` (x' = window width − 1 − x when `flip`) as `v·scale[c] − shift[c]`:
+ * HWC floats with scale 1 and shift 0, or a normalized CHW slot of a batch buffer.
  */
-export function resample(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number): Img {
-  requireHwc(img, 'resize');
-  if (w === outW && h === outH) return crop(img, top, left, h, w);
-  const C = img.channels;
-  const tmp = horizontalPass(img.data, img.width, C, left, top, w, h, coeffs(w, outW));
-  return { data: verticalPass(tmp, outW * C, coeffs(h, outH)), width: outW, height: outH, channels: C };
+export interface ResampleTarget {
+  data: Float32Array;
+  base: number;
+  cs: number;
+  ys: number;
+  xs: number;
+  flip: boolean;
+  scale: readonly number[];
+  shift: readonly number[];
 }
 
-/** Rows top…top+h of the region, each resampled from w to cx's output width. */
-function horizontalPass(src: Uint8Array | Float32Array, W: number, C: number, left: number, top: number, w: number, h: number, cx: Coeffs): Float32Array {
+/** The part of the resampled output that is computed: `ow × oh` values from (x0, y0). */
+export interface Window {
+  x0: number;
+  y0: number;
+  ow: number;
+  oh: number;
+}
+
+/** An HWC float target for an `ow × oh` window with `C` channels. */
+export const hwcTarget = (ow: number, oh: number, C: number): ResampleTarget => ({
+  data: new Float32Array(ow * oh * C),
+  base: 0,
+  cs: 1,
+  ys: ow * C,
+  xs: C,
+  flip: false,
+  scale: [1],
+  shift: [0],
+});
+
+let scratch = new Float32Array(0);
+
+/**
+ * Resamples the region (left, top, w, h) — which must lie inside the image — to outW × outH with
+ * antialiased bilinear filtering, computing only `win` of the output and writing it into `t`.
+ * Each value is accumulated in double and rounded to float32 once before the scale and shift, so
+ * writing into a normalized batch slot gives the same floats as resampling, flipping and
+ * normalizing one step at a time.
+ */
+export function resampleInto(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, win: Window, t: ResampleTarget): void {
+  requireHwc(img, 'resize');
+  const C = img.channels;
+  if (w === outW && h === outH) return copyInto(img, left + win.x0, top + win.y0, win, t);
+  const cx = coeffs(w, outW);
+  const cy = coeffs(h, outH);
+  // Input rows the window's output rows read, relative to the region's top.
+  let lo = Infinity;
+  let hi = 0;
+  for (let y = win.y0; y < win.y0 + win.oh; y++) {
+    lo = Math.min(lo, cy.start[y]!);
+    hi = Math.max(hi, cy.start[y]! + cy.count[y]!);
+  }
+  const rowLen = win.ow * C;
+  if (scratch.length < (hi - lo) * rowLen) scratch = new Float32Array((hi - lo) * rowLen);
+  horizontalPass(img.data, img.width, C, left, top + lo, hi - lo, cx, win.x0, win.ow, scratch);
+  verticalPass(scratch, rowLen, C, cy, lo, win, t);
+}
+
+/** The unscaled case: the window's pixels, from (left, top) of the image, straight into the target. */
+function copyInto(img: Img, left: number, top: number, win: Window, t: ResampleTarget): void {
+  const { data: src, width: W, channels: C } = img;
+  const { data: out, cs, ys, flip } = t;
+  const xs = flip ? -t.xs : t.xs;
+  const xBase = flip ? (win.ow - 1) * t.xs : 0;
+  for (let c = 0; c < C; c++) {
+    const [s, m] = [t.scale[c % t.scale.length]!, t.shift[c % t.shift.length]!];
+    for (let y = 0; y < win.oh; y++) {
+      const o0 = t.base + c * cs + y * ys + xBase;
+      for (let x = 0, p = ((top + y) * W + left) * C + c, o = o0; x < win.ow; x++, p += C, o += xs) out[o] = src[p]! * s - m;
+    }
+  }
+}
+
+/** Rows `rows` of the region from `top`, each resampled to the window's columns of cx. */
+function horizontalPass(src: Uint8Array | Float32Array, W: number, C: number, left: number, top: number, rows: number, cx: Coeffs, x0: number, ow: number, tmp: Float32Array): void {
   const { start, count, weights, taps } = cx;
-  const outW = start.length;
-  const tmp = new Float32Array(h * outW * C);
   let t = 0;
-  for (let yy = 0; yy < h; yy++) {
+  for (let yy = 0; yy < rows; yy++) {
     const rowBase = ((top + yy) * W + left) * C;
-    for (let xx = 0; xx < outW; xx++) {
+    for (let xx = x0; xx < x0 + ow; xx++) {
       let p = rowBase + start[xx]! * C;
       const n = count[xx]!;
       const wo = xx * taps;
@@ -86,33 +150,81 @@ function horizontalPass(src: Uint8Array | Float32Array, W: number, C: number, le
       }
     }
   }
-  return tmp;
 }
 
-/** Resamples whole rows of `rowLen` values from tmp's height to cy's output height. */
-function verticalPass(tmp: Float32Array, rowLen: number, cy: Coeffs): Float32Array {
+/** The window's output rows from tmp (whose first row is input row `lo`), into the target. */
+function verticalPass(tmp: Float32Array, rowLen: number, C: number, cy: Coeffs, lo: number, win: Window, t: ResampleTarget): void {
   const { start, count, weights, taps } = cy;
-  const outH = start.length;
-  const out = new Float32Array(outH * rowLen);
-  for (let yy = 0; yy < outH; yy++) {
+  const { data: out, cs, ys, flip } = t;
+  const xs = flip ? -t.xs : t.xs;
+  const xBase = flip ? (win.ow - 1) * t.xs : 0;
+  const sc = Array.from({ length: C }, (_, c) => t.scale[c % t.scale.length]!);
+  const sh = Array.from({ length: C }, (_, c) => t.shift[c % t.shift.length]!);
+  const fr = Math.fround;
+  for (let y = 0; y < win.oh; y++) {
+    const yy = win.y0 + y;
     const n = count[yy]!;
-    const ob = yy * rowLen;
-    const r0 = start[yy]! * rowLen;
-    const w0 = weights[yy * taps]!;
-    if (n === 2) {
-      const w1 = weights[yy * taps + 1]!;
-      const r1 = r0 + rowLen;
-      for (let i = 0; i < rowLen; i++) out[ob + i] = tmp[r0 + i]! * w0 + tmp[r1 + i]! * w1;
+    const r0 = (start[yy]! - lo) * rowLen;
+    const wy = yy * taps;
+    const ob = t.base + y * ys + xBase;
+    if (C === 3) {
+      const [s0, s1, s2] = sc as [number, number, number];
+      const [m0, m1, m2] = sh as [number, number, number];
+      if (n === 2) {
+        const [w0, w1] = [weights[wy]!, weights[wy + 1]!];
+        for (let x = 0, i = r0, j = r0 + rowLen, o = ob; x < win.ow; x++, i += 3, j += 3, o += xs) {
+          out[o] = fr(tmp[i]! * w0 + tmp[j]! * w1) * s0 - m0;
+          out[o + cs] = fr(tmp[i + 1]! * w0 + tmp[j + 1]! * w1) * s1 - m1;
+          out[o + 2 * cs] = fr(tmp[i + 2]! * w0 + tmp[j + 2]! * w1) * s2 - m2;
+        }
+        continue;
+      }
+      if (n === 3) {
+        const [w0, w1, w2] = [weights[wy]!, weights[wy + 1]!, weights[wy + 2]!];
+        for (let x = 0, i = r0, j = r0 + rowLen, l = r0 + 2 * rowLen, o = ob; x < win.ow; x++, i += 3, j += 3, l += 3, o += xs) {
+          out[o] = fr(tmp[i]! * w0 + tmp[j]! * w1 + tmp[l]! * w2) * s0 - m0;
+          out[o + cs] = fr(tmp[i + 1]! * w0 + tmp[j + 1]! * w1 + tmp[l + 1]! * w2) * s1 - m1;
+          out[o + 2 * cs] = fr(tmp[i + 2]! * w0 + tmp[j + 2]! * w1 + tmp[l + 2]! * w2) * s2 - m2;
+        }
+        continue;
+      }
+      for (let x = 0, i = r0, o = ob; x < win.ow; x++, i += 3, o += xs) {
+        let a = 0;
+        let b = 0;
+        let c = 0;
+        for (let k = 0, q = i; k < n; k++, q += rowLen) {
+          const wk = weights[wy + k]!;
+          a += tmp[q]! * wk;
+          b += tmp[q + 1]! * wk;
+          c += tmp[q + 2]! * wk;
+        }
+        out[o] = fr(a) * s0 - m0;
+        out[o + cs] = fr(b) * s1 - m1;
+        out[o + 2 * cs] = fr(c) * s2 - m2;
+      }
       continue;
     }
-    for (let i = 0; i < rowLen; i++) out[ob + i] = tmp[r0 + i]! * w0;
-    for (let k = 1; k < n; k++) {
-      const wk = weights[yy * taps + k]!;
-      const rk = r0 + k * rowLen;
-      for (let i = 0; i < rowLen; i++) out[ob + i]! += tmp[rk + i]! * wk;
+    for (let x = 0, i = r0, o = ob; x < win.ow; x++, i += C, o += xs) {
+      for (let c = 0; c < C; c++) {
+        let acc = 0;
+        for (let k = 0, q = i + c; k < n; k++, q += rowLen) acc += tmp[q]! * weights[wy + k]!;
+        out[o + c * cs] = fr(acc) * sc[c]! - sh[c]!;
+      }
     }
   }
-  return out;
+}
+
+/**
+ * Crops the region (left, top, w, h) — which must lie inside the image — and resizes it to
+ * outW × outH with antialiased bilinear filtering (crop first, so the filter never reads outside
+ * the region, as torchvision's resized_crop).
+ */
+export function resample(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number): Img {
+  requireHwc(img, 'resize');
+  if (w === outW && h === outH) return crop(img, top, left, h, w);
+  const t = hwcTarget(outW, outH, img.channels);
+  resampleInto(img, left, top, w, h, outW, outH, { x0: 0, y0: 0, ow: outW, oh: outH }, t);
+  return { data: t.data, width: outW, height: outH, channels: img.channels };
 }
 
 /** torchvision's Resize size rule: a number sets the shorter side (the longer one truncated), a pair is [h, w]. */
