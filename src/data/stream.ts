@@ -4,6 +4,7 @@
  * that never loads libtorch (ONNX Runtime prediction) reads images exactly as training does.
  */
 import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
 import { processBatch, processMemoryBatch, type BatchJob, type BatchResult, type PipelineConfig, type SourceView } from './batch.js';
 import { DataError } from './errors.js';
 import { WorkerPool } from './pool.js';
@@ -92,6 +93,9 @@ export class BatchStream {
     const channels = opts.channels ?? implied ?? (source.kind === 'memory' ? source.channels : source.channels ?? 3);
     this.#config = { transforms: opts.transforms ?? [], seed: this.#opts.seed, channels };
     if (opts.decodeSize !== undefined) this.#config.decodeSize = opts.decodeSize;
+    // libvips' operation cache never hits on a stream of distinct files: it costs ~7% of each
+    // decode and holds up to 50 MB. It is process-wide; sharp.cache() turns it back on.
+    if (source.kind === 'files') sharp.cache(false);
     const n = sourceLength(source);
     this.length = this.#opts.dropLast ? Math.floor(n / opts.batchSize) : Math.ceil(n / opts.batchSize);
   }
