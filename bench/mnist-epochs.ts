@@ -7,6 +7,7 @@
 // pointing at a cut-down copy is how it runs on a subset).
 import { parseArgs } from 'node:util';
 import { train } from '../src/tasks/classify/train.js';
+import { heapInfo, memory } from '../src/tensor/index.js';
 import { rssMB } from './rss.js';
 
 const { values } = parseArgs({
@@ -19,6 +20,9 @@ const { values } = parseArgs({
 });
 if (!values.project) throw new Error('--project is required');
 const rss: Record<number, number> = {};
+/** Per epoch, beside RSS: the V8 heap, memory outside it (ArrayBuffers included) and live tensors, in MiB / count. */
+const detail: Record<number, { heapMB: number; externalMB: number; arrayBuffersMB: number; tensors: number; mallocInUseMB?: number; mallocFreeMB?: number }> = {};
+const mb = (b: number): number => Math.round((b / 2 ** 20) * 10) / 10;
 let accuracy = 0;
 await train(
   { data: values.data!, model: 'smallcnn', epochs: Number(values.epochs), batch: Number(values.batch), workers: 0, project: values.project, name: 'memory' },
@@ -28,7 +32,10 @@ await train(
     onEpoch: (row) => {
       accuracy = row.val_accuracy;
       rss[row.epoch] = rssMB('VmRSS');
+      const m = process.memoryUsage();
+      const c = heapInfo();
+      detail[row.epoch] = { heapMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers), tensors: memory().tensors, ...(c ? { mallocInUseMB: mb(c.inUse), mallocFreeMB: mb(c.free) } : {}) };
     },
   },
 );
-console.log(JSON.stringify({ accuracy, rssMB: rss, peakRssMB: rssMB() }));
+console.log(JSON.stringify({ accuracy, rssMB: rss, peakRssMB: rssMB(), detail }));

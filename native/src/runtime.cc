@@ -1,7 +1,12 @@
-// Process-wide settings and facts: threads, seeds, RNG state, CUDA, build information.
+// Process-wide settings and facts: threads, seeds, RNG state, CUDA, build information, and the
+// C heap (glibc's malloc statistics and settings).
 #include <torch/version.h>
 
 #include "common.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace kestrel {
 namespace {
@@ -53,6 +58,41 @@ KESTREL_FN(buildInfo) {
   return out;
 }
 
+// glibc's malloc: bytes in use and free-but-kept in its heaps (mallinfo2, every arena), and
+// bytes in mmapped chunks; null elsewhere.
+KESTREL_FN(heapStats) {
+  auto env = info.Env();
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 m = mallinfo2();
+  auto out = Napi::Object::New(env);
+  out.Set("inUse", static_cast<double>(m.uordblks));
+  out.Set("free", static_cast<double>(m.fordblks));
+  out.Set("mmapped", static_cast<double>(m.hblkhd));
+  out.Set("arena", static_cast<double>(m.arena));
+  return out;
+#else
+  return env.Null();
+#endif
+}
+
+// mallopt: caps the number of malloc arenas (M_ARENA_MAX) and/or fixes the size from which
+// allocations are mmapped (M_MMAP_THRESHOLD); 0 leaves a setting alone. Returns whether glibc
+// accepted every setting given (false elsewhere).
+KESTREL_FN(configureHeap) {
+  int arenaMax = info[0].As<Napi::Number>().Int32Value();
+  int mmapThreshold = info[1].As<Napi::Number>().Int32Value();
+#if defined(__GLIBC__)
+  bool ok = true;
+  if (arenaMax > 0) ok = mallopt(M_ARENA_MAX, arenaMax) == 1 && ok;
+  if (mmapThreshold > 0) ok = mallopt(M_MMAP_THRESHOLD, mmapThreshold) == 1 && ok;
+  return Napi::Boolean::New(info.Env(), ok);
+#else
+  (void)arenaMax;
+  (void)mmapThreshold;
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 }  // namespace
 
 void initRuntime(Napi::Env env, Napi::Object exports) {
@@ -63,6 +103,8 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New(env, setRngState));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, cudaDeviceCount));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
+  exports.Set("heapStats", Napi::Function::New(env, heapStats));
+  exports.Set("configureHeap", Napi::Function::New(env, configureHeap));
 }
 
 }  // namespace kestrel

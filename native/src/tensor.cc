@@ -1,6 +1,8 @@
 // Tensor handles: creation from JS buffers, reading back, metadata, disposal.
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "common.h"
 
@@ -58,23 +60,91 @@ std::vector<int64_t> shapeFrom(Napi::Value v) {
   return shape;
 }
 
+void checkBytes(Napi::Env env, size_t have, const std::vector<int64_t>& shape, at::ScalarType dtype) {
+  size_t want = c10::elementSize(dtype);
+  for (int64_t d : shape) want *= static_cast<size_t>(d);
+  if (have != want) {
+    throw Napi::RangeError::New(env, "data has " + std::to_string(have) + " bytes but shape " + c10::str(c10::IntArrayRef(shape)) +
+                                         " of " + c10::toString(dtype) + " needs " + std::to_string(want));
+  }
+}
+
 // fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor.
 KESTREL_FN(fromBuffer) {
   auto env = info.Env();
   auto view = info[0].As<Napi::TypedArray>();
   auto shape = shapeFrom(info[1]);
   auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+  checkBytes(env, view.ByteLength(), shape, dtype);
   auto t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
-  auto want = static_cast<size_t>(sizeOf(t));
-  if (view.ByteLength() != want) {
-    throw Napi::RangeError::New(env, "data has " + std::to_string(view.ByteLength()) + " bytes but shape " +
-                                         c10::str(t.sizes()) + " of " + c10::toString(dtype) + " needs " +
-                                         std::to_string(want));
-  }
+  auto want = view.ByteLength();
   // The element pointer straight from the view: ArrayBuffer() would refuse a SharedArrayBuffer.
   void* src = nullptr;
   napi_get_typedarray_info(env, view, nullptr, nullptr, &src, nullptr, nullptr);
   if (want > 0) std::memcpy(t.data_ptr(), src, want);
+  return wrapTensor(env, t);
+}
+
+// A typed array lent to a tensor by adoptBuffer: the reference that keeps it alive, released
+// when libtorch frees the tensor's storage. Only the JS thread that made the reference may
+// release it; a storage freed on another thread queues it for that thread's next adoptBuffer.
+struct Lent {
+  napi_env env;
+  napi_ref ref;
+  std::thread::id thread;
+};
+std::mutex lentMutex;
+std::vector<Lent*> lentPending;
+thread_local bool envAlive = false;
+
+void unlend(Lent* lent) {
+  if (envAlive) napi_delete_reference(lent->env, lent->ref);  // after env teardown V8 frees it anyway
+  delete lent;
+}
+
+void unlendPending(napi_env env) {
+  std::vector<Lent*> mine;
+  {
+    std::lock_guard<std::mutex> lock(lentMutex);
+    for (auto it = lentPending.begin(); it != lentPending.end();) {
+      if ((*it)->env == env) {
+        mine.push_back(*it);
+        it = lentPending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Lent* lent : mine) unlend(lent);
+}
+
+// adoptBuffer(typedArray, shape, dtype): a CPU tensor over the typed array's own memory, without
+// a copy (the data loader's batches). The tensor keeps the array alive; the caller must not
+// detach or transfer its buffer while the tensor lives.
+KESTREL_FN(adoptBuffer) {
+  auto env = info.Env();
+  if (!envAlive) {
+    envAlive = true;
+    napi_add_env_cleanup_hook(env, [](void*) { envAlive = false; }, nullptr);
+  }
+  unlendPending(env);
+  auto view = info[0].As<Napi::TypedArray>();
+  auto shape = shapeFrom(info[1]);
+  auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+  checkBytes(env, view.ByteLength(), shape, dtype);
+  void* data = nullptr;
+  napi_get_typedarray_info(env, view, nullptr, nullptr, &data, nullptr, nullptr);
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env, view, 1, &ref) != napi_ok) throw Napi::Error::New(env, "cannot reference the array");
+  auto* lent = new Lent{env, ref, std::this_thread::get_id()};
+  auto t = torch::from_blob(data, shape, [lent](void*) {
+    if (std::this_thread::get_id() == lent->thread) {
+      unlend(lent);
+    } else {
+      std::lock_guard<std::mutex> lock(lentMutex);
+      lentPending.push_back(lent);
+    }
+  }, torch::TensorOptions().dtype(dtype));
   return wrapTensor(env, t);
 }
 
@@ -190,6 +260,7 @@ at::Tensor& unwrapTensor(Napi::Env env, Napi::Value v) {
 
 void initTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBuffer", Napi::Function::New(env, fromBuffer));
+  exports.Set("adoptBuffer", Napi::Function::New(env, adoptBuffer));
   exports.Set("toBuffer", Napi::Function::New(env, toBuffer));
   exports.Set("item", Napi::Function::New(env, item));
   exports.Set("shape", Napi::Function::New(env, shape));

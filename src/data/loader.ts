@@ -2,7 +2,7 @@
  * DataLoader: batches of transformed samples as tensors. Worker threads decode and transform
  * whole batches ahead of the training loop; the main thread only wraps their buffers in tensors.
  */
-import { tensor } from '../tensor/creation.js';
+import { adoptArray, tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { BatchResult } from './batch.js';
 import { sampleId, type DataSource, type Skipped } from './source.js';
@@ -82,7 +82,8 @@ export class DataLoader {
       this.#onSkip?.(path, f.reason);
     }
     if (r.kept.length === 0) return null;
-    const images = tensor(r.data, { shape: [r.kept.length, ...r.shape] });
+    // The workers' buffer becomes the tensor's memory: nothing else holds r.data.
+    const images = adoptArray(r.data, [r.kept.length, ...r.shape]);
     const labels = tensor(BigInt64Array.from(r.kept, (i) => BigInt(this.#source.labels[i]!)), { shape: [r.kept.length] });
     const dispose = (): void => {
       images.dispose();

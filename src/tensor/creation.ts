@@ -85,6 +85,21 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: TensorOptions 
   return finish(t, opts);
 }
 
+/**
+ * A CPU tensor over `data`'s own memory, without a copy (tensor() copies): the data loader's
+ * batches, which arrive from its workers as transferred buffers. The tensor keeps `data` alive;
+ * writes through either side show in the other, and `data`'s buffer must never be transferred or
+ * detached while the tensor lives.
+ *
+ * @example
+ * const images = adoptArray(result.data, [n, 3, 224, 224]);
+ */
+export function adoptArray(data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array, shape: readonly number[]): Tensor {
+  const dtype = dtypeOfArray(data);
+  if (dtype === undefined) throw new TypeError('adoptArray(): unsupported typed array');
+  return new Tensor(native().adoptBuffer(data, shape, dtypeCode(dtype)));
+}
+
 function convert(t: Tensor, target: DType | Device): Tensor {
   const out = t.to(target);
   if (out !== t) t.dispose();

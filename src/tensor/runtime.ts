@@ -45,6 +45,19 @@ export interface MemoryInfo {
   collectedByGc: number;
 }
 
+/** The C heap (glibc malloc, all arenas) in bytes: in use, free but kept, and in mmapped chunks; null off glibc. */
+export interface HeapInfo {
+  inUse: number;
+  free: number;
+  mmapped: number;
+}
+
+/** malloc's view of the C heap, where libtorch's CPU tensors live (null where libc is not glibc). */
+export function heapInfo(): HeapInfo | null {
+  const h = native().heapStats();
+  return h && { inUse: h.inUse, free: h.free, mmapped: h.mmapped };
+}
+
 /** Live tensors and bytes, for logging and leak tests. */
 export function memory(): MemoryInfo {
   const s = native().memoryStats();
