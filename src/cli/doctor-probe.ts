@@ -36,6 +36,8 @@ export interface DoctorReport {
     mkldnn: boolean | null;
     openmp: boolean | null;
     threads: number | null;
+    /** The BLAS library libtorch loaded (matrix multiplies: linear layers, attention), and whether it is the slow netlib reference. */
+    blas: { path: string; reference: boolean } | null;
   };
   addon: { path: string; built: boolean; loaded: boolean; error: string | null };
   onnxruntime: { installed: boolean; version: string | null; backends: string[]; error: string | null };
@@ -64,10 +66,25 @@ function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void 
       mkldnn: info.mkldnn,
       openmp: info.openmp,
       threads: n.getNumThreads(),
+      blas: loadedBlas(),
     });
   } catch (e) {
     addon.error = (e as Error).message;
   }
+}
+
+/** The BLAS shared library mapped into this process (Linux /proc/self/maps), or null when none is seen. */
+export function loadedBlas(maps = '/proc/self/maps'): { path: string; reference: boolean } | null {
+  let text: string;
+  try {
+    text = readFileSync(maps, 'utf8');
+  } catch {
+    return null;
+  }
+  const path = /(\/\S*lib(?:open)?blas[^/\s]*\.so[^/\s]*)$/m.exec(text)?.[1];
+  if (!path) return null;
+  // Debian's netlib reference implementation: libblas3, in .../blas/libblas.so.3.
+  return { path, reference: /\/blas\/libblas\.so/.test(path) };
 }
 
 /** The version in the package.json above a resolved entry file. */
@@ -117,6 +134,7 @@ function fixesFor(r: DoctorReport): string[] {
     }
   }
   if (!r.addon.loaded) fixes.push('npm run build:native');
+  if (r.libtorch.blas?.reference) fixes.push(`${sudo}apt-get install -y libopenblas0-openmp   # matrix multiplies on the reference BLAS are 10-50x slower`);
   if (!r.onnxruntime.installed) fixes.push('npm install onnxruntime-node   # optional: ONNX Runtime for export/serve');
   return fixes;
 }
@@ -139,6 +157,7 @@ export async function probe(): Promise<DoctorReport> {
       mkldnn: null,
       openmp: null,
       threads: null,
+      blas: null,
     },
     addon: { path, built: existsSync(path), loaded: false, error: null },
     onnxruntime: await probeOnnxRuntime(),

@@ -44,6 +44,7 @@ export function formatDoctor(r: DoctorReport): string {
       ['MKLDNN', yesNo(t.mkldnn)],
       ['OpenMP', yesNo(t.openmp)],
       ['threads', `${t.threads} intra-op (KESTREL_THREADS overrides)`],
+      ['BLAS', t.blas ? `${t.blas.path}${t.blas.reference ? ' (netlib reference: slow matrix multiplies)' : ''}` : 'not seen'],
     );
   }
   rows.push(['ONNX Runtime', ortLine(r.onnxruntime)]);
