@@ -1,5 +1,5 @@
 // Process-wide settings and facts: threads, seeds, RNG state, CUDA, build information, and the
-// C heap (glibc's malloc statistics and settings).
+// C heap (glibc's malloc statistics).
 #include <torch/version.h>
 
 #include "common.h"
@@ -75,24 +75,6 @@ KESTREL_FN(heapStats) {
 #endif
 }
 
-// mallopt: caps the number of malloc arenas (M_ARENA_MAX) and/or fixes the size from which
-// allocations are mmapped (M_MMAP_THRESHOLD); 0 leaves a setting alone. Returns whether glibc
-// accepted every setting given (false elsewhere).
-KESTREL_FN(configureHeap) {
-  int arenaMax = info[0].As<Napi::Number>().Int32Value();
-  int mmapThreshold = info[1].As<Napi::Number>().Int32Value();
-#if defined(__GLIBC__)
-  bool ok = true;
-  if (arenaMax > 0) ok = mallopt(M_ARENA_MAX, arenaMax) == 1 && ok;
-  if (mmapThreshold > 0) ok = mallopt(M_MMAP_THRESHOLD, mmapThreshold) == 1 && ok;
-  return Napi::Boolean::New(info.Env(), ok);
-#else
-  (void)arenaMax;
-  (void)mmapThreshold;
-  return Napi::Boolean::New(info.Env(), false);
-#endif
-}
-
 }  // namespace
 
 void initRuntime(Napi::Env env, Napi::Object exports) {
@@ -104,7 +86,6 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, cudaDeviceCount));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
   exports.Set("heapStats", Napi::Function::New(env, heapStats));
-  exports.Set("configureHeap", Napi::Function::New(env, configureHeap));
 }
 
 }  // namespace kestrel

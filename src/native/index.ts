@@ -65,7 +65,6 @@ export interface Addon {
   cudaDeviceCount(): number;
   buildInfo(): BuildInfo;
   heapStats(): { inUse: number; free: number; mmapped: number; arena: number } | null;
-  configureHeap(arenaMax: number, mmapThreshold: number): boolean;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -100,13 +99,6 @@ export function native(): Addon {
   } catch (e) {
     throw new Error(`the libtorch addon failed to load (${path}): ${(e as Error).message}`);
   }
-  // glibc gives each thread that allocates its own malloc arena (up to 8 per core), and memory
-  // freed into one arena is not reused by the others: over a 10-epoch MNIST run the resident size
-  // grew 37 % from epoch 2 to 10 (446 → 611 MiB) while malloc's bytes in use stayed at 65–90 MB
-  // and the free-but-kept bytes went from 139 to 256 MB (malloc_trim after each epoch did not help).
-  // Two arenas kept it flat (321 → 321 MiB) at the same speed (15.5 s vs 16–17 s per epoch). Set
-  // here, before libtorch starts its thread pool; a user's own MALLOC_ARENA_MAX wins.
-  if (process.env.MALLOC_ARENA_MAX === undefined) loaded.configureHeap(2, 0);
   const threads = Number(process.env.KESTREL_THREADS ?? availableParallelism());
   loaded.setNumThreads(threads > 0 ? threads : availableParallelism());
   return loaded;
