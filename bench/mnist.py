@@ -9,7 +9,7 @@
 # accuracy, top-5), a results.csv row, the best weights and a last checkpoint (model, optimizer,
 # scheduler, RNG) saved under --out. Prints one JSON line: {"accuracy": last epoch's,
 # "rssMB": {epoch: RSS after that epoch}, "peakRssMB": ...}.
-#   /usr/bin/python3 bench/mnist.py --idx-dir DIR --out DIR --epochs N --threads N
+#   /usr/bin/python3 bench/mnist.py --idx-dir DIR --out DIR --epochs N --threads N [--seed S]
 import argparse
 import csv
 import json
@@ -27,10 +27,11 @@ p.add_argument("--out", required=True, help="run folder to write (checkpoints, r
 p.add_argument("--epochs", type=int, default=1)
 p.add_argument("--batch", type=int, default=64)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--seed", type=int, default=0)
 args = p.parse_args()
 
 torch.set_num_threads(args.threads)
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 # torchvision's MNIST reads root/MNIST/raw/<the IDX files>.
 raw = os.path.join(args.out, "data", "MNIST", "raw")
 os.makedirs(raw, exist_ok=True)
