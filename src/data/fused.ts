@@ -117,9 +117,8 @@ export function fusedSample(tail: FusedTail, img: Img, rng: Rng): FusedSample | 
   return {
     shape: [C, win.oh, win.ow],
     write: (data, offset) => {
-      const scaled = w !== outW || h !== outH;
-      if (scaled && resampleRgbWasm(img, left, top, w, h, outW, outH, win, flip, scale, shift, data, offset)) return;
-      resampleInto(img, left, top, w, h, outW, outH, win, { data, base: offset, cs: plane, ys: win.ow, xs: 1, flip, scale, shift });
+      const t = { data, base: offset, cs: plane, ys: win.ow, xs: 1, flip, scale, shift };
+      if (!resampleRgbWasm(img, left, top, w, h, outW, outH, win, t)) resampleInto(img, left, top, w, h, outW, outH, win, t);
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { pair, requireHwc, roundHalfEven, type Img } from './pixels.js';
 
-export interface Coeffs {
+interface Coeffs {
   start: Int32Array;
   count: Int32Array;
   weights: Float32Array;
@@ -13,7 +13,7 @@ export interface Coeffs {
 }
 
 /** PIL's precompute_coeffs for the bilinear (triangle) filter: `inSize` samples to `outSize`. */
-export function coeffs(inSize: number, outSize: number): Coeffs {
+function coeffs(inSize: number, outSize: number): Coeffs {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filterScale;
@@ -64,7 +64,7 @@ export interface Window {
 }
 
 /** An HWC float target for an `ow × oh` window with `C` channels. */
-export const hwcTarget = (ow: number, oh: number, C: number): ResampleTarget => ({
+const hwcTarget = (ow: number, oh: number, C: number): ResampleTarget => ({
   data: new Float32Array(ow * oh * C),
   base: 0,
   cs: 1,
@@ -88,19 +88,27 @@ export function resampleInto(img: Img, left: number, top: number, w: number, h: 
   requireHwc(img, 'resize');
   const C = img.channels;
   if (w === outW && h === outH) return copyInto(img, left + win.x0, top + win.y0, win, t);
+  const { cx, cy, lo, hi } = filters(w, h, outW, outH, win);
+  const rowLen = win.ow * C;
+  if (scratch.length < (hi - lo) * rowLen) scratch = new Float32Array((hi - lo) * rowLen);
+  horizontalPass(img.data, img.width, C, left, top + lo, hi - lo, cx, win.x0, win.ow, scratch);
+  verticalPass(scratch, rowLen, C, cy, lo, win, t);
+}
+
+/**
+ * The filters for resampling w × h to outW × outH, and the input rows [lo, hi) (from the region's
+ * top) that the window's output rows read.
+ */
+export function filters(w: number, h: number, outW: number, outH: number, win: Window): { cx: Coeffs; cy: Coeffs; lo: number; hi: number } {
   const cx = coeffs(w, outW);
   const cy = coeffs(h, outH);
-  // Input rows the window's output rows read, relative to the region's top.
   let lo = Infinity;
   let hi = 0;
   for (let y = win.y0; y < win.y0 + win.oh; y++) {
     lo = Math.min(lo, cy.start[y]!);
     hi = Math.max(hi, cy.start[y]! + cy.count[y]!);
   }
-  const rowLen = win.ow * C;
-  if (scratch.length < (hi - lo) * rowLen) scratch = new Float32Array((hi - lo) * rowLen);
-  horizontalPass(img.data, img.width, C, left, top + lo, hi - lo, cx, win.x0, win.ow, scratch);
-  verticalPass(scratch, rowLen, C, cy, lo, win, t);
+  return { cx, cy, lo, hi };
 }
 
 /** The unscaled case: the window's pixels, from (left, top) of the image, straight into the target. */

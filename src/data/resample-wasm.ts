@@ -5,7 +5,7 @@
  * in double, so values differ in the last bits), about 3× faster. Node only.
  */
 import { readFileSync } from 'node:fs';
-import { coeffs, type Window } from './geometry.js';
+import { filters, type ResampleTarget, type Window } from './geometry.js';
 import type { Img } from './pixels.js';
 
 interface Kernel {
@@ -30,26 +30,19 @@ const SLACK = 16;
 const PAGE = 65536;
 
 /**
- * Resamples the region (left, top, w, h) of an 8-bit RGB image to outW × outH and writes the
- * window `win` of it as normalized CHW planes (v·scale[c] − shift[c], mirrored when `flip`) at
- * data[offset]. False (nothing written) when the kernel is unavailable.
+ * resampleInto for what this kernel handles: a resize of an 8-bit RGB image into a CHW target
+ * (planes of the window's size, one after another). False (nothing written) for anything else,
+ * or where the kernel is unavailable.
  */
-export function resampleRgbWasm(
-  img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, win: Window,
-  flip: boolean, scale: readonly number[], shift: readonly number[], data: Float32Array, offset: number,
-): boolean {
+export function resampleRgbWasm(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, win: Window, t: ResampleTarget): boolean {
   const k = resampleKernel();
-  if (!k || !(img.data instanceof Uint8Array) || img.channels !== 3) return false;
-  const cx = coeffs(w, outW);
-  const cy = coeffs(h, outH);
-  let lo = Infinity;
-  let hi = 0;
-  for (let y = win.y0; y < win.y0 + win.oh; y++) {
-    lo = Math.min(lo, cy.start[y]!);
-    hi = Math.max(hi, cy.start[y]! + cy.count[y]!);
-  }
-  const rows = hi - lo;
   const { ow, oh } = win;
+  const chw = t.xs === 1 && t.ys === ow && t.cs === ow * oh;
+  if (!k || !chw || (w === outW && h === outH) || !(img.data instanceof Uint8Array) || img.channels !== 3) return false;
+  const { cx, cy, lo, hi } = filters(w, h, outW, outH, win);
+  const rows = hi - lo;
+  const { data, base: offset, flip } = t;
+  const [scale, shift] = [[0, 1, 2].map((c) => t.scale[c % t.scale.length]!), [0, 1, 2].map((c) => t.shift[c % t.shift.length]!)];
   // Memory: source rows, x and y coefficients, the horizontal pass's rows, one row, the output.
   const rowStride = img.width * 3;
   const srcFrom = (top + lo) * rowStride;
