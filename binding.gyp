@@ -7,7 +7,8 @@
         "native/src/tensor.cc",
         "native/src/ops.cc",
         "native/src/autograd.cc",
-        "native/src/runtime.cc"
+        "native/src/runtime.cc",
+        "native/src/allocator.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

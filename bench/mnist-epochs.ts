@@ -7,7 +7,7 @@
 // pointing at a cut-down copy is how it runs on a subset).
 import { parseArgs } from 'node:util';
 import { train } from '../src/tasks/classify/train.js';
-import { heapInfo, memory } from '../src/tensor/index.js';
+import { cacheInfo, heapInfo, memory } from '../src/tensor/index.js';
 import { rssMB } from './rss.js';
 
 const { values } = parseArgs({
@@ -20,8 +20,23 @@ const { values } = parseArgs({
 });
 if (!values.project) throw new Error('--project is required');
 const rss: Record<number, number> = {};
-/** Per epoch, beside RSS: the V8 heap, memory outside it (ArrayBuffers included) and live tensors, in MiB / count. */
-const detail: Record<number, { heapMB: number; externalMB: number; arrayBuffersMB: number; tensors: number; mallocInUseMB?: number; mallocFreeMB?: number }> = {};
+/**
+ * Per epoch, beside RSS: the V8 heap, memory outside it (ArrayBuffers included), live tensors,
+ * malloc's bytes in use and free-but-kept, and the caching allocator's reserved and cached bytes
+ * and misses (blocks newly mapped), in MiB / count.
+ */
+interface Detail {
+  heapMB: number;
+  externalMB: number;
+  arrayBuffersMB: number;
+  tensors: number;
+  mallocInUseMB?: number;
+  mallocFreeMB?: number;
+  cacheReservedMB: number;
+  cacheCachedMB: number;
+  cacheMisses: number;
+}
+const detail: Record<number, Detail> = {};
 const mb = (b: number): number => Math.round((b / 2 ** 20) * 10) / 10;
 let accuracy = 0;
 await train(
@@ -34,7 +49,17 @@ await train(
       rss[row.epoch] = rssMB('VmRSS');
       const m = process.memoryUsage();
       const c = heapInfo();
-      detail[row.epoch] = { heapMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers), tensors: memory().tensors, ...(c ? { mallocInUseMB: mb(c.inUse), mallocFreeMB: mb(c.free) } : {}) };
+      const k = cacheInfo();
+      detail[row.epoch] = {
+        heapMB: mb(m.heapUsed),
+        externalMB: mb(m.external),
+        arrayBuffersMB: mb(m.arrayBuffers),
+        tensors: memory().tensors,
+        ...(c ? { mallocInUseMB: mb(c.inUse), mallocFreeMB: mb(c.free) } : {}),
+        cacheReservedMB: mb(k.reserved),
+        cacheCachedMB: mb(k.cached),
+        cacheMisses: k.misses,
+      };
     },
   },
 );

@@ -7,6 +7,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initOps(env, exports);
   initAutograd(env, exports);
   initRuntime(env, exports);
+  initAllocator(env, exports);
   return exports;
 }
 

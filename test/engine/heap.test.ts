@@ -6,8 +6,8 @@ import { heapInfo, zeros, type Tensor } from '../../src/tensor/index.js';
 test('heapInfo counts tensor memory in use and gives it back on dispose', { skip: heapInfo() === null && 'not glibc' }, () => {
   const MiB = 2 ** 20;
   const before = heapInfo()!;
-  // 400 tensors of 24 KiB: under malloc's mmap threshold, so they live in its heaps.
-  const ts: Tensor[] = Array.from({ length: 400 }, () => zeros([6144]));
+  // 1200 tensors of 8 KiB: under the caching allocator's 16 KiB, so they live in malloc's heaps.
+  const ts: Tensor[] = Array.from({ length: 1200 }, () => zeros([2048]));
   const during = heapInfo()!;
   for (const t of ts) t.dispose();
   const after = heapInfo()!;

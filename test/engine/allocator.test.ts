@@ -1,0 +1,76 @@
+// The addon's caching CPU allocator: freed tensor blocks are handed out again, the cache stays
+// under its limit, and emptyCache gives the memory back to the system.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cacheInfo, emptyCache, empty, ones, setCacheLimit, zeros } from '../../src/tensor/index.js';
+
+const MiB = 2 ** 20;
+
+describe('caching CPU allocator', { skip: !cacheInfo().enabled && 'KESTREL_CPU_CACHE=0' }, () => {
+  it('hands a freed block out again for the same size, holding the new values', () => {
+    ones([256, 1024]).dispose(); // 1 MiB
+    const freed = cacheInfo();
+    assert.ok(freed.cached >= MiB, `the freed block is cached (${freed.cached} bytes)`);
+    const t = zeros([256, 1024]);
+    const reused = cacheInfo();
+    assert.equal(reused.hits, freed.hits + 1);
+    assert.equal(reused.misses, freed.misses);
+    assert.equal(reused.reserved, freed.reserved, 'no new memory mapped');
+    assert.equal(t.sum().item(), 0, 'zeros() over a reused block holds zeros, not the old ones');
+    t.dispose();
+  });
+
+  it('shares a block between sizes in one size class (the last, smaller batch of an epoch)', () => {
+    empty([64, 10_000]).dispose(); // 2,560,000 bytes
+    const before = cacheInfo();
+    const t = empty([63, 10_000]); // 2,520,000 bytes: the same 2.5 MiB class
+    assert.equal(cacheInfo().hits, before.hits + 1);
+    t.dispose();
+  });
+
+  it('keeps the cache under a fixed limit, unmapping what does not fit', () => {
+    emptyCache();
+    setCacheLimit(3 * MiB);
+    try {
+      const ts = Array.from({ length: 5 }, () => empty([MiB / 4])); // 5 × 1 MiB
+      const reserved = cacheInfo().reserved;
+      for (const t of ts) t.dispose();
+      const after = cacheInfo();
+      assert.ok(after.cached <= 3 * MiB && after.cached >= 2 * MiB, `cached ${after.cached / MiB} MiB under a 3 MiB limit`);
+      assert.equal(reserved - after.reserved, 5 * MiB * 1.125 - after.cached, 'the evicted blocks were unmapped (1 MiB + header rounds to a 1.125 MiB class)');
+    } finally {
+      setCacheLimit(null);
+    }
+    assert.ok(cacheInfo().limit >= 256 * MiB, 'the automatic limit is back');
+  });
+
+  it('gives memory back to the system on emptyCache', () => {
+    const t = ones([16 * MiB]); // 64 MiB, touched
+    t.dispose();
+    const held = process.memoryUsage.rss();
+    assert.ok(cacheInfo().cached >= 64 * MiB);
+    emptyCache();
+    assert.equal(cacheInfo().cached, 0);
+    const dropped = (held - process.memoryUsage.rss()) / MiB;
+    assert.ok(dropped >= 60, `RSS dropped by ${dropped.toFixed(1)} MiB`);
+  });
+
+  it('rejects a negative limit', () => {
+    assert.throws(() => setCacheLimit(-1), /cache limit must be a finite number of bytes >= 0/);
+  });
+});
+
+it('KESTREL_CPU_CACHE=0 leaves libtorch on its own allocator', () => {
+  const tensorIndex = fileURLToPath(new URL('../../src/tensor/index.js', import.meta.url));
+  const script = `import { cacheInfo, ones } from ${JSON.stringify(tensorIndex)};
+const t = ones([1 << 20]);
+console.log(JSON.stringify({ ...cacheInfo(), sum: t.sum().item() }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, KESTREL_CPU_CACHE: '0' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.enabled, false);
+  assert.equal(info.reserved, 0, 'nothing went through the cache');
+  assert.equal(info.sum, 2 ** 20);
+});
