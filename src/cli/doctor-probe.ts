@@ -38,6 +38,8 @@ export interface DoctorReport {
     threads: number | null;
     /** The BLAS library libtorch loaded (matrix multiplies: linear layers, attention), and whether it is the slow netlib reference. */
     blas: { path: string; reference: boolean } | null;
+    /** Whether tensor memory comes from the addon's caching allocator (KESTREL_CPU_CACHE=0 turns it off). */
+    cpuCache: boolean | null;
   };
   addon: { path: string; built: boolean; loaded: boolean; error: string | null };
   onnxruntime: { installed: boolean; version: string | null; backends: string[]; error: string | null };
@@ -67,6 +69,7 @@ function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void 
       openmp: info.openmp,
       threads: n.getNumThreads(),
       blas: loadedBlas(),
+      cpuCache: n.allocatorStats().enabled,
     });
   } catch (e) {
     addon.error = (e as Error).message;
@@ -158,6 +161,7 @@ export async function probe(): Promise<DoctorReport> {
       openmp: null,
       threads: null,
       blas: null,
+      cpuCache: null,
     },
     addon: { path, built: existsSync(path), loaded: false, error: null },
     onnxruntime: await probeOnnxRuntime(),

@@ -45,6 +45,7 @@ export function formatDoctor(r: DoctorReport): string {
       ['OpenMP', yesNo(t.openmp)],
       ['threads', `${t.threads} intra-op (KESTREL_THREADS overrides)`],
       ['BLAS', t.blas ? `${t.blas.path}${t.blas.reference ? ' (netlib reference: slow matrix multiplies)' : ''}` : 'not seen'],
+      ['allocator', t.cpuCache ? 'caching (KESTREL_CPU_CACHE=0 turns it off)' : 'libtorch default (KESTREL_CPU_CACHE=0)'],
     );
   }
   rows.push(['ONNX Runtime', ortLine(r.onnxruntime)]);
