@@ -1,14 +1,15 @@
 // Kestrel side of the training benchmark (peer: bench/train.py). One full training step per
 // iteration (forward, cross-entropy, backward, optimizer step) on synthetic, seeded tensors held in
-// memory. Prints one JSON line: {"imgPerSec": ..., "peakRssMB": ...} (peak resident set size of
-// the whole process). Run by bench/run.mjs as
+// memory. Prints one JSON line: {"imgPerSec", "peakRssMB" (peak resident set size of the whole
+// process), "cacheMisses", "cacheReservedMB" (the caching allocator, over the timed steps)}.
+// Run by bench/run.mjs as
 //   node dist/bench/train.js --model NAME --batch N --channels C --img S [--patch P]
 //        --opt adam|sgd|adamw --threads N --steps N --warmup N
 import { parseArgs } from 'node:util';
 import { createModel, MODELS, isModelName } from '../src/models/index.js';
 import { F } from '../src/nn/index.js';
 import { Adam, AdamW, SGD } from '../src/optim/index.js';
-import { manualSeed, randint, randn, setNumThreads, tidy } from '../src/tensor/index.js';
+import { cacheInfo, manualSeed, randint, randn, setNumThreads, tidy } from '../src/tensor/index.js';
 import { rssMB } from './rss.js';
 
 const { values } = parseArgs({
@@ -67,7 +68,10 @@ const step = (): void =>
     opt.zeroGrad();
   });
 for (let i = 0; i < warmup; i++) step();
+const before = cacheInfo();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const dt = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ imgPerSec: (steps * batch) / dt, peakRssMB: rssMB() }));
+const after = cacheInfo();
+// cacheMisses: tensor blocks newly mapped during the timed steps (0 once the caching allocator is warm).
+console.log(JSON.stringify({ imgPerSec: (steps * batch) / dt, peakRssMB: rssMB(), cacheMisses: after.misses - before.misses, cacheReservedMB: Math.round(after.reserved / 2 ** 20) }));

@@ -88,8 +88,9 @@ export function cacheInfo(): CacheInfo {
 export const emptyCache = (): void => native().emptyCache();
 
 /**
- * Caps the cache at `bytes`; `null` restores the automatic limit: the peak bytes in use
- * (at least 256 MiB), so the process never holds more than twice what it used at once.
+ * Caps the cache at `bytes`; `null` restores the automatic limit: twice the peak bytes in use
+ * (at least 256 MiB). A step's blocks summed over size classes come to more than its peak, so
+ * a tighter cap unmaps and maps blocks again every step.
  */
 export const setCacheLimit = (bytes: number | null): void => native().setCacheLimit(bytes);
 

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { cacheInfo, emptyCache, empty, ones, setCacheLimit, zeros } from '../../src/tensor/index.js';
+import { Conv2d, F, Flatten, Linear, ReLU, Sequential } from '../../src/nn/index.js';
+import { Adam } from '../../src/optim/index.js';
+import { cacheInfo, emptyCache, empty, manualSeed, ones, randint, randn, setCacheLimit, tidy, zeros } from '../../src/tensor/index.js';
 
 const MiB = 2 ** 20;
 
@@ -43,7 +45,8 @@ describe('caching CPU allocator', { skip: !cacheInfo().enabled && 'KESTREL_CPU_C
     } finally {
       setCacheLimit(null);
     }
-    assert.ok(cacheInfo().limit >= 256 * MiB, 'the automatic limit is back');
+    const auto = cacheInfo();
+    assert.equal(auto.limit, Math.max(256 * MiB, 2 * auto.peak), 'the automatic limit is back: twice the peak in use, at least 256 MiB');
   });
 
   it('gives memory back to the system on emptyCache', () => {
@@ -73,4 +76,32 @@ console.log(JSON.stringify({ ...cacheInfo(), sum: t.sum().item() }));`;
   assert.equal(info.enabled, false);
   assert.equal(info.reserved, 0, 'nothing went through the cache');
   assert.equal(info.sum, 2 ** 20);
+});
+
+it('a warm training loop maps no new memory: every step reuses the blocks of the one before', { skip: !cacheInfo().enabled && 'KESTREL_CPU_CACHE=0' }, () => {
+  manualSeed(0);
+  const model = new Sequential(new Conv2d(1, 8, 3, { padding: 1 }), new ReLU(), new Flatten(), new Linear(8 * 28 * 28, 10));
+  const opt = new Adam(model.parameters(), { lr: 1e-3 });
+  const x = randn([16, 1, 28, 28]);
+  const y = randint(0, 10, [16]);
+  const step = (): number =>
+    tidy(() => {
+      const loss = F.crossEntropy(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss.item();
+    });
+  for (let i = 0; i < 3; i++) step();
+  const warm = cacheInfo();
+  let last = 0;
+  for (let i = 0; i < 30; i++) last = step();
+  const after = cacheInfo();
+  assert.equal(after.misses, warm.misses, 'blocks newly mapped after warm-up');
+  assert.equal(after.reserved, warm.reserved);
+  assert.ok(after.hits - warm.hits >= 30 * 4, `the steps' activations came from the cache (${after.hits - warm.hits} hits)`);
+  assert.ok(last < 2.3, `the loop trained (loss ${last})`);
+  for (const t of [x, y]) t.dispose();
+  opt.dispose();
+  model.dispose();
 });
