@@ -67,7 +67,10 @@ class Packer {
     const size = shape[0] * shape[1] * shape[2];
     if (this.#data === null) {
       this.#shape = shape;
-      this.#data = new Float32Array(this.#filled.length * size);
+      // Uninitialized (no memset of the whole batch): every kept slot is written in full, and
+      // finish() hands out only those.
+      const n = this.#filled.length * size;
+      this.#data = new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
     } else if (shape.some((v, k) => v !== this.#shape[k])) {
       throw new PipelineError(`samples in a batch differ in size (${shape.join('×')} vs ${this.#shape.join('×')}): end the transforms with a fixed-size crop or resize`);
     }
