@@ -92,14 +92,29 @@ struct Lent {
   napi_env env;
   napi_ref ref;
   std::thread::id thread;
+  bool recycle;
 };
 std::mutex lentMutex;
 std::vector<Lent*> lentPending;
 thread_local bool envAlive = false;
+// Arrays lent with `recycle` whose storage libtorch has freed, still referenced, until
+// takeReturned hands them back to JS for reuse (the data loader's next batches). At most
+// kMaxReturned are kept; older ones are let go.
+thread_local std::vector<Lent*> returned;
+constexpr size_t kMaxReturned = 16;
 
-void unlend(Lent* lent) {
+void release(Lent* lent) {
   if (envAlive) napi_delete_reference(lent->env, lent->ref);  // after env teardown V8 frees it anyway
   delete lent;
+}
+
+void unlend(Lent* lent) {
+  if (!(lent->recycle && envAlive)) return release(lent);
+  returned.push_back(lent);
+  if (returned.size() > kMaxReturned) {
+    release(returned.front());
+    returned.erase(returned.begin());
+  }
 }
 
 void unlendPending(napi_env env) {
@@ -118,16 +133,21 @@ void unlendPending(napi_env env) {
   for (Lent* lent : mine) unlend(lent);
 }
 
-// adoptBuffer(typedArray, shape, dtype): a CPU tensor over the typed array's own memory, without
-// a copy (the data loader's batches). The tensor keeps the array alive; the caller must not
-// detach or transfer its buffer while the tensor lives.
+void watchEnv(napi_env env) {
+  if (envAlive) return;
+  envAlive = true;
+  napi_add_env_cleanup_hook(env, [](void*) { envAlive = false; }, nullptr);
+}
+
+// adoptBuffer(typedArray, shape, dtype, recycle): a CPU tensor over the typed array's own memory,
+// without a copy (the data loader's batches). The tensor keeps the array alive; the caller must not
+// detach or transfer its buffer while the tensor lives. With `recycle`, takeReturned gives the
+// array back once libtorch is done with it.
 KESTREL_FN(adoptBuffer) {
   auto env = info.Env();
-  if (!envAlive) {
-    envAlive = true;
-    napi_add_env_cleanup_hook(env, [](void*) { envAlive = false; }, nullptr);
-  }
+  watchEnv(env);
   unlendPending(env);
+  bool recycle = info.Length() > 3 && info[3].ToBoolean().Value();
   auto view = info[0].As<Napi::TypedArray>();
   auto shape = shapeFrom(info[1]);
   auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
@@ -136,7 +156,7 @@ KESTREL_FN(adoptBuffer) {
   napi_get_typedarray_info(env, view, nullptr, nullptr, &data, nullptr, nullptr);
   napi_ref ref = nullptr;
   if (napi_create_reference(env, view, 1, &ref) != napi_ok) throw Napi::Error::New(env, "cannot reference the array");
-  auto* lent = new Lent{env, ref, std::this_thread::get_id()};
+  auto* lent = new Lent{env, ref, std::this_thread::get_id(), recycle};
   auto t = torch::from_blob(data, shape, [lent](void*) {
     if (std::this_thread::get_id() == lent->thread) {
       unlend(lent);
@@ -146,6 +166,23 @@ KESTREL_FN(adoptBuffer) {
     }
   }, torch::TensorOptions().dtype(dtype));
   return wrapTensor(env, t);
+}
+
+// takeReturned(): the recycled arrays (see adoptBuffer) no tensor uses any more, oldest first.
+KESTREL_FN(takeReturned) {
+  auto env = info.Env();
+  watchEnv(env);
+  unlendPending(env);
+  auto out = Napi::Array::New(env, returned.size());
+  uint32_t i = 0;
+  for (Lent* lent : returned) {
+    napi_value v = nullptr;
+    napi_get_reference_value(env, lent->ref, &v);
+    if (v != nullptr) out.Set(i++, Napi::Value(env, v));
+    release(lent);
+  }
+  returned.clear();
+  return out;
 }
 
 // toBuffer(t): a copy of the elements as an ArrayBuffer (CPU, contiguous, row-major).
@@ -261,6 +298,7 @@ at::Tensor& unwrapTensor(Napi::Env env, Napi::Value v) {
 void initTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBuffer", Napi::Function::New(env, fromBuffer));
   exports.Set("adoptBuffer", Napi::Function::New(env, adoptBuffer));
+  exports.Set("takeReturned", Napi::Function::New(env, takeReturned));
   exports.Set("toBuffer", Napi::Function::New(env, toBuffer));
   exports.Set("item", Napi::Function::New(env, item));
   exports.Set("shape", Napi::Function::New(env, shape));

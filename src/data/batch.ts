@@ -58,7 +58,8 @@ class Packer {
   #shape: [number, number, number] = [0, 0, 0];
   readonly #filled: boolean[];
 
-  constructor(n: number) {
+  /** `spare`: buffers of earlier batches to refill (one of exactly the batch's size is taken). */
+  constructor(n: number, private readonly spare: ArrayBuffer[] = []) {
     this.#filled = new Array<boolean>(n).fill(false);
   }
 
@@ -67,10 +68,12 @@ class Packer {
     const size = shape[0] * shape[1] * shape[2];
     if (this.#data === null) {
       this.#shape = shape;
-      // Uninitialized (no memset of the whole batch): every kept slot is written in full, and
-      // finish() hands out only those.
+      // A spare buffer, else an uninitialized one (no memset of the whole batch): every kept slot
+      // is written in full, and finish() hands out only those.
       const n = this.#filled.length * size;
-      this.#data = new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+      const k = this.spare.findIndex((b) => b.byteLength === n * 4);
+      const buffer = k >= 0 ? this.spare.splice(k, 1)[0]! : Buffer.allocUnsafeSlow(n * 4).buffer;
+      this.#data = new Float32Array(buffer, 0, n);
     } else if (shape.some((v, k) => v !== this.#shape[k])) {
       throw new PipelineError(`samples in a batch differ in size (${shape.join('×')} vs ${this.#shape.join('×')}): end the transforms with a fixed-size crop or resize`);
     }
@@ -115,8 +118,8 @@ function transformInto(packer: Packer, slot: number, img: Img, cfg: PipelineConf
 }
 
 /** The synchronous path for in-memory sources. */
-export function processMemoryBatch(src: Extract<SourceView, { kind: 'memory' }>, cfg: PipelineConfig, job: BatchJob): BatchResult {
-  const packer = new Packer(job.indices.length);
+export function processMemoryBatch(src: Extract<SourceView, { kind: 'memory' }>, cfg: PipelineConfig, job: BatchJob, spare?: ArrayBuffer[]): BatchResult {
+  const packer = new Packer(job.indices.length, spare);
   job.indices.forEach((i, slot) => {
     transformInto(packer, slot, withChannels(memorySample(src, i), cfg.channels), cfg, Rng.forSample(cfg.seed, job.epoch, i));
   });
@@ -126,9 +129,9 @@ export function processMemoryBatch(src: Extract<SourceView, { kind: 'memory' }>,
 const DECODE_AHEAD = 8;
 
 /** Any source; files are decoded with up to DECODE_AHEAD in flight, and a file that fails to decode is reported, not thrown. */
-export async function processBatch(src: SourceView, cfg: PipelineConfig, job: BatchJob): Promise<BatchResult> {
-  if (src.kind === 'memory') return processMemoryBatch(src, cfg, job);
-  const packer = new Packer(job.indices.length);
+export async function processBatch(src: SourceView, cfg: PipelineConfig, job: BatchJob, spare?: ArrayBuffer[]): Promise<BatchResult> {
+  if (src.kind === 'memory') return processMemoryBatch(src, cfg, job, spare);
+  const packer = new Packer(job.indices.length, spare);
   const failed: BatchResult['failed'] = [];
   let next = 0;
   const run = async (): Promise<void> => {

@@ -9,8 +9,13 @@ import type { Reply } from './pool.js';
 const { source, config } = workerData as { source: SourceView; config: PipelineConfig };
 const port = parentPort!;
 
-port.on('message', ({ id, job }: { id: number; job: BatchJob }) => {
-  processBatch(source, config, job).then(
+/** Buffers of earlier batches, sent back by the main thread once their tensors were freed. */
+const spare: ArrayBuffer[] = [];
+
+port.on('message', ({ id, job, give }: { id: number; job: BatchJob; give: ArrayBuffer[] }) => {
+  spare.push(...give);
+  spare.splice(0, Math.max(0, spare.length - 4));
+  processBatch(source, config, job, spare).then(
     (result) => port.postMessage({ id, ok: true, result } satisfies Reply, [result.data.buffer as ArrayBuffer]),
     (e: unknown) => port.postMessage({ id, ok: false, error: String((e as Error)?.message ?? e), name: (e as Error)?.name ?? 'Error' } satisfies Reply),
   );

@@ -2,7 +2,7 @@
  * DataLoader: batches of transformed samples as tensors. Worker threads decode and transform
  * whole batches ahead of the training loop; the main thread only wraps their buffers in tensors.
  */
-import { adoptArray, tensor } from '../tensor/creation.js';
+import { adoptArray, reclaimArrays, tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { BatchResult } from './batch.js';
 import { sampleId, type DataSource, type Skipped } from './source.js';
@@ -82,8 +82,9 @@ export class DataLoader {
       this.#onSkip?.(path, f.reason);
     }
     if (r.kept.length === 0) return null;
-    // The workers' buffer becomes the tensor's memory: nothing else holds r.data.
-    const images = adoptArray(r.data, [r.kept.length, ...r.shape]);
+    // The workers' buffer becomes the tensor's memory: nothing else holds r.data. Once the tensor
+    // and its views are freed, reclaimArrays() returns it and the stream refills it.
+    const images = adoptArray(r.data, [r.kept.length, ...r.shape], { recycle: true });
     const labels = tensor(BigInt64Array.from(r.kept, (i) => BigInt(this.#source.labels[i]!)), { shape: [r.kept.length] });
     const dispose = (): void => {
       images.dispose();
@@ -98,6 +99,7 @@ export class DataLoader {
    */
   async *epoch(epoch: number): AsyncGenerator<Batch, void, undefined> {
     for await (const r of this.#stream.epoch(epoch)) {
+      this.#stream.recycle(reclaimArrays().map((a) => a.buffer as ArrayBuffer));
       const b = this.#toBatch(r);
       if (b) yield b;
     }

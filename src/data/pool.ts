@@ -59,8 +59,8 @@ export class WorkerPool {
     return slot;
   }
 
-  /** Runs a job on the least-busy worker. */
-  run(job: BatchJob): Promise<BatchResult> {
+  /** Runs a job on the least-busy worker, handing it `give` (transferred) to fill. */
+  run(job: BatchJob, give: ArrayBuffer[] = []): Promise<BatchResult> {
     if (this.#closed) return Promise.reject(new Error('worker pool is closed'));
     const live = this.#slots.filter((s) => !s.dead);
     if (live.length === 0) return Promise.reject(new Error('every loader worker has exited; see the errors above'));
@@ -68,7 +68,7 @@ export class WorkerPool {
     const id = this.#nextId++;
     return new Promise<BatchResult>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, job });
+      slot.worker.postMessage({ id, job, give }, give);
     });
   }
 

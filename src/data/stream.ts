@@ -74,6 +74,8 @@ export class BatchStream {
   readonly #opts: Required<Pick<StreamOptions, 'batchSize' | 'shuffle' | 'dropLast' | 'seed' | 'workers' | 'prefetch'>>;
   readonly #config: PipelineConfig;
   #pool: WorkerPool | null = null;
+  /** Buffers to refill (recycle()). */
+  readonly #spare: ArrayBuffer[] = [];
 
   constructor(source: DataSource, opts: StreamOptions) {
     if (!(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
@@ -131,7 +133,7 @@ export class BatchStream {
       for (const [i, job] of jobs.entries()) {
         let r: BatchResult;
         try {
-          r = view.kind === 'memory' ? processMemoryBatch(view, this.#config, job) : await processBatch(view, this.#config, job);
+          r = view.kind === 'memory' ? processMemoryBatch(view, this.#config, job, this.#spare) : await processBatch(view, this.#config, job, this.#spare);
         } catch (e) {
           throw fail(i, e);
         }
@@ -147,7 +149,8 @@ export class BatchStream {
     try {
       for (let i = 0; i < jobs.length; i++) {
         while (next < jobs.length && inFlight.length < this.#opts.prefetch) {
-          const p = pool.run(jobs[next++]!);
+          const give = this.#spare.pop();
+          const p = pool.run(jobs[next++]!, give ? [give] : []);
           p.catch(() => undefined);
           inFlight.push(p);
         }
@@ -164,6 +167,16 @@ export class BatchStream {
     } finally {
       pool.hold(false);
     }
+  }
+
+  /**
+   * Buffers of batches the consumer is done with (no tensor or view uses them any more), to be
+   * refilled by later batches rather than allocating fresh memory, which costs page faults: about
+   * 3 ms per 19 MB batch of 32×3×224×224 here. Buffers of another size are never used.
+   */
+  recycle(buffers: ArrayBuffer[]): void {
+    this.#spare.push(...buffers);
+    this.#spare.splice(0, Math.max(0, this.#spare.length - (this.#opts.prefetch + 2)));
   }
 
   /** Stops the worker threads (a later epoch starts new ones). */

@@ -32,7 +32,8 @@ export interface Addon {
   callVoid(op: OpHandle, ...args: unknown[]): void;
 
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: number): TensorHandle;
-  adoptBuffer(data: ArrayBufferView, shape: readonly number[], dtype: number): TensorHandle;
+  adoptBuffer(data: ArrayBufferView, shape: readonly number[], dtype: number, recycle?: boolean): TensorHandle;
+  takeReturned(): ArrayBufferView[];
   toBuffer(t: TensorHandle): ArrayBuffer;
   item(t: TensorHandle): number | boolean;
   shape(t: TensorHandle): number[];

@@ -89,16 +89,24 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: TensorOptions 
  * A CPU tensor over `data`'s own memory, without a copy (tensor() copies): the data loader's
  * batches, which arrive from its workers as transferred buffers. The tensor keeps `data` alive;
  * writes through either side show in the other, and `data`'s buffer must never be transferred or
- * detached while the tensor lives.
+ * detached while the tensor lives. With `recycle`, reclaimArrays() returns `data` once the tensor
+ * and its views are gone.
  *
  * @example
  * const images = adoptArray(result.data, [n, 3, 224, 224]);
  */
-export function adoptArray(data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array, shape: readonly number[]): Tensor {
+export function adoptArray(data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array, shape: readonly number[], opts: { recycle?: boolean } = {}): Tensor {
   const dtype = dtypeOfArray(data);
   if (dtype === undefined) throw new TypeError('adoptArray(): unsupported typed array');
-  return new Tensor(native().adoptBuffer(data, shape, dtypeCode(dtype)));
+  return new Tensor(native().adoptBuffer(data, shape, dtypeCode(dtype), opts.recycle ?? false));
 }
+
+/**
+ * The arrays adopted with `{ recycle: true }` that no tensor uses any more (libtorch freed the
+ * storage), oldest first, for the caller to reuse: the data loader refills them with later
+ * batches instead of allocating and faulting in fresh memory. At most the 16 latest are kept.
+ */
+export const reclaimArrays = (): ArrayBufferView[] => native().takeReturned();
 
 function convert(t: Tensor, target: DType | Device): Tensor {
   const out = t.to(target);

@@ -8,6 +8,7 @@ import { DataLoader, type Batch } from '../../src/data/loader.js';
 import { resolveClassifyData, type DataSource, type FileSource, type MemorySource } from '../../src/data/sources.js';
 import { buildTransforms, type TransformSpec } from '../../src/data/transforms.js';
 import { memory } from '../../src/tensor/index.js';
+import { BatchStream } from '../../src/data/stream.js';
 import { makeImageFolder, tempDir } from './make-images.js';
 
 /** n grey 8×8 images; pixel (0, 0) holds the sample index mod 256, so order is checkable. */
@@ -94,6 +95,45 @@ describe('DataLoader on memory sources', () => {
     const { batches } = await collect(loader, 0, true);
     assert.deepEqual(batches[0]!.images.shape, [4, 3, 8, 8]);
     batches.forEach((x) => x.dispose());
+  });
+
+  it('refills the buffers of disposed batches, without and with workers', async () => {
+    for (const workers of [0, 2]) {
+      const stream = new BatchStream(src, { batchSize: 10, shuffle: true, seed: 3, workers, transforms: AUG });
+      const fresh: number[][] = [];
+      for await (const r of stream.epoch(1)) fresh.push(Array.from(r.data));
+      // One spare buffer of a full batch's size (10 × 1 × 8 × 8 floats), marked so a stale value would show.
+      const spare = new Float32Array(640).fill(Number.NaN).buffer;
+      stream.recycle([spare]);
+      const again: number[][] = [];
+      const buffers: ArrayBufferLike[] = [];
+      for await (const r of stream.epoch(1)) {
+        again.push(Array.from(r.data));
+        buffers.push(r.data.buffer);
+      }
+      if (workers === 0) assert.equal(buffers[0], spare, 'the first batch was written into the spare buffer');
+      else assert.equal(spare.byteLength, 0, 'the spare buffer went to a worker (transferred)');
+      assert.deepEqual(again, fresh, 'the same batches as from fresh buffers');
+      await stream.close();
+    }
+  });
+
+  it('the DataLoader refills the buffers of disposed batches instead of allocating new ones', async () => {
+    const loader = new DataLoader(src, { batchSize: 10, shuffle: true, seed: 3, workers: 0, transforms: AUG });
+    const fresh = (await collect(loader, 1)).data;
+    const allocate = Buffer.allocUnsafeSlow;
+    let allocations = 0;
+    Buffer.allocUnsafeSlow = (size: number) => {
+      allocations++;
+      return allocate(size);
+    };
+    try {
+      const again = await collect(loader, 1); // 11 batches, each disposed before the next
+      assert.deepEqual(again.data, fresh, 'the same batches');
+      assert.ok(allocations <= 2, `${allocations} batch buffers allocated for 11 batches (the last, smaller one needs its own)`);
+    } finally {
+      Buffer.allocUnsafeSlow = allocate;
+    }
   });
 
   it('live tensors do not grow across epochs when batches are disposed', async () => {

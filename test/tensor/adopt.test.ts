@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { adoptArray, memory, tidy, type Tensor } from '../../src/tensor/index.js';
+import { adoptArray, memory, reclaimArrays, tidy, type Tensor } from '../../src/tensor/index.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -43,6 +43,33 @@ describe('adoptArray', () => {
     t.dispose();
     await collect();
     assert.equal(weak.deref(), undefined, 'released once no tensor uses it');
+  });
+
+  it('with recycle, reclaimArrays hands the array back once the tensor and its views are freed', () => {
+    reclaimArrays();
+    const a = new Float32Array(64).fill(2);
+    const plain = new Float32Array(64);
+    const t = adoptArray(a, [8, 8], { recycle: true });
+    const p = adoptArray(plain, [64]);
+    const v = t.narrow(0, 0, 4);
+    t.dispose();
+    p.dispose();
+    assert.deepEqual(reclaimArrays(), [], 'a view still uses it; the plain one is never returned');
+    assert.equal(tidy(() => v.sum().item()), 64);
+    v.dispose();
+    const back = reclaimArrays();
+    assert.equal(back.length, 1);
+    assert.equal(back[0], a, 'the same array object');
+    assert.deepEqual(reclaimArrays(), [], 'handed back once');
+  });
+
+  it('keeps at most the 16 latest recycled arrays', () => {
+    reclaimArrays();
+    const arrays = Array.from({ length: 20 }, () => new Float32Array(4));
+    for (const a of arrays) adoptArray(a, [4], { recycle: true }).dispose();
+    const back = reclaimArrays();
+    assert.equal(back.length, 16);
+    assert.deepEqual(back, arrays.slice(4), 'the oldest four were let go');
   });
 
   it('a view outlives the adopted tensor and holds the array until it goes too', async () => {
