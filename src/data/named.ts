@@ -54,14 +54,15 @@ function loadSplit(set: NamedSet, split: 'train' | 't10k', prefix: string): Memo
   } catch (e) {
     throw new DataError((e as Error).message);
   }
-  const img = readIdx(findFile(dir, set.file(split, 'images-idx3'), set.missing));
+  const imagesPath = findFile(dir, set.file(split, 'images-idx3'), set.missing);
+  const img = readIdx(imagesPath, { shared: true });
   const lab = readIdx(findFile(dir, set.file(split, 'labels-idx1'), set.missing));
   const [n, h, w] = img.shape as [number, number, number];
   if (img.shape.length !== 3 || lab.shape.length !== 1 || lab.shape[0] !== n) {
     throw new DataError(`IDX pair mismatch in ${dir}: images [${img.shape.join(', ')}] vs labels [${lab.shape.join(', ')}]`);
   }
-  const images = new Uint8Array(new SharedArrayBuffer(n * h * w));
-  images.set(img.data as Uint8Array);
+  if (!(img.data instanceof Uint8Array)) throw new DataError(`${imagesPath}: images must be uint8 IDX data`);
+  const images = img.data;
   const labels = Int32Array.from(lab.data as Uint8Array);
   const ids = Array.from({ length: n }, (_, i) => `${prefix}/${i}`);
   return { kind: 'memory', images, height: h, width: w, channels: 1, labels, ids };
