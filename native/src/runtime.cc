@@ -75,6 +75,16 @@ KESTREL_FN(heapStats) {
 #endif
 }
 
+// glibc's malloc_trim(0): free pages anywhere in malloc's heaps go back to the system (not only
+// the top of the main heap, as free() does). True when memory was released.
+KESTREL_FN(trimHeap) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 }  // namespace
 
 void initRuntime(Napi::Env env, Napi::Object exports) {
@@ -86,6 +96,7 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, cudaDeviceCount));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
   exports.Set("heapStats", Napi::Function::New(env, heapStats));
+  exports.Set("trimHeap", Napi::Function::New(env, trimHeap));
 }
 
 }  // namespace kestrel

@@ -40,6 +40,8 @@ export interface DoctorReport {
     blas: { path: string; reference: boolean } | null;
     /** Whether tensor memory comes from the addon's caching allocator (KESTREL_CPU_CACHE=0 turns it off). */
     cpuCache: boolean | null;
+    /** The cap the addon set on glibc's malloc arenas (0: glibc's default, or the environment's). */
+    mallocArenas: number | null;
   };
   addon: { path: string; built: boolean; loaded: boolean; error: string | null };
   onnxruntime: { installed: boolean; version: string | null; backends: string[]; error: string | null };
@@ -70,6 +72,7 @@ function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void 
       threads: n.getNumThreads(),
       blas: loadedBlas(),
       cpuCache: n.allocatorStats().enabled,
+      mallocArenas: n.allocatorStats().arenas,
     });
   } catch (e) {
     addon.error = (e as Error).message;
@@ -162,6 +165,7 @@ export async function probe(): Promise<DoctorReport> {
       threads: null,
       blas: null,
       cpuCache: null,
+      mallocArenas: null,
     },
     addon: { path, built: existsSync(path), loaded: false, error: null },
     onnxruntime: await probeOnnxRuntime(),

@@ -46,6 +46,7 @@ export function formatDoctor(r: DoctorReport): string {
       ['threads', `${t.threads} intra-op (KESTREL_THREADS overrides)`],
       ['BLAS', t.blas ? `${t.blas.path}${t.blas.reference ? ' (netlib reference: slow matrix multiplies)' : ''}` : 'not seen'],
       ['allocator', t.cpuCache ? 'caching (KESTREL_CPU_CACHE=0 turns it off)' : 'libtorch default (KESTREL_CPU_CACHE=0)'],
+      ['malloc arenas', t.mallocArenas ? `capped at ${t.mallocArenas} (KESTREL_MALLOC_ARENAS overrides)` : "glibc's default or the environment's"],
     );
   }
   rows.push(['ONNX Runtime', ortLine(r.onnxruntime)]);

@@ -66,7 +66,8 @@ export interface Addon {
   cudaDeviceCount(): number;
   buildInfo(): BuildInfo;
   heapStats(): { inUse: number; free: number; mmapped: number; arena: number } | null;
-  allocatorStats(): { enabled: boolean; mapped: number; cached: number; peak: number; hits: number; misses: number; limit: number };
+  trimHeap(): boolean;
+  allocatorStats(): { enabled: boolean; arenas: number; mapped: number; cached: number; peak: number; hits: number; misses: number; limit: number };
   setCacheLimit(bytes: number | null): void;
   emptyCache(): void;
 }

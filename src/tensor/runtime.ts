@@ -1,4 +1,6 @@
 /** Process-wide engine settings: grad mode, seeds, threads, memory accounting. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { native } from '../native/index.js';
 import { collectedByGc, Tensor } from './tensor.js';
 
@@ -50,12 +52,19 @@ export interface HeapInfo {
   inUse: number;
   free: number;
   mmapped: number;
+  /**
+   * The cap the addon set on malloc's arenas when it loaded (one per core, at least 2), so the
+   * free space of many per-thread arenas does not fragment and creep up over epochs; 0 when not
+   * set here (`KESTREL_MALLOC_ARENAS=0`, or `MALLOC_ARENA_MAX` / `glibc.malloc.arena_max` already
+   * in the environment). `KESTREL_MALLOC_ARENAS=N` picks it.
+   */
+  arenaCap: number;
 }
 
 /** malloc's view of the C heap, where libtorch's CPU tensors live (null where libc is not glibc). */
 export function heapInfo(): HeapInfo | null {
   const h = native().heapStats();
-  return h && { inUse: h.inUse, free: h.free, mmapped: h.mmapped };
+  return h && { inUse: h.inUse, free: h.free, mmapped: h.mmapped, arenaCap: native().allocatorStats().arenas };
 }
 
 /**
@@ -93,6 +102,35 @@ export const emptyCache = (): void => native().emptyCache();
  * a tighter cap unmaps and maps blocks again every step.
  */
 export const setCacheLimit = (bytes: number | null): void => native().setCacheLimit(bytes);
+
+let fullGc: (() => void) | undefined;
+
+/** V8's full collection: `gc` where node runs with --expose-gc, else exposed for a fresh context. */
+function exposeGc(): () => void {
+  const global = (globalThis as { gc?: () => void }).gc;
+  if (global) return global;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * Hands back memory the process holds but no longer uses, as Ultralytics' trainer does between
+ * epochs with gc.collect(): a full garbage collection, so tensors dropped without dispose() and
+ * other native memory owned by dead objects are freed now (V8 otherwise collects its old
+ * generation only every few epochs of a training run), then glibc's malloc_trim, which returns the
+ * free pages inside malloc's heaps to the system. Takes tens of milliseconds; `train` calls it
+ * after each epoch. The caching allocator's blocks stay (see emptyCache).
+ */
+export async function releaseMemory(): Promise<void> {
+  fullGc ??= exposeGc();
+  fullGc();
+  // Tensors the collection found dead are freed by FinalizationRegistry callbacks, which run as
+  // tasks after it; V8 frees dead ArrayBuffers' memory on a background thread, and the next
+  // collection starts by finishing that. Then nothing is left pending for the trim.
+  await new Promise((resolve) => setImmediate(resolve));
+  fullGc();
+  native().trimHeap();
+}
 
 /** Live tensors and bytes, for logging and leak tests. */
 export function memory(): MemoryInfo {

@@ -2,11 +2,12 @@
 // under its limit, and emptyCache gives the memory back to the system.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Conv2d, F, Flatten, Linear, ReLU, Sequential } from '../../src/nn/index.js';
 import { Adam } from '../../src/optim/index.js';
-import { cacheInfo, emptyCache, empty, manualSeed, ones, randint, randn, setCacheLimit, tidy, zeros } from '../../src/tensor/index.js';
+import { cacheInfo, emptyCache, empty, heapInfo, manualSeed, ones, randint, randn, setCacheLimit, tidy, zeros } from '../../src/tensor/index.js';
 
 const MiB = 2 ** 20;
 
@@ -76,6 +77,34 @@ console.log(JSON.stringify({ ...cacheInfo(), sum: t.sum().item() }));`;
   assert.equal(info.enabled, false);
   assert.equal(info.reserved, 0, 'nothing went through the cache');
   assert.equal(info.sum, 2 ** 20);
+});
+
+/** heapInfo().arenaCap in a fresh process with `env` added to an environment without arena settings. */
+function childArenaCap(env: Record<string, string>): number {
+  const tensorIndex = fileURLToPath(new URL('../../src/tensor/index.js', import.meta.url));
+  const script = `import { heapInfo } from ${JSON.stringify(tensorIndex)};
+console.log(heapInfo().arenaCap);`;
+  const clean = { ...process.env };
+  for (const k of ['KESTREL_MALLOC_ARENAS', 'MALLOC_ARENA_MAX', 'GLIBC_TUNABLES']) delete clean[k];
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...clean, ...env }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout);
+}
+
+describe('malloc arena cap', { skip: heapInfo() === null && 'not glibc' }, () => {
+  it('caps arenas at one per core, at least 2, when the addon loads', () => {
+    assert.equal(childArenaCap({}), Math.max(2, availableParallelism()));
+  });
+
+  it('takes KESTREL_MALLOC_ARENAS, and 0 leaves glibc alone', () => {
+    assert.equal(childArenaCap({ KESTREL_MALLOC_ARENAS: '3' }), 3);
+    assert.equal(childArenaCap({ KESTREL_MALLOC_ARENAS: '0' }), 0);
+  });
+
+  it("leaves a cap the user's environment sets to glibc", () => {
+    assert.equal(childArenaCap({ MALLOC_ARENA_MAX: '4' }), 0);
+    assert.equal(childArenaCap({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' }), 0);
+  });
 });
 
 it('a warm training loop maps no new memory: every step reuses the blocks of the one before', { skip: !cacheInfo().enabled && 'KESTREL_CPU_CACHE=0' }, () => {

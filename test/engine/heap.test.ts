@@ -1,7 +1,8 @@
 // heapInfo: malloc's own count of the C heap that libtorch's CPU tensors live in.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { heapInfo, zeros, type Tensor } from '../../src/tensor/index.js';
+import { readFileSync } from 'node:fs';
+import { heapInfo, memory, releaseMemory, zeros, type Tensor } from '../../src/tensor/index.js';
 
 test('heapInfo counts tensor memory in use and gives it back on dispose', { skip: heapInfo() === null && 'not glibc' }, () => {
   const MiB = 2 ** 20;
@@ -16,4 +17,25 @@ test('heapInfo counts tensor memory in use and gives it back on dispose', { skip
   const back = (during.inUse + during.mmapped - after.inUse - after.mmapped) / MiB;
   assert.ok(back >= 9, `dispose gave back ${back.toFixed(2)} MiB`);
   assert.ok(after.free >= 0 && Number.isFinite(after.free));
+});
+
+test('releaseMemory frees tensors dropped without dispose() and trims the C heap', { skip: heapInfo() === null && 'not glibc' }, async () => {
+  const MiB = 2 ** 20;
+  const rss = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
+  const before = memory();
+  const keep = [zeros([8])];
+  // 2000 tensors of 8 KiB, unscoped and never disposed: only the GC backstop can free them.
+  (() => {
+    for (let i = 0; i < 2000; i++) zeros([2048]);
+  })();
+  const dropped = memory();
+  assert.equal(dropped.tensors, before.tensors + 2001);
+  const rssDropped = rss();
+  await releaseMemory();
+  const after = memory();
+  assert.equal(after.tensors, before.tensors + 1, 'the dropped tensors are freed, the kept one is not');
+  assert.equal(after.collectedByGc - dropped.collectedByGc, 2000);
+  assert.ok(rssDropped - rss() >= 10 * MiB, `RSS fell by ${((rssDropped - rss()) / MiB).toFixed(1)} MiB of the 15.6 MiB freed`);
+  assert.equal(keep[0]!.sum().item(), 0);
+  keep[0]!.dispose();
 });
