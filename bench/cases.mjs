@@ -192,6 +192,8 @@ const memoryEpochsCase = {
       const side = (o) => ({
         rssMB: Object.fromEntries(REPORTED.map((e) => [e, Number(o.rssMB[e].toFixed(1))])),
         growth2to10Pct: Number((((o.rssMB[10] - o.rssMB[2]) / o.rssMB[2]) * 100).toFixed(2)),
+        // Kestrel's side also reports the peak within each epoch (training and validation).
+        ...(o.epochPeakMB ? { epochPeakMB: Object.fromEntries(REPORTED.map((e) => [e, Number(o.epochPeakMB[e].toFixed(1))])) } : {}),
       });
       return { epochs: { kestrel: side(outs.kestrel.at(-1)), pytorch: side(outs.pytorch.at(-1)) }, ...accuracies(outs) };
     },

@@ -172,7 +172,8 @@ function markdown(rows, meta) {
     out.push('', `**${kind}** — ${title}`, '', '| case | setting | kestrel | pytorch | unit | ratio |', '|---|---|---:|---:|---|---:|',
       ...rs.map((r) => `| ${r.case} | ${r.setting ?? ''}${r.reps !== meta.reps ? ` (${r.reps} run${r.reps > 1 ? 's' : ''})` : ''} | ${r.kestrel} | ${r.pytorch} | ${r.unit} | ${r.ratio.toFixed(3)} |`));
     for (const r of rs.filter((x) => x.epochs)) {
-      const fmt = (e) => `${Object.entries(e.rssMB).map(([k, v]) => `epoch ${k}: ${v}`).join(', ')} MiB; growth epoch 2→10 ${e.growth2to10Pct} %`;
+      const list = (o) => Object.entries(o).map(([k, v]) => `epoch ${k}: ${v}`).join(', ');
+      const fmt = (e) => `${list(e.rssMB)} MiB; growth epoch 2→10 ${e.growth2to10Pct} %${e.epochPeakMB ? `; peak within ${list(e.epochPeakMB)} MiB` : ''}`;
       out.push('', `${r.case}: Kestrel ${fmt(r.epochs.kestrel)}. PyTorch ${fmt(r.epochs.pytorch)}.`);
     }
     for (const r of rs.filter((x) => x.accuracy)) out.push('', `${r.case}: test accuracy Kestrel ${(r.accuracy.kestrel * 100).toFixed(2)} %, PyTorch ${(r.accuracy.pytorch * 100).toFixed(2)} % (last run).`);

@@ -105,7 +105,10 @@ export const setCacheLimit = (bytes: number | null): void => native().setCacheLi
 
 let fullGc: (() => void) | undefined;
 
-/** V8's full collection: `gc` where node runs with --expose-gc, else exposed for a fresh context. */
+/**
+ * V8's full collection: `gc` where node runs with --expose-gc, else the flag is set now and `gc`
+ * taken from a fresh context (as jest-leak-detector does); the flag only adds that global.
+ */
 function exposeGc(): () => void {
   const global = (globalThis as { gc?: () => void }).gc;
   if (global) return global;
