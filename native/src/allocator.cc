@@ -21,8 +21,8 @@
 // Those small blocks, autograd's nodes and the JS side's buffers still churn through malloc. glibc
 // gives every thread that allocates an arena of its own (up to 8 per core), and each arena's free
 // space fragments on its own: with libtorch's intra-op threads, loader workers and libuv's pool
-// each in a different arena, a 10-epoch MNIST run's free-but-kept malloc memory grew from 23 to
-// 52 MB (RSS +5-9 %) where two arenas kept it at 19-25 MB. So when the addon loads, before those
+// each in a different arena, free-but-kept malloc memory grew from 20 to 58 MB over 10 MNIST
+// epochs, and from 19 to 32 MB with two arenas. So when the addon loads, before those
 // threads start, the arenas are capped at one per core (at least 2), unless the user's environment
 // already sets MALLOC_ARENA_MAX or glibc.malloc.arena_max. KESTREL_MALLOC_ARENAS=N picks the cap;
 // 0 leaves glibc's default.

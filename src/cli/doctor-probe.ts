@@ -61,6 +61,7 @@ function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void 
   try {
     const n = native();
     const info = n.buildInfo();
+    const allocator = n.allocatorStats();
     const devices = n.cudaDeviceCount();
     addon.loaded = true;
     Object.assign(libtorch, {
@@ -71,8 +72,8 @@ function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void 
       openmp: info.openmp,
       threads: n.getNumThreads(),
       blas: loadedBlas(),
-      cpuCache: n.allocatorStats().enabled,
-      mallocArenas: n.allocatorStats().arenas,
+      cpuCache: allocator.enabled,
+      mallocArenas: allocator.arenas,
     });
   } catch (e) {
     addon.error = (e as Error).message;
