@@ -24,6 +24,33 @@ const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const UI_DIR = join(process.cwd(), 'dist/ui');
 const skip = skipReason();
 
+/**
+ * Page script: arms a MutationObserver that, each time the next image to label appears, fires the
+ * next key at once, before React's passive effects run. window.pressed.done resolves to the image
+ * on screen at each key (the first key is pressed by the test) once the last label has shown.
+ */
+const PRESS_AS_SHOWN = (...keys: string[]): string => `(() => {
+  const keys = ${JSON.stringify(keys)};
+  const shown = () => document.querySelector('[data-testid="current-image"]')?.textContent ?? null;
+  const images = [shown()];
+  const done = new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error('after ' + images.length + ' keys, the next image never showed')), 10000);
+    const observer = new MutationObserver(() => {
+      const now = shown();
+      if (now === images[images.length - 1]) return;
+      if (images.length === keys.length) {
+        observer.disconnect();
+        resolve(images);
+        return;
+      }
+      images.push(now);
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: keys[images.length - 1], bubbles: true, cancelable: true }));
+    });
+    observer.observe(document.querySelector('.labeller'), { subtree: true, childList: true, characterData: true });
+  });
+  window.pressed = { done };
+})()`;
+
 describe('web UI in Chromium', { skip: skip ?? false }, () => {
   const tmp = tempDir('ui-browser');
   const photos = join(tmp.dir, 'photos');
@@ -119,14 +146,14 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     await page.goto(`${url}/ui/#/label`);
     const current = page.getByTestId('current-image');
     await current.waitFor();
-    const picks: [string, string][] = [];
-    for (const key of ['1', '2', '1']) {
-      const image = await current.textContent();
-      await page.keyboard.press(key);
-      await page.getByTestId('label-status').filter({ hasText: `${image} → ` }).waitFor();
-      picks.push([image!, SHAPES[Number(key) - 1]!]);
-    }
+    // The first key is a real key press; each next key fires the moment the next image is on the
+    // page, before React's effects run: a key must label the image shown, not the one before.
+    await page.evaluate(PRESS_AS_SHOWN('1', '2', '1'));
+    await page.keyboard.press('1');
+    const shown = (await page.evaluate('window.pressed.done')) as string[];
+    const picks = shown.map((image, i): [string, string] => [image, SHAPES[Number(['1', '2', '1'][i]) - 1]!]);
     assert.deepEqual(picks, [['shape1.png', 'circle'], ['shape2.png', 'cross'], ['shape3.png', 'circle']]);
+    assert.match((await page.getByTestId('label-status').textContent())!, /^shape3\.png → circle\. 3 of 6 labelled\.$/);
     assert.equal(await page.getByTestId('labelled').textContent(), '3');
     await screenshot(page, 'label');
     await page.setViewportSize({ width: 390, height: 844 });

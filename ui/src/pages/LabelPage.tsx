@@ -20,7 +20,17 @@ const typing = (t: EventTarget | null): boolean => t instanceof HTMLElement && (
 export function LabelPage() {
   const [info, setInfo] = useState<Info | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [image, setImage] = useState<string | null>(null);
+  const [image, setShown] = useState<string | null>(null);
+  /**
+   * The image on screen, for the handlers: the window key listener is replaced only in an effect
+   * after the render, so a key pressed the moment the next image shows can still reach the old
+   * listener. Reading the image from here labels what the user sees, never the one before.
+   */
+  const current = useRef<string | null>(null);
+  const setImage = useCallback((next: string | null) => {
+    current.current = next;
+    setShown(next);
+  }, []);
   const [progress, setProgress] = useState<Progress | null>(null);
   const [status, setStatus] = useState('');
   const busy = useRef(false);
@@ -33,7 +43,7 @@ export function LabelPage() {
         setImage(n.image);
       })
       .catch((e: ApiError) => setError(e));
-  }, []);
+  }, [setImage]);
 
   /** Runs one request at a time, so a held-down key cannot label an image twice. */
   const once = useCallback(async (fn: () => Promise<void>) => {
@@ -49,26 +59,28 @@ export function LabelPage() {
   }, []);
 
   const label = useCallback((cls: string) => once(async () => {
+    const image = current.current;
     if (image === null) return;
     const r = await postJson<{ decision: Decision; image: string | null; progress: Progress }>('/v1/label', { image, class: cls });
     setImage(r.image);
     setProgress(r.progress);
     setStatus(`${r.decision.image} → ${cls}. ${r.progress.labelled} of ${r.progress.total} labelled.`);
-  }), [image, once]);
+  }), [once, setImage]);
 
   const undo = useCallback(() => once(async () => {
     const r = await postJson<{ undone: Decision; progress: Progress }>('/v1/label/undo');
     setImage(r.undone.image);
     setProgress(r.progress);
     setStatus(`Undone: ${r.undone.image} is no longer ${r.undone.class}.`);
-  }), [once]);
+  }), [once, setImage]);
 
   const skip = useCallback(() => once(async () => {
+    const image = current.current;
     if (image === null) return;
     const r = await getJson<{ image: string | null }>(`/v1/label/next?after=${encodeURIComponent(image)}`);
     setImage(r.image);
     setStatus(r.image === image ? 'This is the only image left.' : `Skipped ${image}; it comes round again later.`);
-  }), [image, once]);
+  }), [once, setImage]);
 
   const apply = (mode: 'move' | 'copy'): Promise<void> => once(async () => {
     const r = await postJson<ApplyResult & { progress: Progress }>('/v1/label/apply', { mode });
