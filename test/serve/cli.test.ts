@@ -55,7 +55,8 @@ it('serves without libtorch and, on SIGTERM, finishes the request in flight and 
   if (existsSync(maps)) assert.doesNotMatch(readFileSync(maps, 'utf8'), /libtorch|kestrel\.node/, 'libtorch is not loaded');
   const t0 = performance.now();
   const inFlight = call(`${url}/v1/predict?topk=2`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
-  await new Promise((r) => setTimeout(r, 500));
+  // SIGTERM once the image waits in the queue (polled, not a fixed sleep).
+  while (!/^kestrel_queue_depth 1$/m.test((await call(`${url}/metrics`)).text)) await new Promise((r) => setTimeout(r, 20));
   child.kill('SIGTERM');
   const a = await inFlight;
   assert.equal(a.status, 200, a.text);

@@ -135,7 +135,11 @@ describe('queue and time limits', () => {
     const s = await start({ weights, maxQueue: 2, maxImages: 2, maxBatch: 8, maxWaitMs: 1500, workers: 0 });
     try {
       const first = post(s, form({ 'a.png': png, 'b.png': png }));
-      await new Promise((r) => setTimeout(r, 300));
+      // Wait until both of its images are queued (not a fixed sleep: a loaded machine decodes slowly).
+      let answered = false;
+      void first.then(() => (answered = true));
+      while (!answered && !/^kestrel_queue_depth 2$/m.test((await call(`${s.url}/metrics`)).text)) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(!answered, 'the first request was answered before its two images were seen in the queue');
       const full = await post(s, png, 'image/png');
       expectError(full, 503, 'overloaded', /busy/);
       assert.equal(full.headers.get('retry-after'), '1');
