@@ -5,9 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Conv2d, F, Flatten, Linear, ReLU, Sequential } from '../../src/nn/index.js';
+import { Conv2d, Flatten, Linear, ReLU, Sequential } from '../../src/nn/index.js';
 import { Adam } from '../../src/optim/index.js';
-import { cacheInfo, emptyCache, empty, heapInfo, manualSeed, ones, randint, randn, setCacheLimit, tidy, zeros } from '../../src/tensor/index.js';
+import { cacheInfo, emptyCache, empty, heapInfo, manualSeed, ones, randint, randn, setCacheLimit, zeros } from '../../src/tensor/index.js';
+import { trainingStep } from './step.js';
 
 const MiB = 2 ** 20;
 
@@ -113,14 +114,7 @@ it('a warm training loop maps no new memory: every step reuses the blocks of the
   const opt = new Adam(model.parameters(), { lr: 1e-3 });
   const x = randn([16, 1, 28, 28]);
   const y = randint(0, 10, [16]);
-  const step = (): number =>
-    tidy(() => {
-      const loss = F.crossEntropy(model.forward(x), y);
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss.item();
-    });
+  const step = trainingStep(model, opt, x, y);
   for (let i = 0; i < 3; i++) step();
   const warm = cacheInfo();
   let last = 0;

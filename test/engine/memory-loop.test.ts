@@ -1,9 +1,10 @@
 // A training loop's native memory stays flat: 20,000 forward/backward/step iterations.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { F, Linear, ReLU, Sequential } from '../../src/nn/index.js';
+import { Linear, ReLU, Sequential } from '../../src/nn/index.js';
 import { SGD } from '../../src/optim/index.js';
-import { manualSeed, memory, randint, randn, tidy } from '../../src/tensor/index.js';
+import { manualSeed, memory, randint, randn } from '../../src/tensor/index.js';
+import { trainingStep } from './step.js';
 
 test('20,000 training iterations keep tensor count and RSS flat', () => {
   manualSeed(0);
@@ -11,14 +12,7 @@ test('20,000 training iterations keep tensor count and RSS flat', () => {
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const x = randn([16, 32]);
   const y = randint(0, 10, [16]);
-  const step = (): number =>
-    tidy(() => {
-      const loss = F.crossEntropy(model.forward(x), y);
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss.item();
-    });
+  const step = trainingStep(model, opt, x, y);
   for (let i = 0; i < 1000; i++) step(); // warm-up: optimizer state, allocator pools
   global.gc?.();
   const tensorsBefore = memory().tensors;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tinyClassifier } from '../onnx/models.js';
-import { call, errorOf, photo } from './helpers.js';
+import { call, errorOf, photo, queueReaches } from './helpers.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 // The addon path points nowhere: loading libtorch would fail, so serving proves it is never loaded.
@@ -55,8 +55,7 @@ it('serves without libtorch and, on SIGTERM, finishes the request in flight and 
   if (existsSync(maps)) assert.doesNotMatch(readFileSync(maps, 'utf8'), /libtorch|kestrel\.node/, 'libtorch is not loaded');
   const t0 = performance.now();
   const inFlight = call(`${url}/v1/predict?topk=2`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
-  // SIGTERM once the image waits in the queue (polled, not a fixed sleep).
-  while (!/^kestrel_queue_depth 1$/m.test((await call(`${url}/metrics`)).text)) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(await queueReaches(url, 1, inFlight), 'the request was answered before its image was seen in the queue');
   child.kill('SIGTERM');
   const a = await inFlight;
   assert.equal(a.status, 200, a.text);

@@ -36,6 +36,21 @@ export async function call(url: string, init: RequestInit = {}): Promise<Answer>
   return { status: r.status, headers: r.headers, body, text };
 }
 
+/**
+ * Polls /metrics until kestrel_queue_depth reads `depth` (not a fixed sleep: a loaded machine
+ * decodes slowly). False when `answer`, the request expected to be waiting, settles first.
+ */
+export async function queueReaches(url: string, depth: number, answer: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void answer.then(() => (settled = true), () => (settled = true));
+  const line = new RegExp(`^kestrel_queue_depth ${depth}$`, 'm');
+  while (!settled) {
+    if (line.test((await call(`${url}/metrics`)).text)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
 /** A multipart body with the files given (file name → bytes), under `field` or else one field per file. */
 export function form(files: Record<string, Uint8Array>, field?: string, type = 'image/png'): FormData {
   const fd = new FormData();

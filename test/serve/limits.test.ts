@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeImage } from '../../src/data/image.js';
 import { contractProps } from '../../src/onnx/contract.js';
 import { modelOf, tinyClassifier, valueInfo } from '../onnx/models.js';
-import { bombPng, call, errorOf, form, photo, start, type Answer, type Running } from './helpers.js';
+import { bombPng, call, errorOf, form, photo, queueReaches, start, type Answer, type Running } from './helpers.js';
 
 let dir: string;
 let weights: string;
@@ -135,11 +135,7 @@ describe('queue and time limits', () => {
     const s = await start({ weights, maxQueue: 2, maxImages: 2, maxBatch: 8, maxWaitMs: 1500, workers: 0 });
     try {
       const first = post(s, form({ 'a.png': png, 'b.png': png }));
-      // Wait until both of its images are queued (not a fixed sleep: a loaded machine decodes slowly).
-      let answered = false;
-      void first.then(() => (answered = true));
-      while (!answered && !/^kestrel_queue_depth 2$/m.test((await call(`${s.url}/metrics`)).text)) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(!answered, 'the first request was answered before its two images were seen in the queue');
+      assert.ok(await queueReaches(s.url, 2, first), 'the first request was answered before its two images were seen in the queue');
       const full = await post(s, png, 'image/png');
       expectError(full, 503, 'overloaded', /busy/);
       assert.equal(full.headers.get('retry-after'), '1');
