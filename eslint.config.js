@@ -23,7 +23,7 @@ export default tseslint.config(
     // The deploy-only path (ONNX Runtime prediction and serving) never reaches libtorch: `kestrel
     // predict` and `kestrel serve` (with its web UI) on an .onnx file must run where the addon is missing. Dynamic
     // import() of the libtorch back end is allowed.
-    files: ['src/runtime/**/*.ts', 'src/serve/**/*.ts', 'src/cli/serve.ts', 'src/ui/**/*.ts', 'src/cli/ui.ts', 'src/data/stream.ts', 'src/data/batch.ts', 'src/tasks/classify/predict.ts', 'src/tasks/classify/predict-onnx.ts', 'src/tasks/classify/predict-common.ts'],
+    files: ['src/runtime/**/*.ts', 'src/serve/**/*.ts', 'src/cli/serve.ts', 'src/ui/**/*.ts', 'src/cli/ui.ts', 'src/data/stream.ts', 'src/data/batch.ts', 'src/tasks/classify/predict.ts', 'src/tasks/classify/predict-onnx.ts', 'src/tasks/classify/predict-common.ts', 'src/engine/predictor.ts', 'src/engine/validator.ts', 'src/engine/run-dir.ts', 'src/task.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{

@@ -22,4 +22,9 @@ export { train, type TrainResult, type TrainHooks } from './tasks/classify/train
 export { val, type ValOptions, type ValResult } from './tasks/classify/val.js';
 export { predict, type PredictOptions, type Prediction } from './tasks/classify/predict.js';
 export { createModel, listModels } from './models/registry.js';
+export { TASKS, type TaskName } from './task.js';
+export { runTraining } from './engine/trainer.js';
+export { runValidation, type ValTask, type Scorer } from './engine/validator.js';
+export { runPredictor, expandSource, type PredictBackend } from './engine/predictor.js';
+export type { TrainTask, TaskRun, Validation, StepContext, TrainerResult } from './engine/task.js';
 export { exportCheckpoint, exportOnnx, moduleToOnnx, type OnnxExportOptions, type CheckpointExportOptions, type ModelPass } from './onnx/export.js';

@@ -1,15 +1,19 @@
-/** `kestrel models`: the model zoo. */
-import type { Command } from 'commander';
+/** `kestrel models`: the model zoo, by task. */
+import { Option, type Command } from 'commander';
+import { TASKS, type TaskName } from '../task.js';
 
 export function registerModels(program: Command): void {
   program
     .command('models')
     .description('list the models train --model accepts')
+    .addOption(new Option('--task <task>', 'only the models of this task').choices([...TASKS]))
     .option('--json', 'one JSON object per model')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean; task?: TaskName }) => {
       const { listModels } = await import('../models/registry.js');
-      for (const m of listModels()) {
-        process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `${m.name.padEnd(20)} ${String(m.defaultImgsz).padStart(4)} px  ${m.description}\n`);
+      const models = listModels(o.task);
+      if (models.length === 0 && !o.json) process.stdout.write(`no ${o.task} models yet\n`);
+      for (const m of models) {
+        process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `${m.name.padEnd(20)} ${m.task.padEnd(9)} ${String(m.defaultImgsz).padStart(4)} px  ${m.description}\n`);
       }
     });
 }

@@ -10,6 +10,7 @@ export function registerTrain(program: Command): void {
     .option('--data <spec>', 'mnist | fashion-mnist | a folder (root/{train,val,test}/<class>/*.jpg or root/<class>/*) | a CSV (path,label)')
     .option('--model <name>', 'a model from `kestrel models` (default: smallcnn for 28-px data, resnet18 otherwise)')
     .option('--epochs <n>', 'passes over the training set', positiveInt, 5)
+    .option('--time <minutes>', 'train for this many minutes instead of --epochs (the schedule is fitted to it)', positiveNumber)
     .option('--batch <n>', 'batch size', positiveInt, 64)
     .option('--imgsz <px>', 'input size (default: the data\'s own for 28-px sets, else the model\'s)', positiveInt)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'adam', 'sgd']).default('adamw'))

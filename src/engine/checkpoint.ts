@@ -1,16 +1,23 @@
 /**
- * Classifier checkpoints: one safetensors file holding the model's state dict (PyTorch names) and,
- * in its metadata, everything needed to use it alone: model config, class names, preprocessing.
- * `last` checkpoints add the training state (optimizer tensors under `optimizer.`, RNG, schedule).
+ * Checkpoints of every task: one safetensors file holding the model's state dict (PyTorch names)
+ * and, in its metadata, everything needed to use it alone: task, model config, class names,
+ * preprocessing. The format names the task (`kestrel.classify/1`, `kestrel.detect/1`…), so a
+ * detector is never loaded where a classifier is expected. `last` checkpoints add the training
+ * state (optimizer tensors under `optimizer.`, RNG, schedule).
  */
 import { existsSync } from 'node:fs';
 import { CheckpointError, loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../checkpoint/index.js';
 import type { TransformSpec } from '../data/transforms.js';
-import { createModel, type ClassifierModel, type ModelConfig } from '../models/registry.js';
+import { buildModel, type ModelConfig, type TaskModel } from '../models/registry.js';
+import { isTaskName, type TaskName } from '../task.js';
 import type { Device } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-export const FORMAT = 'kestrel.classify/1';
+/** The checkpoint format of each task. */
+export const formatOf = <T extends TaskName>(task: T): `kestrel.${T}/1` => `kestrel.${task}/1`;
+
+/** The classification format (the first one; kept as a name for existing callers). */
+export const FORMAT = formatOf('classify');
 
 /** What a deployed model needs to turn an image into the network's input. */
 export interface Preprocess {
@@ -23,9 +30,9 @@ export interface Preprocess {
   transforms: TransformSpec[];
 }
 
-export interface ClassifierMeta {
-  format: typeof FORMAT;
-  task: 'classify';
+export interface CheckpointMeta<T extends TaskName = TaskName> {
+  format: `kestrel.${T}/1`;
+  task: T;
   model: ModelConfig;
   classes: string[];
   preprocess: Preprocess;
@@ -36,9 +43,11 @@ export interface ClassifierMeta {
   createdAt: string;
 }
 
-export interface Checkpoint {
-  model: ClassifierModel;
-  meta: ClassifierMeta;
+export type ClassifierMeta = CheckpointMeta<'classify'>;
+
+export interface Checkpoint<M extends TaskModel = TaskModel, T extends TaskName = TaskName> {
+  model: M;
+  meta: CheckpointMeta<T>;
   /** Tensors beyond the model's (optimizer state, RNG) — present in `last` checkpoints. */
   extra: Map<string, Tensor>;
   /** JSON training state saved with `last` (epoch, schedule, best fitness…), or null. */
@@ -46,7 +55,7 @@ export interface Checkpoint {
 }
 
 /** Writes a checkpoint atomically. `extra` tensor names must not clash with the model's. */
-export function saveCheckpoint(path: string, model: ClassifierModel, meta: ClassifierMeta, extra?: { tensors?: Map<string, Tensor>; train?: Record<string, unknown> }): void {
+export function saveCheckpoint(path: string, model: TaskModel, meta: CheckpointMeta, extra?: { tensors?: Map<string, Tensor>; train?: Record<string, unknown> }): void {
   const tensors = new Map(model.stateDict());
   for (const [k, t] of extra?.tensors ?? []) {
     if (tensors.has(k)) throw new Error(`checkpoint: extra tensor '${k}' clashes with a model tensor`);
@@ -57,32 +66,43 @@ export function saveCheckpoint(path: string, model: ClassifierModel, meta: Class
   saveSafetensors(path, tensors, metadata);
 }
 
-/** Reads only the metadata of a checkpoint (fast: no tensor data). */
-export function readCheckpointMeta(path: string): ClassifierMeta {
-  if (!existsSync(path)) throw new CheckpointError(path, `no such checkpoint`);
-  return parseMeta(path, readSafetensorsHeader(path).metadata);
+export interface LoadOptions<T extends TaskName = TaskName> {
+  device?: Device;
+  /** The task the caller needs: a checkpoint of another task is refused with a one-line error. */
+  task?: T;
 }
 
-function parseMeta(path: string, metadata: Record<string, string>): ClassifierMeta {
+/** Reads only the metadata of a checkpoint (fast: no tensor data). */
+export function readCheckpointMeta(path: string, opts: Pick<LoadOptions, 'task'> = {}): CheckpointMeta {
+  if (!existsSync(path)) throw new CheckpointError(path, `no such checkpoint`);
+  return parseMeta(path, readSafetensorsHeader(path).metadata, opts.task);
+}
+
+function parseMeta(path: string, metadata: Record<string, string>, want?: TaskName): CheckpointMeta {
   const raw = metadata.kestrel;
   if (raw === undefined) throw new CheckpointError(path, `not a Kestrel checkpoint (no 'kestrel' metadata)`);
-  let meta: ClassifierMeta;
+  let meta: CheckpointMeta;
   try {
-    meta = JSON.parse(raw) as ClassifierMeta;
+    meta = JSON.parse(raw) as CheckpointMeta;
   } catch {
     throw new CheckpointError(path, `the 'kestrel' metadata is not valid JSON`);
   }
-  if (meta.format !== FORMAT) throw new CheckpointError(path, `unsupported checkpoint format '${String(meta.format)}' (expected ${FORMAT})`);
+  const task = typeof meta.task === 'string' && isTaskName(meta.task) ? meta.task : null;
+  if (task === null || meta.format !== formatOf(task)) {
+    throw new CheckpointError(path, `unsupported checkpoint format '${String(meta.format)}' (expected ${formatOf(want ?? 'classify')})`);
+  }
+  if (want !== undefined && task !== want) throw new CheckpointError(path, `is a ${task} checkpoint; this needs a ${want} one`);
   return meta;
 }
 
 /** Loads a checkpoint and rebuilds its model (eval mode). */
-export function loadCheckpoint(path: string, opts: { device?: Device } = {}): Checkpoint {
+export function loadCheckpoint<M extends TaskModel = TaskModel, T extends TaskName = TaskName>(path: string, opts: LoadOptions<T> = {}): Checkpoint<M, T> {
   if (!existsSync(path)) throw new CheckpointError(path, `no such checkpoint`);
   const { tensors, metadata } = loadSafetensors(path);
   try {
-    const meta = parseMeta(path, metadata);
-    const model = createModel(meta.model.name, meta.model);
+    const meta = parseMeta(path, metadata, opts.task) as CheckpointMeta<T>;
+    // The task checked above decides the model family; the registry builds it by name.
+    const model = buildModel(meta.model) as M;
     const own = model.stateDict();
     const mine = new Map([...tensors].filter(([k]) => own.has(k)));
     try {
@@ -95,7 +115,8 @@ export function loadCheckpoint(path: string, opts: { device?: Device } = {}): Ch
     if (opts.device && opts.device !== 'cpu') model.to(opts.device);
     const extra = new Map([...tensors].filter(([k]) => !own.has(k)));
     const train = metadata['kestrel.train'] === undefined ? null : (JSON.parse(metadata['kestrel.train']) as Record<string, unknown>);
-    return { model: model.eval(), meta, extra, train };
+    model.eval();
+    return { model, meta, extra, train };
   } catch (e) {
     for (const t of tensors.values()) if (!t.isDisposed) t.dispose();
     throw e;

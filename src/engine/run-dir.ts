@@ -2,12 +2,15 @@
  * A run folder (`runs/<task>/<name>/`): args.yaml, results.csv, a log file and weights/, each file
  * written atomically so an interrupted run never leaves a half-written one.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { stringify as toYaml } from 'yaml';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
+
+/** The temporary name writeFileAtomic gives a file while it is written. */
+const STALE_TMP = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
 
 export class RunDir {
   readonly #rows: Record<string, number | string>[] = [];
@@ -39,9 +42,16 @@ export class RunDir {
     }
   }
 
-  /** An existing run folder, for resuming: its results.csv rows are kept. */
+  /**
+   * An existing run folder, for resuming: its results.csv rows are kept, and the temporary files
+   * of a save that a kill -9 interrupted (`.<name>.<pid>.<hex>.tmp`, see writeFileAtomic) go.
+   */
   static open(path: string): RunDir {
     const dir = new RunDir(path);
+    for (const sub of [path, join(path, 'weights')]) {
+      if (!existsSync(sub)) continue;
+      for (const f of readdirSync(sub)) if (STALE_TMP.test(f)) rmSync(join(sub, f), { force: true });
+    }
     const csv = join(path, 'results.csv');
     if (existsSync(csv)) dir.#rows.push(...parseCsv(readFileSync(csv, 'utf8')));
     return dir;

@@ -1,5 +1,5 @@
 /**
- * The model zoo's table: every classification model by name, with what it takes to build it.
+ * The model zoo's table: every model by name, with its task and what it takes to build it.
  * A plain typed record (no registration side effects): adding a model is one entry here.
  */
 import { efficientnetB0 } from './efficientnet.js';
@@ -8,15 +8,24 @@ import { checkPositiveInt, type ClassifierModel, type ModelConfig, type ModelOpt
 import { resnet18, resnet34, resnet50 } from './resnet.js';
 import { smallcnn } from './smallcnn.js';
 import { vitTiny } from './vit.js';
+import type { Module } from '../nn/module.js';
+import type { TaskName } from '../task.js';
 
 export type { ClassifierModel, ForwardHeadOptions, ModelConfig, ModelOptions } from './model.js';
 
 export type ModelName =
   | 'smallcnn' | 'resnet18' | 'resnet34' | 'resnet50' | 'mobilenet_v2' | 'mobilenet_v3_small' | 'efficientnet_b0' | 'vit_tiny';
 
-export interface ModelEntry {
+/** What every model of every task offers: a module that rebuilds from its JSON config. */
+export interface TaskModel extends Module {
+  readonly config: ModelConfig;
+}
+
+export interface ModelEntry<M extends TaskModel = ClassifierModel> {
+  /** The task whose outputs the model gives (`kestrel models --task`). */
+  task: TaskName;
   /** Builds the model from a complete config (createModel fills in the defaults). */
-  create(config: ModelConfig): ClassifierModel;
+  create(config: ModelConfig): M;
   description: string;
   /** The input side the model is designed for (its config.imgSize unless given). */
   defaultImgsz: number;
@@ -32,6 +41,7 @@ export interface ModelEntry {
 
 export const MODELS: Record<ModelName, ModelEntry> = {
   smallcnn: {
+    task: 'classify',
     create: smallcnn,
     description: 'Small VGG-style CNN with batch norm for 28×28 digits (~198k parameters)',
     defaultImgsz: 28,
@@ -39,6 +49,7 @@ export const MODELS: Record<ModelName, ModelEntry> = {
     paper: 'https://arxiv.org/abs/1409.1556',
   },
   resnet18: {
+    task: 'classify',
     create: resnet18,
     description: 'ResNet-18, torchvision layout (11.7M parameters)',
     defaultImgsz: 224,
@@ -46,6 +57,7 @@ export const MODELS: Record<ModelName, ModelEntry> = {
     paper: 'https://arxiv.org/abs/1512.03385',
   },
   resnet34: {
+    task: 'classify',
     create: resnet34,
     description: 'ResNet-34, torchvision layout (21.8M parameters)',
     defaultImgsz: 224,
@@ -53,6 +65,7 @@ export const MODELS: Record<ModelName, ModelEntry> = {
     paper: 'https://arxiv.org/abs/1512.03385',
   },
   resnet50: {
+    task: 'classify',
     create: resnet50,
     description: 'ResNet-50 with bottleneck blocks, torchvision layout (25.6M parameters)',
     defaultImgsz: 224,
@@ -60,6 +73,7 @@ export const MODELS: Record<ModelName, ModelEntry> = {
     paper: 'https://arxiv.org/abs/1512.03385',
   },
   mobilenet_v2: {
+    task: 'classify',
     create: mobilenetV2,
     description: 'MobileNetV2, torchvision layout (3.5M parameters)',
     defaultImgsz: 224,
@@ -67,6 +81,7 @@ export const MODELS: Record<ModelName, ModelEntry> = {
     paper: 'https://arxiv.org/abs/1801.04381',
   },
   mobilenet_v3_small: {
+    task: 'classify',
     create: mobilenetV3Small,
     description: 'MobileNetV3-Small, torchvision layout (2.5M parameters)',
     defaultImgsz: 224,
@@ -74,6 +89,7 @@ export const MODELS: Record<ModelName, ModelEntry> = {
     paper: 'https://arxiv.org/abs/1905.02244',
   },
   efficientnet_b0: {
+    task: 'classify',
     create: efficientnetB0,
     description: 'EfficientNet-B0 with stochastic depth, torchvision layout (5.3M parameters)',
     defaultImgsz: 224,
@@ -81,6 +97,7 @@ export const MODELS: Record<ModelName, ModelEntry> = {
     paper: 'https://arxiv.org/abs/1905.11946',
   },
   vit_tiny: {
+    task: 'classify',
     create: vitTiny,
     description: "ViT-Tiny (timm's vit_tiny_patch16_224: dim 192, depth 12, 3 heads; 5.7M parameters)",
     defaultImgsz: 224,
@@ -93,16 +110,17 @@ export const MODELS: Record<ModelName, ModelEntry> = {
 /** A table row without its constructor: what `kestrel models` lists. */
 export interface ModelInfo {
   name: ModelName;
+  task: TaskName;
   description: string;
   defaultImgsz: number;
   paper: string;
 }
 
-/** The models createModel() accepts, in table order. */
-export function listModels(): ModelInfo[] {
-  return modelNames().map((name) => {
+/** The models of one task (all tasks when none is named), in table order. */
+export function listModels(task?: TaskName): ModelInfo[] {
+  return modelNames().filter((name) => task === undefined || MODELS[name].task === task).map((name) => {
     const { description, defaultImgsz, paper } = MODELS[name];
-    return { name, description, defaultImgsz, paper };
+    return { name, task: MODELS[name].task, description, defaultImgsz, paper };
   });
 }
 
@@ -149,4 +167,12 @@ export function createModel(name: string, opts: ModelOptions = {}): ClassifierMo
     config.dropRate = opts.dropRate;
   }
   return entry.create(config);
+}
+
+/**
+ * Rebuilds any model of any task from its saved config (what checkpoints hold), checking the
+ * config's numbers as createModel does.
+ */
+export function buildModel(config: ModelConfig): TaskModel {
+  return createModel(config.name, config);
 }

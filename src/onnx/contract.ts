@@ -7,7 +7,7 @@
  * | key            | value                                                         |
  * |----------------|---------------------------------------------------------------|
  * | kestrel        | contract version, `kestrel.onnx/1`                            |
- * | task           | `classify`                                                    |
+ * | task           | `classify`, `detect` or `segment` (the output's meaning)      |
  * | names          | JSON array of class names, index = output column              |
  * | imgsz          | JSON `[h, w]` of the network input                            |
  * | channels       | `1` or `3`                                                    |
@@ -20,13 +20,14 @@
  * | precision      | `fp32`, `fp16` or `int8`                                      |
  */
 import { z } from 'zod';
+import { TASKS, type TaskName } from '../task.js';
 import { parseTransforms } from '../data/transform-schema.js';
 import type { TransformSpec } from '../data/transforms.js';
 
 export const CONTRACT = 'kestrel.onnx/1';
 
 export interface DeployContract {
-  task: 'classify';
+  task: TaskName;
   names: string[];
   imgsz: [number, number];
   channels: 1 | 3;
@@ -70,7 +71,7 @@ const json = <T extends z.ZodType>(schema: T) =>
 
 const schema = z.object({
   kestrel: z.literal(CONTRACT),
-  task: z.literal('classify'),
+  task: z.enum(TASKS),
   names: json(z.array(z.string()).min(1)),
   imgsz: json(z.tuple([z.number().int().positive(), z.number().int().positive()])),
   channels: z.enum(['1', '3']).transform((s) => Number(s) as 1 | 3),

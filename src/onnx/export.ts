@@ -217,7 +217,7 @@ async function* calibrationFromData(spec: string, meta: ClassifierMeta, batch: n
  */
 export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: ClassifierMeta }> {
   if (opts.fp16 && opts.int8) throw new Error('fp16 and int8 exclude each other: choose one');
-  const { model, meta, extra } = loadCheckpoint(weights);
+  const { model, meta, extra } = loadCheckpoint<ClassifierModel, 'classify'>(weights, { task: 'classify' });
   for (const t of extra.values()) t.dispose();
   try {
     let proto = buildOnnxModel(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);

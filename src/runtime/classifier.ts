@@ -88,6 +88,7 @@ export class OnnxClassifier {
       if (e instanceof ContractError) throw new OnnxError(path, e.message);
       throw e;
     }
+    if (contract && contract.task !== 'classify') throw new OnnxError(path, `is a ${contract.task} model; this needs a classify one`);
     const user: PreprocessSpec = { ...(opts.preprocessFile === undefined ? {} : loadPreprocessFile(opts.preprocessFile)) };
     for (const [k, v] of Object.entries(opts.preprocess ?? {})) if (v !== undefined) (user as Record<string, unknown>)[k] = v;
     // Cheap checks first: a model that cannot be used should not cost a session.

@@ -51,7 +51,7 @@ export async function loadServedModel(weights: string, opts: ClassifierOptions =
   const p = classifier.preprocessing;
   const info: ModelInfo = {
     id: MODEL_ID,
-    task: 'classify',
+    task: classifier.contract?.task ?? 'classify',
     names: p.names,
     imgsz: p.imgsz,
     channels: p.channels,

@@ -14,12 +14,13 @@ import { MODEL_ID, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
 import { Admission, predictRoutes, type BatchItem } from './predict.js';
 import { PreprocessPool } from './preprocess-pool.js';
+import { TASKS } from '../task.js';
 
 const modelSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
-    task: { type: 'string', enum: ['classify'] },
+    task: { type: 'string', enum: [...TASKS] },
     names: { type: 'array', items: { type: 'string' } },
     imgsz: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2, description: '[height, width] of the network input' },
     channels: { type: 'integer', enum: [1, 3] },

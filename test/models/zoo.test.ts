@@ -106,7 +106,13 @@ describe('registry', () => {
       assert.ok(m.paper.startsWith('https://arxiv.org/abs/'), `${m.name}: paper ${m.paper}`);
       assert.equal(m.defaultImgsz, m.name === 'smallcnn' ? 28 : 224);
     }
-    assert.deepEqual(JSON.parse(JSON.stringify(models[0])), { name: 'smallcnn', description: models[0]!.description, defaultImgsz: 28, paper: models[0]!.paper });
+    assert.deepEqual(JSON.parse(JSON.stringify(models[0])), { name: 'smallcnn', task: 'classify', description: models[0]!.description, defaultImgsz: 28, paper: models[0]!.paper });
+  });
+
+  it('listModels(task) lists the models of that task only', () => {
+    assert.deepEqual(listModels('classify').map((m) => m.name), listModels().filter((m) => m.task === 'classify').map((m) => m.name));
+    assert.ok(listModels('classify').length >= 8);
+    for (const task of ['detect', 'segment'] as const) assert.ok(listModels(task).every((m) => m.task === task), task);
   });
 
   it('an unknown name fails with the list of known names', () => {

@@ -5,9 +5,12 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../../checkpoint/atomic.js';
 import { RunDir } from '../../engine/run-dir.js';
 
-export type Prediction =
-  | { source: string; top: { label: string; score: number }[] }
-  | { source: string; error: string };
+/** A classifier's answer for one image: the top-k classes, best first. */
+export interface TopResult {
+  top: { label: string; score: number }[];
+}
+
+export type Prediction = ({ source: string } & TopResult) | { source: string; error: string };
 
 /** Scores as printed: six decimals. */
 export const round = (v: number): number => Number(v.toFixed(6));

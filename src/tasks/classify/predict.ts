@@ -7,14 +7,13 @@
  * for await (const r of predict({ weights: 'best.safetensors', source: 'photos/*.jpg', topk: 3 })) console.log(r);
  * for await (const r of predict({ weights: 'model.onnx', source: 'photos', threads: 2 })) console.log(r);
  */
-import { statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { glob } from 'tinyglobby';
-import { IMAGE_EXTENSIONS } from '../../data/image.js';
+import { expandSource, runPredictor, type PredictBackend } from '../../engine/predictor.js';
 import type { PreprocessSpec } from '../../runtime/preprocess.js';
-import type { Prediction } from './predict-common.js';
+import { LabelledCopies, type Prediction, type TopResult } from './predict-common.js';
 
 export type { Prediction } from './predict-common.js';
+export { expandSource } from '../../engine/predictor.js';
 
 export interface PredictOptions {
   /** A `.safetensors` checkpoint (libtorch) or an `.onnx` model (ONNX Runtime). */
@@ -37,25 +36,6 @@ export interface PredictOptions {
   preprocessFile?: string;
 }
 
-/** The image files a source names: one file, every image under a folder, or a glob's matches. */
-export async function expandSource(source: string): Promise<string[]> {
-  const isImage = (p: string): boolean => IMAGE_EXTENSIONS.includes(extname(p).toLowerCase());
-  let st;
-  try {
-    st = statSync(source);
-  } catch {
-    st = null;
-  }
-  if (st?.isFile()) return [source];
-  const files = st?.isDirectory()
-    ? await glob('**/*', { cwd: source, absolute: true, onlyFiles: true })
-    : /[*?[{]/.test(source) ? await glob(source, { absolute: true, onlyFiles: true }) : null;
-  if (files === null) throw new Error(`source not found: ${source}`);
-  const images = files.filter(isImage).sort();
-  if (images.length === 0) throw new Error(`no images in ${source} (looked for ${IMAGE_EXTENSIONS.join(' ')})`);
-  return images;
-}
-
 /** Whether weights name an ONNX model (and so run on ONNX Runtime). */
 export const isOnnxPath = (weights: string): boolean => extname(weights).toLowerCase() === '.onnx';
 
@@ -68,6 +48,11 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
   if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads > 0)) throw new RangeError(`threads must be a positive integer, got ${o.threads}`);
   const paths = await expandSource(o.source);
   // Each back end is imported only when used: the ONNX one must not load libtorch.
-  if (onnx) yield* (await import('./predict-onnx.js')).predictOnnx(o, paths);
-  else yield* (await import('./predict-torch.js')).predictTorch(o, paths);
+  const backend: PredictBackend<TopResult> = onnx ? await (await import('./predict-onnx.js')).onnxBackend(o) : await (await import('./predict-torch.js')).torchBackend(o);
+  const copies = o.save ? new LabelledCopies(paths, o.project ?? 'runs/classify', o.name ?? 'predict') : null;
+  yield* runPredictor(backend, paths, {
+    ...(o.batch === undefined ? {} : { batch: o.batch }),
+    ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(copies ? { save: (source: string, r: TopResult) => copies.save(source, r.top[0]!) } : {}),
+  });
 }

@@ -5,55 +5,32 @@
  * @example
  * const { metrics } = await val({ weights: 'runs/classify/train/weights/best.safetensors', data: 'mnist', split: 'test' });
  */
-import { sampleId, type DataSource } from '../../data/source.js';
+import { sampleId } from '../../data/source.js';
 import { resolveClassifyData } from '../../data/sources.js';
 import { progress } from '../../engine/progress.js';
-import { MODELS, isModelName } from '../../models/registry.js';
-import { RunDir, toCsv } from '../../engine/run-dir.js';
+import { MODELS, isModelName, type ClassifierModel } from '../../models/registry.js';
+import { toCsv } from '../../engine/run-dir.js';
+import { runValidation, type Scorer, type ValOptionsBase, type ValRun, type ValTask } from '../../engine/validator.js';
 import { classificationReport, formatReport, type ClassificationMetrics } from '../../metrics/classify.js';
 import { confusionMatrixPng } from '../../plot/index.js';
 import type { Predictions } from './evaluate.js';
 import { writeValErrors } from './val-errors.js';
 
-export interface ValOptions {
-  weights: string;
-  data: string;
-  split?: 'train' | 'val' | 'test';
+export interface ValOptions extends ValOptionsBase {
   batch?: number;
   workers?: number;
-  project?: string;
-  name?: string;
-  seed?: number;
   /** ONNX Runtime threads (`.onnx` weights). */
   threads?: number;
-  quiet?: boolean;
-  log?: (line: string) => void;
 }
 
-export interface ValResult {
-  metrics: ClassificationMetrics;
-  dir: string;
-  split: string;
-  count: number;
-}
-
-/** What val needs from a model file: its classes and eval pipeline, and a pass over a split. */
-interface Scorer {
-  classes: string[];
-  /** The data the checkpoint was trained on (same seed and held-out share by default). */
-  trained?: { spec: string; seed: number; valFraction?: number } | undefined;
-  /** The training epoch the weights come from, when known. */
-  epoch: number;
-  score(source: DataSource, label: string, quiet: boolean): Promise<Predictions>;
-  dispose(): Promise<void>;
-}
+export type ValResult = ValRun<ClassificationMetrics>;
 
 /** A libtorch checkpoint, run channels-last where the model trains that way. */
-async function torchScorer(o: ValOptions): Promise<Scorer> {
+async function torchScorer(o: ValOptions): Promise<Scorer<Predictions>> {
   const [{ loadCheckpoint }, { DataLoader }, { predictAll }] = await Promise.all([
     import('../../engine/checkpoint.js'), import('../../data/loader.js'), import('./evaluate.js'),
   ]);
-  const ckpt = loadCheckpoint(o.weights);
+  const ckpt = loadCheckpoint<ClassifierModel, 'classify'>(o.weights, { task: 'classify' });
   const { classes, preprocess } = ckpt.meta;
   return {
     classes,
@@ -77,7 +54,7 @@ async function torchScorer(o: ValOptions): Promise<Scorer> {
 }
 
 /** An `.onnx` file on ONNX Runtime (no libtorch): the same images through the file's own preprocessing. */
-async function onnxScorer(o: ValOptions): Promise<Scorer> {
+async function onnxScorer(o: ValOptions): Promise<Scorer<Predictions>> {
   const [{ OnnxClassifier }, { BatchStream }] = await Promise.all([import('../../runtime/classifier.js'), import('../../data/stream.js')]);
   const clf = await OnnxClassifier.load(o.weights, o.threads === undefined ? {} : { threads: o.threads });
   const { names, transforms, channels } = clf.preprocessing;
@@ -120,36 +97,26 @@ async function onnxScorer(o: ValOptions): Promise<Scorer> {
   };
 }
 
-export async function val(o: ValOptions): Promise<ValResult> {
-  const log = o.log ?? ((l: string) => void process.stdout.write(`${l}\n`));
-  const split = o.split ?? 'val';
-  const scorer = o.weights.toLowerCase().endsWith('.onnx') ? await onnxScorer(o) : await torchScorer(o);
-  try {
-    const { classes, trained } = scorer;
-    // The split the model was validated on in training: same seed and held-out share by default.
-    const valFraction = trained?.spec === o.data ? trained.valFraction : undefined;
-    const data = await resolveClassifyData(o.data, { seed: o.seed ?? trained?.seed ?? 0, ...(valFraction === undefined ? {} : { valFraction }) });
-    if (data.classes.join('\n') !== classes.join('\n')) {
-      const missing = classes.filter((c) => !data.classes.includes(c));
-      const extra = data.classes.filter((c) => !classes.includes(c));
-      throw new Error(`the data's classes differ from the model's${missing.length ? `; missing: ${missing.join(', ')}` : ''}${extra.length ? `; not in the model: ${extra.join(', ')}` : ''}`);
-    }
-    const source = data.splits[split];
-    if (!source) throw new Error(`${o.data} has no '${split}' split`);
-    const preds = await scorer.score(source, split, o.quiet ?? false);
+/** Classification over the shared Validator: accuracy, top-5, confusion matrix, misclassified images. */
+const classifyVal: ValTask<ValOptions, Predictions, ClassificationMetrics> = {
+  project: 'runs/classify',
+  open: (o) => (o.weights.toLowerCase().endsWith('.onnx') ? onnxScorer(o) : torchScorer(o)),
+  resolveData: (spec, opts) => resolveClassifyData(spec, opts),
+  report(preds, classes, split) {
     const metrics = classificationReport(preds.yTrue, preds.yPred, classes, { scores: preds.scores });
-    const run = RunDir.create(o.project ?? 'runs/classify', o.name ?? 'val');
-    run.writeJson('metrics.json', { weights: o.weights, data: o.data, split, count: preds.yTrue.length, loss: preds.loss, ...metrics });
+    const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
+    return {
+      metrics, count: preds.yTrue.length, json: { loss: preds.loss, ...metrics },
+      lines: (dir) => [formatReport(metrics), `${split}: ${preds.yTrue.length} images · accuracy ${pct(metrics.accuracy)}${metrics.top5 === null ? '' : ` · top5 ${pct(metrics.top5)}`} → ${dir}`],
+    };
+  },
+  async write(run, preds, metrics, { source, classes, epoch, split }) {
     run.writeText('predictions.csv', toCsv(preds.ids.map((id, i) => ({
       path_or_index: id, true: classes[preds.yTrue[i]!], pred: classes[preds.yPred[i]!], confidence: preds.scores[i]![preds.yPred[i]!],
     }))));
     await confusionMatrixPng(metrics.confusionMatrix, classes, run.file('confusion_matrix.png'), { title: `Confusion matrix (${split})` });
-    await writeValErrors(run.path, source, preds, classes, scorer.epoch);
-    for (const s of data.skipped) run.log('val.log', `skipped ${s.path}: ${s.reason}`);
-    log(formatReport(metrics));
-    log(`${split}: ${preds.yTrue.length} images · accuracy ${(metrics.accuracy * 100).toFixed(2)}%${metrics.top5 === null ? '' : ` · top5 ${(metrics.top5 * 100).toFixed(2)}%`} → ${run.path}`);
-    return { metrics, dir: run.path, split, count: preds.yTrue.length };
-  } finally {
-    await scorer.dispose();
-  }
-}
+    await writeValErrors(run.path, source, preds, classes, epoch);
+  },
+};
+
+export const val = (o: ValOptions): Promise<ValResult> => runValidation(classifyVal, o);
