@@ -263,6 +263,8 @@ function build(header: SafetensorsHeader, bytesOf: (begin: number, end: number) 
 export interface LoadOptions {
   /** Where the tensors go (default cpu). */
   device?: Device;
+  /** Reads only the tensors this accepts (the others' bytes are never read). */
+  only?: (name: string, info: TensorInfo) => boolean;
 }
 
 export interface Loaded {
@@ -305,7 +307,9 @@ export function parseSafetensors(buf: Uint8Array, opts: LoadOptions & { source?:
  */
 export function loadSafetensors(path: string, opts: LoadOptions = {}): Loaded {
   return withFile(path, (fd, size) => {
-    const header = readHeader(fd, size, path);
+    const full = readHeader(fd, size, path);
+    const only = opts.only;
+    const header = only ? { ...full, tensors: new Map([...full.tensors].filter(([name, info]) => only(name, info))) } : full;
     const tensors = build(header, (b, e) => readExact(fd, header.dataStart + b, e - b, path), opts.device);
     return { tensors, metadata: header.metadata };
   });

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { CheckpointError, loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../checkpoint/index.js';
+import { checkFinite, checkMeta, checkTensors } from './checkpoint-checks.js';
 import type { TransformSpec } from '../data/transforms.js';
 import { buildModel, type ModelConfig, type TaskModel } from '../models/registry.js';
 import { isTaskName, type TaskName } from '../task.js';
@@ -70,6 +71,8 @@ export interface LoadOptions<T extends TaskName = TaskName> {
   device?: Device;
   /** The task the caller needs: a checkpoint of another task is refused with a one-line error. */
   task?: T;
+  /** Also read the training state's tensors into `extra` (resume); otherwise they are never read. */
+  trainingState?: boolean;
 }
 
 /** Reads only the metadata of a checkpoint (fast: no tensor data). */
@@ -95,30 +98,56 @@ function parseMeta(path: string, metadata: Record<string, string>, want?: TaskNa
   return meta;
 }
 
-/** Loads a checkpoint and rebuilds its model (eval mode). */
+/**
+ * Loads a checkpoint and rebuilds its model (eval mode). The metadata is checked before the model
+ * is built and the tensors' shapes and dtypes before their data is read (checkpoint-checks.ts);
+ * weights with NaN or infinite values are refused.
+ */
 export function loadCheckpoint<M extends TaskModel = TaskModel, T extends TaskName = TaskName>(path: string, opts: LoadOptions<T> = {}): Checkpoint<M, T> {
   if (!existsSync(path)) throw new CheckpointError(path, `no such checkpoint`);
-  const { tensors, metadata } = loadSafetensors(path);
+  const header = readSafetensorsHeader(path);
+  const meta = parseMeta(path, header.metadata, opts.task) as CheckpointMeta<T>;
+  checkMeta(path, meta);
+  let model: M;
   try {
-    const meta = parseMeta(path, metadata, opts.task) as CheckpointMeta<T>;
     // The task checked above decides the model family; the registry builds it by name.
-    const model = buildModel(meta.model) as M;
+    model = buildModel(meta.model) as M;
+  } catch (e) {
+    // A config createModel refuses (unknown name, bad size) is the file's fault; anything else
+    // (the addon missing, out of memory) is not, and keeps its own message.
+    if (e instanceof RangeError || /^unknown model/.test((e as Error).message)) throw new CheckpointError(path, `metadata model: ${(e as Error).message}`);
+    throw e;
+  }
+  let tensors = new Map<string, Tensor>();
+  try {
     const own = model.stateDict();
+    checkTensors(path, own, header.tensors);
+    tensors = loadSafetensors(path, { only: (name) => own.has(name) || opts.trainingState === true }).tensors;
     const mine = new Map([...tensors].filter(([k]) => own.has(k)));
+    checkFinite(path, mine);
     try {
       model.loadStateDict(mine);
     } catch (e) {
-      model.dispose();
       throw new CheckpointError(path, `${(e as Error).message}`);
     }
     for (const t of mine.values()) t.dispose();
     if (opts.device && opts.device !== 'cpu') model.to(opts.device);
     const extra = new Map([...tensors].filter(([k]) => !own.has(k)));
-    const train = metadata['kestrel.train'] === undefined ? null : (JSON.parse(metadata['kestrel.train']) as Record<string, unknown>);
+    const train = parseTrainState(path, header.metadata['kestrel.train']);
     model.eval();
     return { model, meta, extra, train };
   } catch (e) {
     for (const t of tensors.values()) if (!t.isDisposed) t.dispose();
+    model.dispose();
     throw e;
+  }
+}
+
+function parseTrainState(path: string, raw: string | undefined): Record<string, unknown> | null {
+  if (raw === undefined) return null;
+  try {
+    return JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    throw new CheckpointError(path, `the 'kestrel.train' metadata is not valid JSON`);
   }
 }

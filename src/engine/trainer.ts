@@ -65,7 +65,7 @@ const disposeCheckpoint = (c: Checkpoint | null): void => {
 function openResume<A extends TrainerArgs, M extends TaskModel>(task: TrainTask<A, M>, args: A): { args: A; ckpt: Checkpoint<M> | null; state: TrainState<A> | null; dir: string | null } {
   if (!args.resume) return { args, ckpt: null, state: null, dir: null };
   const path = args.resume.endsWith('.safetensors') ? args.resume : `${args.resume}/weights/last.safetensors`;
-  const ckpt = loadCheckpoint<M>(path, { task: task.name });
+  const ckpt = loadCheckpoint<M>(path, { task: task.name, trainingState: true });
   const state = ckpt.train as unknown as TrainState<A> | null;
   if (!state) {
     disposeCheckpoint(ckpt);
