@@ -57,7 +57,7 @@ export function letterboxParams(W: number, H: number, size: number | readonly [n
   if (!scaleup) r = Math.min(r, 1);
   const w = Math.max(1, roundHalfEven(W * r));
   const h = Math.max(1, roundHalfEven(H * r));
-  return { w, h, top: roundHalfEven((outH - h) / 2 - 0.1), left: roundHalfEven((outW - w) / 2 - 0.1), outW, outH };
+  return { w, h, top: Math.max(0, roundHalfEven((outH - h) / 2 - 0.1)), left: Math.max(0, roundHalfEven((outW - w) / 2 - 0.1)), outW, outH };
 }
 
 /**
