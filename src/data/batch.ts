@@ -65,7 +65,7 @@ function memorySample(src: Extract<SourceView, { kind: 'memory' }>, i: number): 
   return { data: src.images.subarray(i * size, (i + 1) * size), width: src.width, height: src.height, channels: src.channels };
 }
 
-/** How a config runs: a leading mosaic, the fused plan of the rest, and whether samples carry targets. */
+/** How a config runs: a leading mosaic, the fused plan of the rest, and which targets samples carry (null: none, the image-only path). */
 interface Flow {
   mosaic: MosaicSpec | null;
   body: TransformSpec[];
@@ -73,18 +73,18 @@ interface Flow {
   want: PackedTargets | null;
 }
 
-const flows = new WeakMap<PipelineConfig, Flow>();
+const plans = new WeakMap<PipelineConfig, Omit<Flow, 'want'>>();
 
 function flowOf(cfg: PipelineConfig, src: SourceView): Flow {
-  let flow = flows.get(cfg);
-  if (flow) return flow;
-  const first = cfg.transforms[0];
-  const mosaic = first?.op === 'mosaic' ? first : null;
-  const body = mosaic ? cfg.transforms.slice(1) : cfg.transforms;
-  const plan = cfg.fuse === false ? { head: body, tail: null } : planTransforms(body);
+  let p = plans.get(cfg);
+  if (!p) {
+    const first = cfg.transforms[0];
+    const mosaic = first?.op === 'mosaic' ? first : null;
+    const body = mosaic ? cfg.transforms.slice(1) : cfg.transforms;
+    plans.set(cfg, (p = { mosaic, body, plan: cfg.fuse === false ? { head: body, tail: null } : planTransforms(body) }));
+  }
   const want = { boxes: src.boxes !== undefined, masks: src.masks !== undefined, geometry: cfg.geometry === true };
-  flows.set(cfg, (flow = { mosaic, body, plan, want: want.boxes || want.masks || want.geometry || mosaic ? want : null }));
-  return flow;
+  return { ...p, want: want.boxes || want.masks || want.geometry || p.mosaic ? want : null };
 }
 
 /** Transforms one sample into its batch slot: the head one by one, then the fused tail in place. */

@@ -167,6 +167,16 @@ describe('targets through the loader', () => {
     assert.equal(memory().tensors, before);
   });
 
+  it('background images (empty box entries) give a [0, 6] boxes tensor', async () => {
+    const src = detectSource();
+    src.boxes = src.boxes!.map(() => ({ boxes: new Float32Array(0), classes: new Int32Array(0) }));
+    const loader = new DataLoader(src, { batchSize: 5, workers: 0, transforms: [{ op: 'hflip' }] });
+    for await (const b of loader.epoch(0)) {
+      assert.deepEqual([b.boxes!.shape, b.masks!.shape], [[0, 6], [5, 30, 40]]);
+      b.dispose();
+    }
+  });
+
   it('a sample whose boxes cannot be read fails alone, in one line', async () => {
     const src = detectSource();
     src.boxes![3] = { boxes: new Float32Array(5), classes: Int32Array.of(1) };
