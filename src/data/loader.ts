@@ -54,6 +54,15 @@ export interface Batch {
  *   }
  * }
  * await loader.close();
+ *
+ * // Detection: sources with `boxes` (or `masks`) give batches that carry them, moved with the pixels.
+ * const det = new DataLoader({ kind: 'files', paths, labels: new Int32Array(paths.length), boxes }, {
+ *   batchSize: 16, transforms: [{ op: 'letterbox', size: 640 }, { op: 'toTensor' }] });
+ * for await (const b of det.epoch(0)) {
+ *   b.boxes;      // float32 [M, 6]: (index in batch, class, x1, y1, x2, y2) in the 640×640 input
+ *   b.geometry;   // per sample { size, scale, pad }: unletterboxBoxes(xyxy, b.geometry[k]) maps back
+ *   b.dispose();
+ * }
  */
 export class DataLoader {
   /** Batches per epoch (before any dropped for failed samples). */
