@@ -4,9 +4,10 @@
  * Brightness, Color, Contrast, Sharpness, Posterize, Solarize, AutoContrast, Equalize.
  */
 import { adjustBrightness, adjustContrast, adjustSaturation, adjustSharpness } from './color.js';
-import { crop, rotate, warpAffine } from './geometry.js';
+import { crop, rotate, rotationInverse, warpAffine } from './geometry.js';
 import { clamp255, requireHwc, type Img } from './pixels.js';
 import type { Rng } from './rng.js';
+import { forwardAbout, type GeoMap } from './targets.js';
 
 export const AUGMENT_OPS = [
   'Identity', 'ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate', 'Brightness',
@@ -123,19 +124,48 @@ export function magnitude(op: AugmentOp, i: number, bins: number, wide: boolean,
   }
 }
 
-function applyRandom(img: Img, op: AugmentOp, bin: number, bins: number, wide: boolean, rng: Rng): Img {
+/** One op of a policy with its signed magnitude drawn. */
+export interface DrawnOp {
+  op: AugmentOp;
+  mag: number;
+}
+
+function draw(op: AugmentOp, bin: number, bins: number, wide: boolean, img: Img, rng: Rng): DrawnOp {
   const { mag, signed } = magnitude(op, bin, bins, wide, img);
-  return applyOp(img, op, signed && rng.chance(0.5) ? -mag : mag);
+  return { op, mag: signed && rng.chance(0.5) ? -mag : mag };
+}
+
+/** TrivialAugmentWide's draw: one uniformly chosen op at a uniformly chosen magnitude bin. */
+export function drawTrivial(img: Img, rng: Rng, bins = 31): DrawnOp[] {
+  const op = AUGMENT_OPS[rng.int(0, AUGMENT_OPS.length)]!;
+  return [draw(op, rng.int(0, bins), bins, true, img, rng)];
+}
+
+/** RandAugment's draw: `n` uniformly chosen ops, each at magnitude bin `m` of `bins` (no op changes the size, so `img` sizes them all). */
+export function drawRand(img: Img, rng: Rng, n = 2, m = 9, bins = 31): DrawnOp[] {
+  return Array.from({ length: n }, () => draw(AUGMENT_OPS[rng.int(0, AUGMENT_OPS.length)]!, m, bins, false, img, rng));
+}
+
+/** How a geometric op moves coordinates in a W × H image; null for the photometric ones. */
+export function opMap(op: AugmentOp, mag: number, W: number, H: number): GeoMap | null {
+  switch (op) {
+    case 'ShearX': return { kind: 'affine', m: [1, mag, 0, 0, 1, 0], w: W, h: H };
+    case 'ShearY': return { kind: 'affine', m: [1, 0, 0, mag, 1, 0], w: W, h: H };
+    case 'TranslateX': return { kind: 'axis', sx: 1, sy: 1, tx: Math.trunc(mag), ty: 0, w: W, h: H };
+    case 'TranslateY': return { kind: 'axis', sx: 1, sy: 1, tx: 0, ty: Math.trunc(mag), w: W, h: H };
+    case 'Rotate': return { kind: 'affine', m: forwardAbout(rotationInverse(mag), W / 2, H / 2), w: W, h: H };
+    default: return null;
+  }
 }
 
 /** TrivialAugmentWide: one uniformly chosen op at a uniformly chosen magnitude bin. */
 export function trivialAugment(img: Img, rng: Rng, bins = 31): Img {
-  const op = AUGMENT_OPS[rng.int(0, AUGMENT_OPS.length)]!;
-  return applyRandom(img, op, rng.int(0, bins), bins, true, rng);
+  for (const d of drawTrivial(img, rng, bins)) img = applyOp(img, d.op, d.mag);
+  return img;
 }
 
 /** RandAugment: `n` uniformly chosen ops, each at magnitude bin `m` of `bins`. */
 export function randAugment(img: Img, rng: Rng, n = 2, m = 9, bins = 31): Img {
-  for (let k = 0; k < n; k++) img = applyRandom(img, AUGMENT_OPS[rng.int(0, AUGMENT_OPS.length)]!, m, bins, false, rng);
+  for (const d of drawRand(img, rng, n, m, bins)) img = applyOp(img, d.op, d.mag);
   return img;
 }

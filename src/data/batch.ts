@@ -5,17 +5,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import { grayscale } from './color.js';
-import { PipelineError } from './errors.js';
-import { fusedSample, planTransforms, type FusedSample, type Plan } from './fused.js';
-import { decodeImage } from './image.js';
+import { fusedSample, planTransforms, type Plan } from './fused.js';
+import { decodeImage, decodeMask, imageSize } from './image.js';
+import { drawMosaic, mosaic, type MosaicSpec } from './mosaic.js';
+import { Packer, type PackedTargets } from './packer.js';
 import type { Img } from './pixels.js';
 import { Rng } from './rng.js';
+import { applySampleTransform, applySampleTransforms } from './sample.js';
+import type { BoxTargets } from './source.js';
+import { moveTargets, readBoxes, type Sample, type SampleGeometry } from './targets.js';
 import { applyTransform, applyTransforms, type TransformSpec } from './transforms.js';
 
-/** What a worker needs of a source: pixels (shared memory) or paths, never the labels. */
+/** What a worker needs of a source: pixels (shared memory) or paths, and the targets, never the labels. */
 export type SourceView =
-  | { kind: 'memory'; images: Uint8Array; height: number; width: number; channels: number }
-  | { kind: 'files'; paths: string[] };
+  | { kind: 'memory'; images: Uint8Array; height: number; width: number; channels: number; boxes?: BoxTargets[]; masks?: Uint8Array }
+  | { kind: 'files'; paths: string[]; boxes?: BoxTargets[]; masks?: string[] };
 
 export interface PipelineConfig {
   transforms: TransformSpec[];
@@ -26,6 +30,8 @@ export interface PipelineConfig {
   fuse?: boolean;
   /** Shrink-on-load for files: decode with the shorter side at most this (sharp, before the transforms). */
   decodeSize?: number;
+  /** Track each sample's geometry (input = original·scale + pad); the pipeline must be axis-aligned. */
+  geometry?: boolean;
 }
 
 export interface BatchJob {
@@ -42,6 +48,12 @@ export interface BatchResult {
   /** Dataset indices of the samples in `data`, in batch order. */
   kept: number[];
   failed: { index: number; reason: string }[];
+  /** Sources with boxes: float32 [M, 6] rows (index in `kept`, class, x1, y1, x2, y2) in the input's pixels. */
+  boxes?: Float32Array;
+  /** Sources with masks: kept.length · H · W class ids (255 = ignore). */
+  masks?: Uint8Array;
+  /** With `geometry`: one per kept sample. */
+  geometry?: SampleGeometry[];
 }
 
 function withChannels(img: Img, channels: 1 | 3): Img {
@@ -53,77 +65,145 @@ function memorySample(src: Extract<SourceView, { kind: 'memory' }>, i: number): 
   return { data: src.images.subarray(i * size, (i + 1) * size), width: src.width, height: src.height, channels: src.channels };
 }
 
-class Packer {
-  #data: Float32Array | null = null;
-  #shape: [number, number, number] = [0, 0, 0];
-  readonly #filled: boolean[];
-
-  /** `spare`: buffers of earlier batches to refill (one of exactly the batch's size is taken). */
-  constructor(n: number, private readonly spare: ArrayBuffer[] = []) {
-    this.#filled = new Array<boolean>(n).fill(false);
-  }
-
-  /** Where sample `slot`, of CHW shape `shape`, goes in the batch buffer (allocated by the first sample). */
-  #at(slot: number, shape: [number, number, number]): number {
-    const size = shape[0] * shape[1] * shape[2];
-    if (this.#data === null) {
-      this.#shape = shape;
-      // A spare buffer, else an uninitialized one (no memset of the whole batch): every kept slot
-      // is written in full, and finish() hands out only those.
-      const n = this.#filled.length * size;
-      const k = this.spare.findIndex((b) => b.byteLength === n * 4);
-      const buffer = k >= 0 ? this.spare.splice(k, 1)[0]! : Buffer.allocUnsafeSlow(n * 4).buffer;
-      this.#data = new Float32Array(buffer, 0, n);
-    } else if (shape.some((v, k) => v !== this.#shape[k])) {
-      throw new PipelineError(`samples in a batch differ in size (${shape.join('×')} vs ${this.#shape.join('×')}): end the transforms with a fixed-size crop or resize`);
-    }
-    this.#filled[slot] = true;
-    return slot * size;
-  }
-
-  put(slot: number, img: Img & { data: Float32Array }): void {
-    const at = this.#at(slot, [img.channels, img.height, img.width]);
-    this.#data!.set(img.data, at);
-  }
-
-  /** Lets the fused tail write the sample in place. */
-  write(slot: number, s: FusedSample): void {
-    const at = this.#at(slot, s.shape);
-    s.write(this.#data!, at);
-  }
-
-  finish(job: BatchJob, failed: BatchResult['failed']): BatchResult {
-    const kept: number[] = [];
-    const data = this.#data ?? new Float32Array(0);
-    const size = this.#shape[0] * this.#shape[1] * this.#shape[2];
-    this.#filled.forEach((filled, slot) => {
-      if (!filled) return;
-      if (kept.length !== slot) data.copyWithin(kept.length * size, slot * size, (slot + 1) * size);
-      kept.push(job.indices[slot]!);
-    });
-    return { batch: job.batch, data: data.subarray(0, kept.length * size), shape: this.#shape, kept, failed };
-  }
+/** How a config runs: a leading mosaic, the fused plan of the rest, and which targets samples carry (null: none, the image-only path). */
+interface Flow {
+  mosaic: MosaicSpec | null;
+  body: TransformSpec[];
+  plan: Plan;
+  want: PackedTargets | null;
 }
 
-const plans = new WeakMap<PipelineConfig, Plan>();
+const plans = new WeakMap<PipelineConfig, Omit<Flow, 'want'>>();
+
+function flowOf(cfg: PipelineConfig, src: SourceView): Flow {
+  let p = plans.get(cfg);
+  if (!p) {
+    const first = cfg.transforms[0];
+    const mosaic = first?.op === 'mosaic' ? first : null;
+    const body = mosaic ? cfg.transforms.slice(1) : cfg.transforms;
+    plans.set(cfg, (p = { mosaic, body, plan: cfg.fuse === false ? { head: body, tail: null } : planTransforms(body) }));
+  }
+  const want = { boxes: src.boxes !== undefined, masks: src.masks !== undefined, geometry: cfg.geometry === true };
+  return { ...p, want: want.boxes || want.masks || want.geometry || p.mosaic ? want : null };
+}
 
 /** Transforms one sample into its batch slot: the head one by one, then the fused tail in place. */
-function transformInto(packer: Packer, slot: number, img: Img, cfg: PipelineConfig, rng: Rng): void {
-  let plan = plans.get(cfg);
-  if (!plan) plans.set(cfg, (plan = cfg.fuse === false ? { head: cfg.transforms, tail: null } : planTransforms(cfg.transforms)));
+function transformInto(packer: Packer, slot: number, img: Img, flow: Flow, rng: Rng): void {
+  const { plan, body } = flow;
   for (const t of plan.head) img = applyTransform(img, t, rng);
   const fused = plan.tail && fusedSample(plan.tail, img, rng);
   if (fused) packer.write(slot, fused);
-  else packer.put(slot, applyTransforms(img, cfg.transforms.slice(plan.head.length), rng));
+  else packer.put(slot, applyTransforms(img, body.slice(plan.head.length), rng));
 }
+
+/** The same for a sample with targets (after its mosaic, if any), which move with the pixels. */
+function transformSampleInto(packer: Packer, slot: number, s: Sample, flow: Flow, rng: Rng): void {
+  const { plan, body } = flow;
+  for (const t of plan.head) s = applySampleTransform(s, t, rng);
+  const fused = plan.tail && fusedSample(plan.tail, s.img, rng);
+  if (fused) {
+    packer.write(slot, fused);
+    packer.targets(slot, moveTargets(s, fused.map));
+    return;
+  }
+  const done = applySampleTransforms(s, body.slice(plan.head.length), rng);
+  packer.put(slot, done.img);
+  packer.targets(slot, done);
+}
+
+const newGeometry = (h: number, w: number): SampleGeometry => ({ size: [h, w], scale: [1, 1], pad: [0, 0] });
+
+/** A memory sample with its targets, or why it cannot be used. */
+function memoryLoad(src: Extract<SourceView, { kind: 'memory' }>, cfg: PipelineConfig, i: number): Sample | string {
+  const s: Sample = { img: withChannels(memorySample(src, i), cfg.channels) };
+  if (src.boxes) {
+    const b = readBoxes(src.boxes[i]);
+    if (typeof b === 'string') return b;
+    [s.boxes, s.classes] = [b.boxes, b.classes];
+  }
+  if (src.masks) s.mask = src.masks.subarray(i * src.height * src.width, (i + 1) * src.height * src.width);
+  if (cfg.geometry) s.geometry = newGeometry(src.height, src.width);
+  return s;
+}
+
+/** Partner draws a mosaic makes before it gives up on a sample (a partner that fails to load is replaced). */
+const PARTNER_DRAWS = 8;
+const noPartners = (last: string): string => `mosaic: ${PARTNER_DRAWS} draws gave fewer than 3 other samples that load (last: ${last})`;
 
 /** The synchronous path for in-memory sources. */
 export function processMemoryBatch(src: Extract<SourceView, { kind: 'memory' }>, cfg: PipelineConfig, job: BatchJob, spare?: ArrayBuffer[]): BatchResult {
-  const packer = new Packer(job.indices.length, spare);
+  const flow = flowOf(cfg, src);
+  const packer = new Packer(job.indices.length, spare, flow.want);
+  const failed: BatchResult['failed'] = [];
   job.indices.forEach((i, slot) => {
-    transformInto(packer, slot, withChannels(memorySample(src, i), cfg.channels), cfg, Rng.forSample(cfg.seed, job.epoch, i));
+    const rng = Rng.forSample(cfg.seed, job.epoch, i);
+    if (!flow.want) return transformInto(packer, slot, withChannels(memorySample(src, i), cfg.channels), flow, rng);
+    let s = memoryLoad(src, cfg, i);
+    if (typeof s !== 'string' && flow.mosaic) s = memoryMosaic(src, cfg, flow.mosaic, s, rng);
+    if (typeof s === 'string') failed.push({ index: i, reason: s });
+    else transformSampleInto(packer, slot, s, flow, rng);
   });
-  return packer.finish(job, []);
+  return result(job, packer, failed);
+}
+
+/** A memory sample's mosaic, its partners drawn from its Rng. */
+function memoryMosaic(src: Extract<SourceView, { kind: 'memory' }>, cfg: PipelineConfig, spec: MosaicSpec, s: Sample, rng: Rng): Sample | string {
+  const draw = drawMosaic(spec, rng);
+  const n = src.images.length / (src.height * src.width * src.channels);
+  const tiles = [s];
+  let last = '';
+  for (let k = 0; draw.apply && k < PARTNER_DRAWS && tiles.length < 4; k++) {
+    const p = memoryLoad(src, cfg, rng.int(0, n));
+    if (typeof p === 'string') last = p;
+    else tiles.push(p);
+  }
+  return draw.apply && tiles.length < 4 ? noPartners(last) : mosaic(spec, tiles, draw, rng);
+}
+
+function result(job: BatchJob, packer: Packer, failed: BatchResult['failed']): BatchResult {
+  const { slots, ...packed } = packer.finish();
+  return { batch: job.batch, ...packed, kept: slots.map((s) => job.indices[s]!), failed };
+}
+
+/** The first line of an error, with file-system codes in words. */
+function why(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code === 'ENOENT' ? 'file not found' : err.code ? `cannot read file (${err.code})` : String(err.message ?? e).split('\n')[0]!;
+}
+
+/** A file sample decoded, with its targets (scaled with the image when `decodeSize` shrank it), or why it cannot be used. */
+async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, i: number, want: PackedTargets | null): Promise<Sample | string> {
+  let buf: Buffer;
+  let img: Img;
+  try {
+    const opts = cfg.decodeSize === undefined ? { channels: cfg.channels } : { channels: cfg.channels, size: cfg.decodeSize, shrinkOnly: true };
+    // Read here, decode from memory: libvips opening the file itself costs ~10% more per image.
+    buf = await readFile(src.paths[i]!);
+    img = await decodeImage(buf, opts);
+  } catch (e) {
+    return `decode failed: ${why(e)}`;
+  }
+  if (!want) return { img };
+  let [h0, w0] = [img.height, img.width];
+  if (cfg.decodeSize !== undefined) [h0, w0] = await imageSize(buf);
+  const s: Sample = { img: { ...img, width: w0, height: h0 } };
+  if (src.boxes) {
+    const b = readBoxes(src.boxes[i]);
+    if (typeof b === 'string') return b;
+    [s.boxes, s.classes] = [b.boxes, b.classes];
+  }
+  if (src.masks) {
+    try {
+      const m = await decodeMask(await readFile(src.masks[i]!));
+      if (m.width !== w0 || m.height !== h0) return `mask: ${m.width}×${m.height}, image ${w0}×${h0}`;
+      s.mask = m.data;
+    } catch (e) {
+      return `mask: ${why(e)}`;
+    }
+  }
+  if (cfg.geometry) s.geometry = newGeometry(h0, w0);
+  if (w0 === img.width && h0 === img.height) return { ...s, img };
+  return { ...moveTargets(s, { kind: 'axis', sx: img.width / w0, sy: img.height / h0, tx: 0, ty: 0, w: img.width, h: img.height }), img };
 }
 
 const DECODE_AHEAD = 8;
@@ -131,28 +211,36 @@ const DECODE_AHEAD = 8;
 /** Any source; files are decoded with up to DECODE_AHEAD in flight, and a file that fails to decode is reported, not thrown. */
 export async function processBatch(src: SourceView, cfg: PipelineConfig, job: BatchJob, spare?: ArrayBuffer[]): Promise<BatchResult> {
   if (src.kind === 'memory') return processMemoryBatch(src, cfg, job, spare);
-  const packer = new Packer(job.indices.length, spare);
+  const flow = flowOf(cfg, src);
+  const packer = new Packer(job.indices.length, spare, flow.want);
   const failed: BatchResult['failed'] = [];
   let next = 0;
   const run = async (): Promise<void> => {
     while (next < job.indices.length) {
       const slot = next++;
       const i = job.indices[slot]!;
-      let img: Img;
-      try {
-        const opts = cfg.decodeSize === undefined ? { channels: cfg.channels } : { channels: cfg.channels, size: cfg.decodeSize, shrinkOnly: true };
-        // Read here, decode from memory: libvips opening the file itself costs ~10% more per image.
-        img = await decodeImage(await readFile(src.paths[i]!), opts);
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        const why = err.code === 'ENOENT' ? 'file not found' : err.code ? `cannot read file (${err.code})` : String(err.message ?? e).split('\n')[0];
-        failed.push({ index: i, reason: `decode failed: ${why}` });
-        continue;
-      }
-      transformInto(packer, slot, img, cfg, Rng.forSample(cfg.seed, job.epoch, i));
+      let s = await fileLoad(src, cfg, i, flow.want);
+      const rng = Rng.forSample(cfg.seed, job.epoch, i);
+      if (typeof s !== 'string' && flow.mosaic) s = await fileMosaic(src, cfg, flow, s, rng);
+      if (typeof s === 'string') failed.push({ index: i, reason: s });
+      else if (flow.want) transformSampleInto(packer, slot, s, flow, rng);
+      else transformInto(packer, slot, s.img, flow, rng);
     }
   };
   await Promise.all(Array.from({ length: Math.min(DECODE_AHEAD, job.indices.length) }, run));
   failed.sort((a, b) => job.indices.indexOf(a.index) - job.indices.indexOf(b.index));
-  return packer.finish(job, failed);
+  return result(job, packer, failed);
+}
+
+/** A file sample's mosaic, its partners drawn from its Rng and decoded here. */
+async function fileMosaic(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, flow: Flow, s: Sample, rng: Rng): Promise<Sample | string> {
+  const draw = drawMosaic(flow.mosaic!, rng);
+  const tiles = [s];
+  let last = '';
+  for (let k = 0; draw.apply && k < PARTNER_DRAWS && tiles.length < 4; k++) {
+    const p = await fileLoad(src, cfg, rng.int(0, src.paths.length), flow.want);
+    if (typeof p === 'string') last = p;
+    else tiles.push(p);
+  }
+  return draw.apply && tiles.length < 4 ? noPartners(last) : mosaic(flow.mosaic!, tiles, draw, rng);
 }

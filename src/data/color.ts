@@ -129,3 +129,38 @@ export function colorJitter(img: Img, spec: JitterSpec, rng: Rng): Img {
   }
   return img;
 }
+
+/**
+ * Ultralytics' RandomHSV: gains drawn from [−1, 1] (always three draws), then hue shifted by
+ * r₀·h turns, saturation and value scaled by 1 + r₁·s and 1 + r₂·v, clamped. Grey images get the
+ * value gain only.
+ */
+export function randomHsv(img: Img, h: number, s: number, v: number, rng: Rng): Img {
+  requireHwc(img, 'hsv');
+  const dh = rng.uniform(-1, 1) * h;
+  const fs = 1 + rng.uniform(-1, 1) * s;
+  const fv = 1 + rng.uniform(-1, 1) * v;
+  const out = toFloat(img);
+  if (img.channels === 1) {
+    for (let i = 0; i < out.length; i++) out[i] = clamp255(out[i]! * fv);
+    return withData(img, out);
+  }
+  for (let i = 0; i < out.length; i += 3) {
+    const [r, g, b] = [out[i]!, out[i + 1]!, out[i + 2]!];
+    const max = Math.max(r, g, b);
+    const cr = max - Math.min(r, g, b);
+    let hue = 0;
+    if (cr > 0) hue = max === r ? (g - b) / cr : max === g ? 2 + (b - r) / cr : 4 + (r - g) / cr;
+    hue = (((hue / 6 + dh) % 1) + 1) % 1;
+    const sat = Math.min(1, (max === 0 ? 0 : cr / max) * fs);
+    const val = clamp255(max * fv);
+    const k = hue * 6;
+    const f = k - Math.floor(k);
+    const [p, q, t] = [val * (1 - sat), val * (1 - sat * f), val * (1 - sat * (1 - f))];
+    const rgb = [[val, t, p], [q, val, p], [p, val, t], [p, q, val], [t, p, val], [val, p, q]][Math.floor(k) % 6]!;
+    out[i] = rgb[0]!;
+    out[i + 1] = rgb[1]!;
+    out[i + 2] = rgb[2]!;
+  }
+  return withData(img, out);
+}

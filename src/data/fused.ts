@@ -12,7 +12,9 @@ import { resampleInto, resizeTarget, type Window } from './geometry.js';
 import { pair, roundHalfEven, type Img } from './pixels.js';
 import { resampleRgbWasm } from './resample-wasm.js';
 import type { Rng } from './rng.js';
-import { rrcParams, type TransformSpec } from './transforms.js';
+import { rrcParams } from './geometric.js';
+import type { AxisMap } from './targets.js';
+import type { TransformSpec } from './transforms.js';
 
 type Spec<K extends TransformSpec['op']> = Extract<TransformSpec, { op: K }>;
 
@@ -82,6 +84,8 @@ export function planTransforms(specs: readonly TransformSpec[]): Plan {
 export interface FusedSample {
   shape: [number, number, number];
   write(data: Float32Array, offset: number): void;
+  /** How the pass moves coordinates, for the sample's targets. */
+  map: AxisMap;
 }
 
 /**
@@ -114,8 +118,11 @@ export function fusedSample(tail: FusedTail, img: Img, rng: Rng): FusedSample | 
   const scale = Array.from({ length: C }, (_, c) => 1 / (255 * std[c % std.length]!));
   const shift = Array.from({ length: C }, (_, c) => mean[c % mean.length]! / std[c % std.length]!);
   const plane = win.ow * win.oh;
+  const [sx, sy] = [outW / w, outH / h];
+  const [tx, ty] = [-left * sx - win.x0, -top * sy - win.y0];
   return {
     shape: [C, win.oh, win.ow],
+    map: flip ? { kind: 'axis', sx: -sx, sy, tx: win.ow - tx, ty, w: win.ow, h: win.oh } : { kind: 'axis', sx, sy, tx, ty, w: win.ow, h: win.oh },
     write: (data, offset) => {
       const t = { data, base: offset, cs: plane, ys: win.ow, xs: 1, flip, scale, shift };
       if (!resampleRgbWasm(img, left, top, w, h, outW, outH, win, t)) resampleInto(img, left, top, w, h, outW, outH, win, t);

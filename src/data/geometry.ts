@@ -352,9 +352,14 @@ export function warpAffine(img: Img, inv: readonly number[], center: readonly [n
   return { data: out, width: W, height: H, channels: C };
 }
 
-/** Rotates counter-clockwise by `degrees` about the image centre, keeping the size. */
-export function rotate(img: Img, degrees: number, interp: 'nearest' | 'bilinear' = 'bilinear', fill = 0): Img {
+/** The inverse matrix (about the image centre) of a counter-clockwise rotation by `degrees`, as warpAffine takes it. */
+export function rotationInverse(degrees: number): [number, number, number, number, number, number] {
   const t = (degrees * Math.PI) / 180;
   const [cs, sn] = [Math.cos(t), Math.sin(t)];
-  return warpAffine(img, [cs, -sn, 0, sn, cs, 0], [img.width / 2, img.height / 2], interp, fill);
+  return [cs, -sn, 0, sn, cs, 0];
+}
+
+/** Rotates counter-clockwise by `degrees` about the image centre, keeping the size. */
+export function rotate(img: Img, degrees: number, interp: 'nearest' | 'bilinear' = 'bilinear', fill = 0): Img {
+  return warpAffine(img, rotationInverse(degrees), [img.width / 2, img.height / 2], interp, fill);
 }

@@ -53,6 +53,28 @@ export async function decodeImage(input: string | Buffer, opts: DecodeOptions): 
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: opts.channels };
 }
 
+/** The [h, w] of an encoded image as decodeImage sees it (EXIF orientation applied), from its header. */
+export async function imageSize(input: string | Buffer): Promise<[number, number]> {
+  const m = await sharp(input).metadata();
+  return [m.autoOrient.height, m.autoOrient.width];
+}
+
+/**
+ * Decodes a segmentation mask: an 8-bit single-channel image whose values are class ids, kept
+ * exactly (no colour conversion). Palette images are refused: their values would come out as colours.
+ *
+ * @example
+ * const m = await decodeMask('masks/0001.png'); // m.data[y * m.width + x] is the class of pixel (x, y)
+ */
+export async function decodeMask(input: string | Buffer): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const m = await sharp(input).metadata();
+  if (m.isPalette) throw new Error('palette image: save class ids as 8-bit grey values');
+  if (m.channels !== 1 || m.depth !== 'uchar') throw new Error(`not an 8-bit single-channel image (${m.channels} channel(s) of ${m.depth})`);
+  // sharp writes grey as sRGB unless told otherwise; the first band holds the values unchanged.
+  const { data, info } = await sharp(input, { failOn: 'warning' }).rotate().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
 /** What a scan learns about one file: its channel count, or why it cannot be used. */
 export type ImageCheck = { ok: true; channels: number } | { ok: false; reason: string };
 

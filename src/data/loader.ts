@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { BatchResult } from './batch.js';
 import { sampleId, type DataSource, type Skipped } from './source.js';
 import { BatchStream, type StreamOptions } from './stream.js';
+import type { SampleGeometry } from './targets.js';
 
 export { defaultWorkers } from './stream.js';
 
@@ -25,7 +26,13 @@ export interface Batch {
   indices: number[];
   /** Sample ids (memory ids, or file paths). */
   ids: string[];
-  /** Disposes both tensors. */
+  /** Sources with boxes: float32 [M, 6], rows (index in batch, class, x1, y1, x2, y2) in the input's pixels. */
+  boxes?: Tensor;
+  /** Sources with masks: uint8 [B, H, W] class ids, 255 = ignore (padding included). */
+  masks?: Tensor;
+  /** One per sample when tracked (StreamOptions.geometry): input = original·scale + pad; see unletterboxBoxes. */
+  geometry?: SampleGeometry[];
+  /** Disposes every tensor. */
   dispose(): void;
   [Symbol.dispose](): void;
 }
@@ -47,6 +54,15 @@ export interface Batch {
  *   }
  * }
  * await loader.close();
+ *
+ * // Detection: sources with `boxes` (or `masks`) give batches that carry them, moved with the pixels.
+ * const det = new DataLoader({ kind: 'files', paths, labels: new Int32Array(paths.length), boxes }, {
+ *   batchSize: 16, transforms: [{ op: 'letterbox', size: 640 }, { op: 'toTensor' }] });
+ * for await (const b of det.epoch(0)) {
+ *   b.boxes;      // float32 [M, 6]: (index in batch, class, x1, y1, x2, y2) in the 640×640 input
+ *   b.geometry;   // per sample { size, scale, pad }: unletterboxBoxes(xyxy, b.geometry[k]) maps back
+ *   b.dispose();
+ * }
  */
 export class DataLoader {
   /** Batches per epoch (before any dropped for failed samples). */
@@ -86,11 +102,17 @@ export class DataLoader {
     // and its views are freed, reclaimArrays() returns it and the stream refills it.
     const images = adoptArray(r.data, [r.kept.length, ...r.shape], { recycle: true });
     const labels = tensor(BigInt64Array.from(r.kept, (i) => BigInt(this.#source.labels[i]!)), { shape: [r.kept.length] });
-    const dispose = (): void => {
+    const b: Batch = { images, labels, indices: r.kept, ids: r.kept.map((i) => sampleId(this.#source, i)), dispose: () => undefined, [Symbol.dispose]: () => undefined };
+    if (r.boxes) b.boxes = adoptArray(r.boxes, [r.boxes.length / 6, 6]);
+    if (r.masks) b.masks = adoptArray(r.masks, [r.kept.length, r.shape[1], r.shape[2]]);
+    if (r.geometry) b.geometry = r.geometry;
+    b.dispose = b[Symbol.dispose] = (): void => {
       images.dispose();
       labels.dispose();
+      b.boxes?.dispose();
+      b.masks?.dispose();
     };
-    return { images, labels, indices: r.kept, ids: r.kept.map((i) => sampleId(this.#source, i)), dispose, [Symbol.dispose]: dispose };
+    return b;
   }
 
   /**

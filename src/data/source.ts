@@ -1,5 +1,14 @@
 /** Where a split's samples come from: pixels already in memory, or image files decoded on demand. */
 
+/**
+ * The boxes of one image: `boxes` holds 4·n values (x1, y1, x2, y2 in the source image's pixels,
+ * pixel i spanning [i, i + 1]), `classes` n class ids. Empty arrays: a background image.
+ */
+export interface BoxTargets {
+  boxes: Float32Array;
+  classes: Int32Array;
+}
+
 /** Decoded images held in memory (IDX sets), HWC per image, one after the other. */
 export interface MemorySource {
   kind: 'memory';
@@ -11,6 +20,10 @@ export interface MemorySource {
   labels: Int32Array;
   /** One id per sample, e.g. "train/123". */
   ids: string[];
+  /** Detection targets, one entry per sample. */
+  boxes?: BoxTargets[];
+  /** Segmentation targets: N·H·W class ids (255 = ignore), laid out as `images` without channels. */
+  masks?: Uint8Array;
 }
 
 /** Image files, decoded (and converted to `channels`) by the loader. */
@@ -20,6 +33,10 @@ export interface FileSource {
   labels: Int32Array;
   /** Channels to decode to (default 3). */
   channels?: 1 | 3;
+  /** Detection targets, one entry per sample. */
+  boxes?: BoxTargets[];
+  /** Segmentation targets: one PNG per sample, 8-bit single channel, pixel = class id, 255 = ignore; the image's size. */
+  masks?: string[];
 }
 
 export type DataSource = MemorySource | FileSource;
@@ -56,10 +73,19 @@ export function subset(s: DataSource, indices: ArrayLike<number>): DataSource {
   if (s.kind === 'files') {
     const out: FileSource = { kind: 'files', paths: idx.map((i) => s.paths[i]!), labels };
     if (s.channels !== undefined) out.channels = s.channels;
+    if (s.boxes) out.boxes = idx.map((i) => s.boxes![i]!);
+    if (s.masks) out.masks = idx.map((i) => s.masks![i]!);
     return out;
   }
-  const size = s.height * s.width * s.channels;
-  const images = new Uint8Array(new SharedArrayBuffer(idx.length * size));
-  idx.forEach((i, k) => images.set(s.images.subarray(i * size, (i + 1) * size), k * size));
-  return { ...s, images, labels, ids: idx.map((i) => s.ids[i]!) };
+  const out: MemorySource = { ...s, images: gather(s.images, idx, s.height * s.width * s.channels), labels, ids: idx.map((i) => s.ids[i]!) };
+  if (s.boxes) out.boxes = idx.map((i) => s.boxes![i]!);
+  if (s.masks) out.masks = gather(s.masks, idx, s.height * s.width);
+  return out;
+}
+
+/** Items `idx` of `size` bytes each, packed into shared memory (loader workers read it without a copy). */
+function gather(data: Uint8Array, idx: number[], size: number): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(idx.length * size));
+  idx.forEach((i, k) => out.set(data.subarray(i * size, (i + 1) * size), k * size));
+  return out;
 }

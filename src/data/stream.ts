@@ -6,9 +6,10 @@
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { processBatch, processMemoryBatch, type BatchJob, type BatchResult, type PipelineConfig, type SourceView } from './batch.js';
-import { DataError } from './errors.js';
+import { DataError, PipelineError } from './errors.js';
 import { WorkerPool } from './pool.js';
 import { epochPermutation } from './rng.js';
+import { geometryBreaker } from './sample.js';
 import { sourceLength, type DataSource } from './source.js';
 import type { TransformSpec } from './transforms.js';
 
@@ -30,6 +31,13 @@ export interface StreamOptions {
   channels?: 1 | 3;
   /** Files only: decode with the shorter side shrunk to at most this (fast JPEG shrink-on-load) before the transforms. */
   decodeSize?: number;
+  /**
+   * Report each sample's geometry (input = original·scale + pad), which maps predictions back to the
+   * original image (unletterboxBoxes). Default: when the source has targets and every transform is
+   * axis-aligned (resize, letterbox, crops, hflip, photometric ops); true with a rotation, affine,
+   * mosaic or auto-augment op is an error.
+   */
+  geometry?: boolean;
 }
 
 /**
@@ -43,7 +51,7 @@ export function defaultWorkers(source: DataSource): number {
 
 const shared = new WeakMap<Uint8Array, Uint8Array>();
 
-/** The pixels in a SharedArrayBuffer, copied once per source array. */
+/** Pixels (or masks) in a SharedArrayBuffer, copied once per source array. */
 function sharedImages(images: Uint8Array): Uint8Array {
   if (images.buffer instanceof SharedArrayBuffer) return images;
   let s = shared.get(images);
@@ -53,6 +61,16 @@ function sharedImages(images: Uint8Array): Uint8Array {
     shared.set(images, s);
   }
   return s;
+}
+
+/** Targets that do not match the source's sample count (one sample's bad boxes only fail that sample). */
+function checkTargets(s: DataSource): void {
+  const n = sourceLength(s);
+  if (s.boxes && s.boxes.length !== n) throw new DataError(`source has ${s.boxes.length} box entries for ${n} samples`);
+  if (s.kind === 'files' && s.masks && s.masks.length !== n) throw new DataError(`source has ${s.masks.length} mask paths for ${n} samples`);
+  if (s.kind === 'memory' && s.masks && s.masks.length !== n * s.height * s.width) {
+    throw new DataError(`source masks hold ${s.masks.length} bytes, not ${n}·${s.height}·${s.width} (one byte per pixel of each image)`);
+  }
 }
 
 /**
@@ -95,6 +113,12 @@ export class BatchStream {
     const channels = opts.channels ?? implied ?? (source.kind === 'memory' ? source.channels : source.channels ?? 3);
     this.#config = { transforms: opts.transforms ?? [], seed: this.#opts.seed, channels };
     if (opts.decodeSize !== undefined) this.#config.decodeSize = opts.decodeSize;
+    checkTargets(source);
+    const transforms = this.#config.transforms;
+    if (transforms.findIndex((t) => t.op === 'mosaic') > 0) throw new PipelineError("transform 'mosaic' must be the first one (it loads other samples)");
+    const breaker = geometryBreaker(transforms);
+    if (opts.geometry && breaker) throw new PipelineError(`geometry needs axis-aligned transforms (resize, letterbox, crops, hflip): '${breaker}' is not`);
+    if (opts.geometry ?? (!breaker && (source.boxes !== undefined || source.masks !== undefined))) this.#config.geometry = true;
     // libvips' operation cache never hits on a stream of distinct files: it costs ~7% of each
     // decode and holds up to 50 MB. It is process-wide; sharp.cache() turns it back on.
     if (source.kind === 'files') sharp.cache(false);
@@ -114,11 +138,20 @@ export class BatchStream {
     return Array.from({ length: this.length }, (_, b) => ({ epoch, batch: b, indices: Array.from(order.subarray(b * B, (b + 1) * B)) }));
   }
 
-  /** What the batch code reads; worker threads get the pixels in shared memory. */
+  /** What the batch code reads; worker threads get the pixels (and masks) in shared memory. */
   #view(forWorkers: boolean): SourceView {
     const s = this.#source;
-    if (s.kind === 'files') return { kind: 'files', paths: s.paths };
-    return { kind: 'memory', images: forWorkers ? sharedImages(s.images) : s.images, height: s.height, width: s.width, channels: s.channels };
+    if (s.kind === 'files') {
+      const v: SourceView = { kind: 'files', paths: s.paths };
+      if (s.boxes) v.boxes = s.boxes;
+      if (s.masks) v.masks = s.masks;
+      return v;
+    }
+    const share = (a: Uint8Array): Uint8Array => (forWorkers ? sharedImages(a) : a);
+    const v: SourceView = { kind: 'memory', images: share(s.images), height: s.height, width: s.width, channels: s.channels };
+    if (s.boxes) v.boxes = s.boxes;
+    if (s.masks) v.masks = share(s.masks);
+    return v;
   }
 
   /**

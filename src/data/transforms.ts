@@ -3,13 +3,15 @@
  * checkpoints), applied in plain JS with a per-sample seeded Rng. Geometric and colour ops work
  * on HWC values on the 0–255 scale; toTensor / normalize end the pipeline with a CHW Float32Array.
  */
-import { colorJitter, grayscale, type JitterSpec } from './color.js';
+import { colorJitter, grayscale, randomHsv, type JitterSpec } from './color.js';
 import { randAugment, trivialAugment } from './augment.js';
-import { centerCrop, crop, hflip, resample, resize, rotate } from './geometry.js';
-import { pair, type Img } from './pixels.js';
+import { PipelineError } from './errors.js';
+import { geometricStep } from './geometric.js';
+import type { Img } from './pixels.js';
 import type { Rng } from './rng.js';
 
 export type { Img } from './pixels.js';
+export { rrcParams } from './geometric.js';
 export { buildTransforms, type AugmentLevel, type PresetOptions } from './presets.js';
 
 type Size = number | [number, number];
@@ -22,6 +24,18 @@ export type TransformSpec =
   | { op: 'randomCrop'; size: Size; padding?: number; fill?: number }
   | { op: 'hflip'; p?: number }
   | { op: 'rotation'; degrees: number | [number, number]; fill?: number }
+  /** Ultralytics' LetterBox: fit inside `size` keeping the aspect ratio, pad centred with `fill` (default 114). */
+  | { op: 'letterbox'; size: Size; fill?: number; scaleup?: boolean }
+  /** Ultralytics' RandomPerspective without perspective (defaults: degrees 0, translate 0.1, scale 0.5, shear 0 degrees, fill 114). */
+  | { op: 'randomAffine'; degrees?: number; translate?: number; scale?: number; shear?: number; fill?: number }
+  /** Ultralytics' RandomHSV: hue shifted by up to ±h turns, saturation and value scaled by 1 ± s, 1 ± v (defaults 0.015, 0.7, 0.4). */
+  | { op: 'hsv'; h?: number; s?: number; v?: number }
+  /**
+   * Four samples (this one and three drawn by its Rng) scaled to fit `size`, around a random centre
+   * of a 2·size canvas whose middle `size` is kept; with probability 1 − p, a letterbox to `size`
+   * instead. Must come first: it loads other samples, so it runs only in BatchStream / DataLoader.
+   */
+  | { op: 'mosaic'; size: Size; p?: number }
   | ({ op: 'colorJitter' } & JitterSpec)
   | { op: 'grayscale'; channels?: 1 | 3; p?: number }
   | { op: 'trivialAugment'; bins?: number }
@@ -29,24 +43,6 @@ export type TransformSpec =
   | { op: 'randomErasing'; p?: number; scale?: [number, number]; ratio?: [number, number]; value?: number }
   | { op: 'toTensor' }
   | { op: 'normalize'; mean: number[]; std: number[] };
-
-/** torchvision's RandomResizedCrop.get_params: (top, left, h, w) of a crop of random area and aspect ratio. */
-export function rrcParams(W: number, H: number, scale: readonly [number, number], ratio: readonly [number, number], rng: Rng): [number, number, number, number] {
-  const area = W * H;
-  const [lr0, lr1] = [Math.log(ratio[0]), Math.log(ratio[1])];
-  for (let k = 0; k < 10; k++) {
-    const target = area * rng.uniform(scale[0], scale[1]);
-    const aspect = Math.exp(rng.uniform(lr0, lr1));
-    const w = Math.round(Math.sqrt(target * aspect));
-    const h = Math.round(Math.sqrt(target / aspect));
-    if (w > 0 && h > 0 && w <= W && h <= H) return [rng.int(0, H - h + 1), rng.int(0, W - w + 1), h, w];
-  }
-  const r = W / H;
-  let [w, h] = [W, H];
-  if (r < ratio[0]) h = Math.round(w / ratio[0]);
-  else if (r > ratio[1]) w = Math.round(h * ratio[1]);
-  return [Math.floor((H - h) / 2), Math.floor((W - w) / 2), h, w];
-}
 
 /** torchvision's RandomErasing (on HWC or CHW): a box of random area and aspect set to `value`. */
 function randomErasing(img: Img, s: Extract<TransformSpec, { op: 'randomErasing' }>, rng: Rng): Img {
@@ -102,33 +98,19 @@ function toChw(img: Img, mean: readonly number[], std: readonly number[]): Img {
 
 /** Applies one transform to one sample. */
 export function applyTransform(img: Img, t: TransformSpec, rng: Rng): Img {
+  const step = geometricStep(img, t, rng);
+  if (step) return step.apply(img);
   switch (t.op) {
-    case 'resize': return resize(img, t.size, t.maxSize);
-    case 'centerCrop': return centerCrop(img, t.size);
-    case 'randomResizedCrop': {
-      const [h, w] = pair(t.size);
-      const [top, left, ch, cw] = rrcParams(img.width, img.height, t.scale ?? [0.08, 1], t.ratio ?? [3 / 4, 4 / 3], rng);
-      return resample(img, left, top, cw, ch, w, h);
-    }
-    case 'randomCrop': {
-      const [h, w] = pair(t.size);
-      const p = t.padding ?? 0;
-      const top = rng.int(0, img.height + 2 * p - h + 1) - p;
-      const left = rng.int(0, img.width + 2 * p - w + 1) - p;
-      return crop(img, top, left, h, w, t.fill ?? 0);
-    }
-    case 'hflip': return rng.chance(t.p ?? 0.5) ? hflip(img) : img;
-    case 'rotation': {
-      const [lo, hi] = typeof t.degrees === 'number' ? [-t.degrees, t.degrees] : t.degrees;
-      return rotate(img, rng.uniform(lo, hi), 'bilinear', t.fill ?? 0);
-    }
     case 'colorJitter': return colorJitter(img, t, rng);
+    case 'hsv': return randomHsv(img, t.h ?? 0.015, t.s ?? 0.7, t.v ?? 0.4, rng);
+    case 'mosaic': throw new PipelineError("transform 'mosaic' must be the first one, run by BatchStream or DataLoader (it loads other samples)");
     case 'grayscale': return rng.chance(t.p ?? 1) ? grayscale(img, t.channels ?? (img.channels as 1 | 3)) : img;
     case 'trivialAugment': return trivialAugment(img, rng, t.bins);
     case 'randAugment': return randAugment(img, rng, t.n, t.m, t.bins);
     case 'randomErasing': return randomErasing(img, t, rng);
     case 'toTensor': return img.layout === 'chw' ? img : toChw(img, [0], [1]);
     case 'normalize': return toChw(img, t.mean, t.std);
+    default: throw new PipelineError(`transform '${(t as { op: string }).op}' is not handled here`);
   }
 }
 
