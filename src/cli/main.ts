@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `kestrel` command line: wiring only; each command lives in its own module. */
 import { Command } from 'commander';
+import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerExport } from './export.js';
@@ -27,6 +28,7 @@ function program(): Command {
   registerServe(p);
   registerExport(p);
   registerModels(p);
+  registerData(p);
   registerDoctor(p);
   registerDemo(p);
   registerUi(p);

@@ -18,3 +18,5 @@ export { BatchStream, defaultWorkers, type StreamOptions } from './stream.js';
 export { mixup, cutmix, cutmixBox, type Mixed } from './mix.js';
 export { readIdx, parseIdx, IdxError, type IdxArray } from './idx.js';
 export { loadMnist, loadIdxPair, mnistDir, type ImageSet } from './mnist.js';
+export { resolveDetectData, parseYoloLabels, labelPathOf, type DetectData, type DetectResolveOptions } from './yolo.js';
+export { synthDetect, type SynthOptions } from './synth.js';
