@@ -6,9 +6,8 @@ import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TopK } from '../runtime/classifier.js';
-import { checkToken, installAuth } from './auth.js';
 import { MicroBatcher } from './batcher.js';
-import { clientErrorHandler, errorSchema, installErrorHandlers } from './errors.js';
+import { checkToken, clientErrorHandler, errorSchema, installHttpPolicy } from '../http/index.js';
 import { ServeMetrics } from './metrics.js';
 import { MODEL_ID, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
@@ -152,8 +151,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     await model.classifier.dispose();
   });
   try {
-    installErrorHandlers(app);
-    if (opts.token !== undefined) installAuth(app, opts.token);
+    installHttpPolicy(app, opts.token === undefined ? {} : { token: opts.token });
     instrument(app, metrics);
     await app.register(swagger, {
       openapi: {

@@ -9,7 +9,7 @@ import { basename, extname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import { isImagePath } from '../data/image.js';
-import { HttpError } from './http.js';
+import { HttpError } from '../http/index.js';
 import { LabelStore, type Applied, type Decision } from './label-store.js';
 
 export const UNLABELLED = 'unlabelled';
@@ -141,28 +141,28 @@ export class LabelProject {
   /** A file name in unlabelled/ as a request gives it: a plain name of an image there. */
   imagePath(image: string): string {
     if (image !== basename(image) || image.startsWith('.') || image.includes('\\') || image.includes('\0') || !isImagePath(image)) {
-      throw new HttpError(400, 'bad_image', `"${image}" is not an image name in ${UNLABELLED}/`);
+      throw new HttpError('bad_image', `"${image}" is not an image name in ${UNLABELLED}/`);
     }
     const path = join(this.unlabelled, image);
-    if (!existsSync(path)) throw new HttpError(404, 'no_such_image', `no image "${image}" in ${UNLABELLED}/`);
+    if (!existsSync(path)) throw new HttpError('no_such_image', `no image "${image}" in ${UNLABELLED}/`);
     return path;
   }
 
   /** Records a label (durably, before returning). */
   label(image: string, cls: string): Decision {
-    if (!this.classes.includes(cls)) throw new HttpError(400, 'unknown_class', `unknown class "${cls}" (classes: ${this.classes.join(', ')})`);
+    if (!this.classes.includes(cls)) throw new HttpError('unknown_class', `unknown class "${cls}" (classes: ${this.classes.join(', ')})`);
     this.imagePath(image);
     const done = this.#store.applied().get(image);
-    if (done) throw new HttpError(409, 'already_applied', `"${image}" was already ${done.mode === 'move' ? 'moved' : 'copied'} to ${done.dest}`);
+    if (done) throw new HttpError('already_applied', `"${image}" was already ${done.mode === 'move' ? 'moved' : 'copied'} to ${done.dest}`);
     return this.#store.record(image, cls);
   }
 
   /** Takes back the latest decision; refused once it has been applied to the files. */
   undo(): Decision {
     const last = this.#store.last();
-    if (last === null) throw new HttpError(409, 'nothing_to_undo', 'there is no label to undo');
+    if (last === null) throw new HttpError('nothing_to_undo', 'there is no label to undo');
     const done = this.#store.applied().get(last.image);
-    if (done) throw new HttpError(409, 'already_applied', `the last label ("${last.image}" → ${last.class}) was already applied to ${done.dest}`);
+    if (done) throw new HttpError('already_applied', `the last label ("${last.image}" → ${last.class}) was already applied to ${done.dest}`);
     this.#store.undo(last.seq);
     return last;
   }

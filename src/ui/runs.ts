@@ -9,7 +9,7 @@ import { extname, isAbsolute, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseCsv } from '../engine/run-dir.js';
 import type { ValErrorsIndex } from '../tasks/classify/val-errors.js';
-import { HttpError } from './http.js';
+import { HttpError } from '../http/index.js';
 
 export interface RunSummary {
   /** The run folder relative to the project, with `/` separators. */
@@ -165,7 +165,7 @@ function inside(root: string, path: string): boolean {
 function checkRelative(what: string, rel: string): string[] {
   const parts = rel.split('/');
   if (rel.length === 0 || rel.includes('\0') || rel.includes('\\') || isAbsolute(rel) || parts.some((p) => p === '' || p === '..' || (p.startsWith('.') && p !== '.'))) {
-    throw new HttpError(400, 'bad_path', `${what} "${rel}" is not a plain relative path`);
+    throw new HttpError('bad_path', `${what} "${rel}" is not a plain relative path`);
   }
   return parts;
 }
@@ -175,7 +175,7 @@ export function runDir(project: string, id: string): string {
   checkRelative('run', id);
   const root = realpathSync(project);
   const dir = join(project, id);
-  if (!existsSync(dir) || !inside(root, realpathSync(dir)) || !isRun(dir)) throw new HttpError(404, 'no_such_run', `no run "${id}" in the project`);
+  if (!existsSync(dir) || !inside(root, realpathSync(dir)) || !isRun(dir)) throw new HttpError('no_such_run', `no run "${id}" in the project`);
   return dir;
 }
 
@@ -202,9 +202,9 @@ export function runFile(project: string, id: string, rel: string): { path: strin
   const dir = runDir(project, id);
   checkRelative('file', rel);
   const type = RUN_FILE_TYPES[extname(rel).toLowerCase()];
-  if (type === undefined) throw new HttpError(403, 'forbidden_type', `"${rel}": only images, CSV, YAML, JSON and logs are served`);
+  if (type === undefined) throw new HttpError('forbidden_type', `"${rel}": only images, CSV, YAML, JSON and logs are served`);
   const path = join(dir, rel);
-  if (!existsSync(path) || !statSync(path).isFile()) throw new HttpError(404, 'no_such_file', `run "${id}" has no file "${rel}"`);
-  if (!inside(realpathSync(dir), realpathSync(path))) throw new HttpError(403, 'outside_run', `"${rel}" leads outside the run folder`);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new HttpError('no_such_file', `run "${id}" has no file "${rel}"`);
+  if (!inside(realpathSync(dir), realpathSync(path))) throw new HttpError('outside_root', `"${rel}" leads outside the run folder`);
   return { path, type };
 }
