@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TopK } from '../runtime/classifier.js';
 import { MicroBatcher } from './batcher.js';
-import { checkToken, clientErrorHandler, errorSchema, installHttpPolicy } from '../http/index.js';
+import { checkAllowedHosts, checkToken, clientErrorHandler, errorSchema, installHttpPolicy } from '../http/index.js';
 import { ServeMetrics } from './metrics.js';
 import { MODEL_ID, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
@@ -101,6 +101,7 @@ function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetri
 export async function createServer(opts: ServeOptions): Promise<FastifyInstance> {
   const limits = resolveLimits(opts);
   if (opts.token !== undefined) checkToken(opts.token);
+  if (opts.allowedHosts !== undefined) checkAllowedHosts(opts.allowedHosts);
   const workers = opts.workers ?? Math.min(4, availableParallelism());
   if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be an integer ≥ 0, got ${workers}`);
   const model = await loadServedModel(opts.weights, {
@@ -151,7 +152,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     await model.classifier.dispose();
   });
   try {
-    installHttpPolicy(app, opts.token === undefined ? {} : { token: opts.token });
+    installHttpPolicy(app, { ...(opts.token === undefined ? {} : { token: opts.token }), ...(opts.allowedHosts === undefined ? {} : { allowedHosts: opts.allowedHosts }) });
     instrument(app, metrics);
     await app.register(swagger, {
       openapi: {

@@ -111,14 +111,16 @@ function registerLabel(app: FastifyInstance, project: LabelProject | null): void
  * Registers the pages at /ui/ (and / redirecting there when nothing else has it) and the JSON
  * routes: `/v1/ui`, `/v1/runs…`, `/v1/label…`. Errors are `{ "error": { "code", "message" } }`.
  *
+ * `createUiServer` wraps it with the token and the Host/Origin checks, as `kestrel ui` serves it.
+ *
  * @example
  * const app = Fastify();
  * await app.register(uiPlugin, { project: 'runs', label: { root: 'photos' } });
  * await app.listen({ port: 8080 });
  */
 export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, opts) => {
-  // The pages themselves hold nothing secret: under kestrel serve's bearer token they stay
-  // public (route config auth: false) so a browser can load them and then send the token.
+  // The pages themselves hold nothing secret: under the bearer token (kestrel serve or kestrel ui
+  // --token) they stay public (route config auth: false) so a browser can load them and then send the token.
   app.addHook('onRoute', (route) => {
     if (route.url === '/' || route.url === '/ui' || route.url.startsWith('/ui/')) route.config = { ...(route.config as object), auth: false } as never;
   });

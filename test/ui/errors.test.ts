@@ -1,6 +1,7 @@
 // One error module for kestrel serve and the web UI: Fastify's own errors carry the code of their
-// status (a 403 is `forbidden`, a 415 `unsupported_media_type`, not `bad_request`), and a 500 tells
-// the client nothing of its cause (the log has it).
+// status (a 403 is `forbidden`, a 415 `unsupported_media_type`, not `bad_request`), a 500 tells
+// the client nothing of its cause (the log has it), and both servers answer the same failure
+// with the same body.
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,9 +9,10 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { describeError, installHttpPolicy } from '../../src/http/index.js';
-import { HttpError as ServeHttpError } from '../../src/serve/index.js';
-import { HttpError as UiHttpError, uiPlugin } from '../../src/ui/index.js';
+import { createServer, HttpError as ServeHttpError } from '../../src/serve/index.js';
+import { createUiServer, HttpError as UiHttpError, uiPlugin } from '../../src/ui/index.js';
 import { tempDir } from '../data/make-images.js';
+import { tinyClassifier } from '../onnx/models.js';
 import { json, makeLabelProject, serveUi } from './fixtures.js';
 
 const tmp = tempDir('ui-errors');
@@ -83,6 +85,28 @@ describe('a 500 says nothing of its cause', () => {
     } finally {
       renameSync(join(root, 'moved-away'), join(root, 'unlabelled'));
       await app.close();
+    }
+  });
+});
+
+describe('serve and the UI answer alike', () => {
+  it('an unknown route and a missing token give the same body on both servers', async () => {
+    const weights = join(tmp.dir, 'model.onnx');
+    writeFileSync(weights, tinyClassifier().bytes);
+    const serve = await createServer({ weights, token: 'tok', threads: 1, workers: 0 });
+    const alone = await createUiServer({ token: 'tok', uiDir });
+    try {
+      const answers = await Promise.all([serve, alone].map(async (app) => {
+        const nowhere = await app.inject({ url: '/nowhere', headers: { authorization: 'Bearer tok' } });
+        const noToken = await app.inject({ url: '/v1/ui' });
+        return [nowhere.statusCode, nowhere.json(), noToken.statusCode, noToken.headers['www-authenticate'], noToken.json()];
+      }));
+      assert.deepEqual(answers[0], [404, { error: { code: 'not_found', message: 'no route for GET /nowhere' } }, 401, 'Bearer realm="kestrel"',
+        { error: { code: 'unauthorized', message: 'missing bearer token (send Authorization: Bearer <token>)' } }]);
+      assert.deepEqual(answers[1], answers[0]);
+    } finally {
+      await serve.close();
+      await alone.close();
     }
   });
 });
