@@ -1,7 +1,7 @@
 /** `kestrel serve`: the HTTP service for a classifier (.onnx, or a checkpoint exported in memory), with graceful shutdown on SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
 import { DEFAULT_LIMITS } from '../serve/options.js';
-import { listen } from './listen.js';
+import { ALLOWED_HOSTS_HELP, allowedHostsOf, listen, tokenOf } from './listen.js';
 import { nonNegativeInt, positiveInt, positiveNumber } from './options.js';
 import { uiOptions, type UiFlags } from './ui.js';
 
@@ -10,6 +10,7 @@ interface ServeArgs extends UiFlags {
   host: string;
   port: number;
   token?: string;
+  allowedHosts?: string;
   maxBatch: number;
   maxWaitMs: number;
   maxConcurrency: number;
@@ -41,7 +42,8 @@ export function registerServe(program: Command): void {
     .requiredOption('--weights <file>', 'an .onnx model (its Kestrel metadata gives the preprocessing; else --preprocess), or a .safetensors checkpoint from kestrel train, exported to ONNX in memory at start')
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', port, 8080)
-    .option('--token <secret>', 'require Authorization: Bearer <secret> on every route but /healthz (default: $KESTREL_TOKEN)')
+    .option('--token <secret>', 'require Authorization: Bearer <secret> on every route but /healthz and the web UI pages (default: $KESTREL_TOKEN)')
+    .option('--allowed-hosts <list>', ALLOWED_HOSTS_HELP)
     .option('--max-batch <n>', 'images per ONNX Runtime batch at most; 1 turns micro-batching off', positiveInt, d.maxBatch)
     .option('--max-wait-ms <ms>', 'how long the first waiting image waits for others before its batch runs', nonNegativeInt, d.maxWaitMs)
     .option('--max-concurrency <n>', 'batches running at once', positiveInt, d.maxConcurrency)
@@ -64,10 +66,11 @@ export function registerServe(program: Command): void {
       const ui = uiOptions(o);
       if (!o.ui && (ui.project !== undefined || ui.label !== undefined)) throw new Error('--project and --label are web UI options: leave out --no-ui');
       const { uiExtension } = await import('../ui/plugin.js');
-      const token = o.token ?? (process.env.KESTREL_TOKEN || undefined);
+      const token = tokenOf(o.token);
       const app = await createServer({
         weights: o.weights,
         ...(token === undefined ? {} : { token }),
+        allowedHosts: allowedHostsOf(o.allowedHosts, o.host),
         maxBatch: o.maxBatch,
         maxWaitMs: o.maxWaitMs,
         maxConcurrency: o.maxConcurrency,

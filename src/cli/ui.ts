@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { UiOptions } from '../ui/plugin.js';
-import { listen } from './listen.js';
+import { ALLOWED_HOSTS_HELP, allowedHostsOf, listen, tokenOf } from './listen.js';
 import { nonNegativeInt } from './options.js';
 
 /** The web UI's flags, shared by `kestrel ui` and `kestrel serve`. */
@@ -26,38 +26,33 @@ interface UiArgs extends UiFlags {
   weights?: string;
   host: string;
   port: number;
+  token?: string;
+  allowedHosts?: string;
 }
 
-/** The UI alone, or with --weights the prediction service with the UI as its extension. */
-async function build(o: UiArgs): Promise<FastifyInstance> {
-  const { uiExtension, uiPlugin } = await import('../ui/plugin.js');
+/** The UI alone, or with --weights the prediction service with the UI as its extension; both under the same token and Host checks. */
+async function build(o: UiArgs): Promise<{ app: FastifyInstance; token: string | undefined }> {
   const opts = uiOptions(o);
+  const token = tokenOf(o.token);
+  const policy = { ...(token === undefined ? {} : { token }), allowedHosts: allowedHostsOf(o.allowedHosts, o.host), logger: { level: 'warn' } };
   if (o.weights !== undefined) {
-    const { createServer } = await import('../serve/index.js');
-    return createServer({ weights: o.weights, extensions: [uiExtension(opts)] });
+    const [{ createServer }, { uiExtension }] = await Promise.all([import('../serve/index.js'), import('../ui/plugin.js')]);
+    return { app: await createServer({ weights: o.weights, ...policy, extensions: [uiExtension(opts)] }), token };
   }
-  const { default: Fastify } = await import('fastify');
-  const app = Fastify({ logger: false });
-  try {
-    await app.register(uiPlugin, opts);
-    await app.ready();
-  } catch (e) {
-    await app.close().catch(() => undefined);
-    throw e;
-  }
-  return app;
+  const { createUiServer } = await import('../ui/server.js');
+  return { app: await createUiServer({ ...opts, ...policy }), token };
 }
 
-/** Starts the server; resolves with its address once listening, and closes it on SIGINT/SIGTERM. */
+/** Starts the server; resolves with what to print once listening, and closes it on SIGINT/SIGTERM. */
 export async function startUi(o: UiArgs): Promise<string> {
-  const app = await build(o);
+  const { app, token } = await build(o);
   const address = await listen(app, o.host, o.port);
   const stop = (): void => {
     void app.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  return address;
+  return `${address}/ui/${token === undefined ? '' : ' (bearer token required: the page asks for it once)'}`;
 }
 
 export function registerUi(program: Command): void {
@@ -70,8 +65,9 @@ export function registerUi(program: Command): void {
     .option('--weights <file>', 'a model for the predict page (.onnx, or a .safetensors checkpoint exported at start), served as kestrel serve does')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', nonNegativeInt, 8080)
+    .option('--token <secret>', 'require Authorization: Bearer <secret> on every /v1 route (default: $KESTREL_TOKEN). The pages stay public: on a 401 they ask for the token once and keep it in this browser\'s localStorage, then send it with every request')
+    .option('--allowed-hosts <list>', ALLOWED_HOSTS_HELP)
     .action(async (o: UiArgs) => {
-      const address = await startUi(o);
-      process.stdout.write(`kestrel ui: ${address}/ui/\n`);
+      process.stdout.write(`kestrel ui: ${await startUi(o)}\n`);
     });
 }

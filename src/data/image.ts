@@ -2,16 +2,70 @@
  * Image files to pixels with sharp: EXIF orientation applied, alpha flattened on white, and the
  * colour space converted to the channels asked for (grey ↔ RGB), as 8-bit HWC.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 
+/**
+ * The one list of image formats Kestrel reads, for datasets, `kestrel predict` and `kestrel serve`
+ * alike: raster formats only. SVG is refused everywhere: it is a document format that libvips
+ * renders (librsvg), external references included, not an image to decode.
+ */
+const FORMATS = {
+  jpeg: ['.jpg', '.jpeg'],
+  png: ['.png'],
+  webp: ['.webp'],
+  gif: ['.gif'],
+  tiff: ['.tiff', '.tif'],
+} as const;
+
+/** The formats read, by sharp's names for them. */
+export const IMAGE_FORMATS: readonly string[] = Object.keys(FORMATS);
+
 /** Extensions (lower case, with the dot) that the data layer reads as images. */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tiff', '.tif'];
+export const IMAGE_EXTENSIONS: readonly string[] = Object.values(FORMATS).flat();
 
 export const isImagePath = (path: string): boolean => IMAGE_EXTENSIONS.includes(extname(path).toLowerCase());
 
 const LUMA: [number, number, number] = [0.299, 0.587, 0.114];
+
+const startsWith = (b: Uint8Array, at: number, ascii: string): boolean =>
+  b.length >= at + ascii.length && [...ascii].every((c, i) => b[at + i] === c.charCodeAt(0));
+
+/**
+ * The format of an image from its first bytes (the signatures libvips' loaders test for), or of a
+ * document that is refused: `svg`, `pdf`; null for anything else.
+ */
+export function sniffFormat(head: Uint8Array): string | null {
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
+  if (startsWith(head, 0, '\x89PNG\r\n\x1a\n')) return 'png';
+  if (startsWith(head, 0, 'RIFF') && startsWith(head, 8, 'WEBP')) return 'webp';
+  if (startsWith(head, 0, 'GIF87a') || startsWith(head, 0, 'GIF89a')) return 'gif';
+  if (['II*\0', 'MM\0*', 'II+\0', 'MM\0+'].some((sig) => startsWith(head, 0, sig))) return 'tiff';
+  if (startsWith(head, 0, '%PDF')) return 'pdf';
+  const text = Buffer.from(head.subarray(0, 256)).toString('latin1').replace(/^\xef\xbb\xbf/, '').trimStart();
+  if (text.startsWith('<') && /<svg[\s>]/i.test(text)) return 'svg';
+  return null;
+}
+
+/** Why bytes of this format are not read, in one line; null when they are. */
+export function refusedFormat(format: string | null): string | null {
+  if (format !== null && IMAGE_FORMATS.includes(format)) return null;
+  const accepted = IMAGE_FORMATS.join(', ');
+  if (format === 'svg') return `svg images are not accepted (a document format that libvips renders, external references included); send ${accepted}`;
+  return format === null ? `not an image; send ${accepted}` : `${format} images are not accepted; send ${accepted}`;
+}
+
+/** The first bytes of a file, enough for sniffFormat. */
+function readHead(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(256);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Pixels of one image, row-major HWC. */
 export interface DecodedImage {
@@ -39,6 +93,8 @@ export interface DecodeOptions {
  * img.data.length === img.width * img.height * 3; // true
  */
 export async function decodeImage(input: string | Buffer, opts: DecodeOptions): Promise<DecodedImage> {
+  const refused = refusedFormat(sniffFormat(typeof input === 'string' ? readHead(input) : input));
+  if (refused !== null) throw new Error(refused);
   let s = sharp(input, { failOn: 'warning', limitInputPixels: opts.maxPixels ?? true }).rotate().flatten({ background: '#ffffff' });
   if (opts.size !== undefined) {
     const [h, w] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
@@ -87,6 +143,8 @@ const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).spl
  */
 export async function checkImage(path: string, full: boolean): Promise<ImageCheck> {
   if (!existsSync(path)) return { ok: false, reason: 'file not found' };
+  const format = sniffFormat(readHead(path));
+  if (refusedFormat(format) !== null) return { ok: false, reason: `not a readable image: ${format === null ? 'unknown format' : refusedFormat(format)}` };
   let m: sharp.Metadata;
   try {
     m = await sharp(path).metadata();

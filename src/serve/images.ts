@@ -5,14 +5,14 @@
  * server and the CLI give the same scores for the same file.
  */
 import sharp from 'sharp';
-import { decodeImage } from '../data/image.js';
+import { IMAGE_FORMATS, decodeImage, refusedFormat, sniffFormat } from '../data/image.js';
 import { Rng } from '../data/rng.js';
 import { applyTransforms } from '../data/transforms.js';
 import type { Preprocessing } from '../runtime/preprocess.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../http/index.js';
 
-/** Raster formats the service decodes (vector and document formats such as SVG and PDF are refused). */
-export const IMAGE_FORMATS: readonly string[] = ['jpeg', 'png', 'webp', 'gif', 'tiff'];
+/** The formats the service decodes: the data layer's one list (SVG and PDF are refused, as by `kestrel predict`). */
+export { IMAGE_FORMATS };
 
 /** One image of a request: where it came from (its file name, or 'body') and its bytes. */
 export interface Upload {
@@ -23,24 +23,24 @@ export interface Upload {
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
 const isPixelLimit = (e: unknown): boolean => /pixel limit/i.test(firstLine(e));
 
-/** Refuses what cannot be decoded safely, from the header alone: 400 empty or broken, 415 not a raster image, 413 too many pixels. */
+/**
+ * Refuses what cannot be decoded safely, from the header alone: 400 empty or broken, 415 not a
+ * raster image (told from its first bytes, so sharp never parses an SVG or PDF), 413 too many pixels.
+ */
 export async function checkHeader(u: Upload, maxPixels: number): Promise<void> {
-  if (u.bytes.length === 0) throw new HttpError(400, 'bad_image', `${u.source}: the file is empty`);
+  if (u.bytes.length === 0) throw new HttpError('bad_image', `${u.source}: the file is empty`);
+  const refused = refusedFormat(sniffFormat(u.bytes));
+  if (refused !== null) throw new HttpError('unsupported_media_type', `${u.source}: ${refused}`);
   let m: sharp.Metadata;
   try {
     m = await sharp(u.bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
-    // An unknown format is not an image at all; a known one whose header is broken is a bad image.
-    if (/unsupported image format/i.test(firstLine(e))) throw new HttpError(415, 'unsupported_media_type', `${u.source}: not an image; send ${IMAGE_FORMATS.join(', ')}`);
-    throw new HttpError(400, 'bad_image', `${u.source}: unreadable image header (${firstLine(e)})`);
+    throw new HttpError('bad_image', `${u.source}: unreadable image header (${firstLine(e)})`);
   }
-  if (!IMAGE_FORMATS.includes(m.format)) {
-    throw new HttpError(415, 'unsupported_media_type', `${u.source}: ${m.format} images are not accepted; send ${IMAGE_FORMATS.join(', ')}`);
-  }
-  if (!m.width || !m.height) throw new HttpError(400, 'bad_image', `${u.source}: the image has no size`);
+  if (!m.width || !m.height) throw new HttpError('bad_image', `${u.source}: the image has no size`);
   const pixels = m.width * (m.pageHeight ?? m.height);
   if (pixels > maxPixels) {
-    throw new HttpError(413, 'too_many_pixels', `${u.source}: ${m.width}×${m.pageHeight ?? m.height} is ${pixels} pixels, over the limit of ${maxPixels}`);
+    throw new HttpError('too_many_pixels', `${u.source}: ${m.width}×${m.pageHeight ?? m.height} is ${pixels} pixels, over the limit of ${maxPixels}`);
   }
 }
 
@@ -54,8 +54,8 @@ export async function prepareImage(u: Upload, pre: Preprocessing, maxPixels: num
   try {
     img = await decodeImage(u.bytes, { channels: pre.channels, maxPixels });
   } catch (e) {
-    if (isPixelLimit(e)) throw new HttpError(413, 'too_many_pixels', `${u.source}: the image has more than ${maxPixels} pixels`);
-    throw new HttpError(400, 'bad_image', `${u.source}: truncated or corrupt image data (${firstLine(e)})`);
+    if (isPixelLimit(e)) throw new HttpError('too_many_pixels', `${u.source}: the image has more than ${maxPixels} pixels`);
+    throw new HttpError('bad_image', `${u.source}: truncated or corrupt image data (${firstLine(e)})`);
   }
   // Eval transforms draw no random numbers; the generator is there because the pipeline takes one.
   const out = applyTransforms(img, pre.transforms, Rng.forSample(0, 0, 0));

@@ -14,7 +14,7 @@
 export { createServer } from './server.js';
 export { DEFAULT_LIMITS, resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
 export { MicroBatcher, BatcherClosedError, type BatcherOptions, type BatchReport } from './batcher.js';
-export { HttpError, RETRY_AFTER_S } from './errors.js';
+export { HttpError, RETRY_AFTER_S, type ErrorCode } from '../http/index.js';
 export { IMAGE_FORMATS, type Upload } from './images.js';
 export { MODEL_ID, type ModelInfo, type ServedModel } from './model.js';
-export type { AuthRouteConfig } from './auth.js';
+export type { AuthRouteConfig } from '../http/index.js';

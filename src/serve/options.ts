@@ -8,6 +8,8 @@ export interface ServeOptions {
   weights: string;
   /** When set, every route but /healthz needs `Authorization: Bearer <token>`. The CLI takes it from --token or $KESTREL_TOKEN. */
   token?: string;
+  /** Host names served beyond localhost names and IP addresses (`.example.com`: it and its subdomains); other Host headers get 403. */
+  allowedHosts?: string[];
   /** Images per ONNX Runtime batch at most; 1 turns micro-batching off. Capped at a fixed-batch model's batch size. Default 32. */
   maxBatch?: number;
   /** How long the first waiting image waits for others before its batch runs. Default 5. */

@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { TopK } from '../runtime/classifier.js';
 import { round } from '../tasks/classify/predict-common.js';
 import { BatcherClosedError, type MicroBatcher } from './batcher.js';
-import { HttpError, errorSchema, handleError, sendError } from './errors.js';
+import { HttpError, errorSchema, handleError, sendError } from '../http/index.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ServedModel } from './model.js';
 import type { ServeLimits } from './options.js';
@@ -61,8 +61,8 @@ function deadline(reply: FastifyReply, ms: number): AbortSignal {
   const ac = new AbortController();
   const timer = setTimeout(() => {
     if (reply.sent) return;
-    ac.abort(new HttpError(503, 'timeout', `no answer within ${ms} ms`));
-    sendError(reply, 503, 'timeout', `the request was not answered within ${ms} ms; retry after the time in Retry-After`);
+    ac.abort(new HttpError('timeout', `no answer within ${ms} ms`));
+    sendError(reply, 'timeout', `the request was not answered within ${ms} ms; retry after the time in Retry-After`);
   }, ms);
   reply.raw.once('close', () => {
     clearTimeout(timer);
@@ -71,7 +71,7 @@ function deadline(reply: FastifyReply, ms: number): AbortSignal {
   return ac.signal;
 }
 
-const overloaded = (): HttpError => new HttpError(503, 'overloaded', 'the server is busy: too many images are waiting; retry after the time in Retry-After');
+const overloaded = (): HttpError => new HttpError('overloaded', 'the server is busy: too many images are waiting; retry after the time in Retry-After');
 
 const predictionsSchema = {
   type: 'object',
@@ -124,7 +124,7 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
     if (e.code === 'FST_FILES_LIMIT') return handleError(tooMany(limits.maxImages), request, reply);
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().slice(0, 100) || 'none';
-      return handleError(new HttpError(415, 'unsupported_media_type', `Content-Type ${type} is not accepted: send multipart/form-data, or an image/* body`), request, reply);
+      return handleError(new HttpError('unsupported_media_type', `Content-Type ${type} is not accepted: send multipart/form-data, or an image/* body`), request, reply);
     }
     return handleError(e, request, reply);
   });
@@ -140,7 +140,7 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
     config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: requestBodyDoc }, url }) },
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
       // A full queue is refused before the body is read.
-      if (admission.full) return sendError(reply, 503, 'overloaded', overloaded().message);
+      if (admission.full) return sendError(reply, 'overloaded', overloaded().message);
       signals.set(request, deadline(reply, limits.timeoutMs));
     },
   }, async (request, reply) => {
@@ -153,7 +153,7 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
     } catch (e) {
       // Past the deadline (503 already sent) or the client went away: nobody to answer.
       if (reply.sent || signal.aborted) return undefined;
-      if (e instanceof BatcherClosedError) throw new HttpError(503, 'shutting_down', e.message);
+      if (e instanceof BatcherClosedError) throw new HttpError('shutting_down', e.message);
       throw e;
     }
   });

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Preprocessing } from '../runtime/preprocess.js';
-import { HttpError } from './errors.js';
+import { HttpError, type ErrorCode } from '../http/index.js';
 import { prepareImage, type Upload } from './images.js';
 
 export interface PreprocessRequest {
@@ -17,7 +17,7 @@ export interface PreprocessRequest {
 
 export type PreprocessReply =
   | { id: number; ok: true; data: Float32Array }
-  | { id: number; ok: false; status: number; code: string; message: string };
+  | { id: number; ok: false; code: ErrorCode; message: string };
 
 interface Pending {
   resolve: (data: Float32Array) => void;
@@ -65,7 +65,7 @@ export class PreprocessPool {
       if (!p) return;
       slot.pending.delete(m.id);
       if (m.ok) p.resolve(m.data);
-      else p.reject(m.status === 500 ? new Error(m.message) : new HttpError(m.status, m.code, m.message));
+      else p.reject(m.code === 'internal' ? new Error(m.message) : new HttpError(m.code, m.message));
     });
     slot.worker.on('error', (e) => fail(`crashed: ${e.message}`));
     slot.worker.on('exit', (code) => fail(`exited (code ${code})`));

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Preprocessing } from '../runtime/preprocess.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../http/index.js';
 import { prepareImage } from './images.js';
 import type { PreprocessReply, PreprocessRequest } from './preprocess-pool.js';
 
@@ -15,7 +15,7 @@ port.on('message', ({ id, source, bytes }: PreprocessRequest) => {
   prepareImage({ source, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }, pre, maxPixels).then(
     (data) => port.postMessage({ id, ok: true, data } satisfies PreprocessReply, [data.buffer as ArrayBuffer]),
     (e: unknown) => port.postMessage(e instanceof HttpError
-      ? { id, ok: false, status: e.statusCode, code: e.code, message: e.message } satisfies PreprocessReply
-      : { id, ok: false, status: 500, code: 'internal', message: String((e as Error)?.message ?? e) } satisfies PreprocessReply),
+      ? { id, ok: false, code: e.code, message: e.message } satisfies PreprocessReply
+      : { id, ok: false, code: 'internal', message: String((e as Error)?.message ?? e) } satisfies PreprocessReply),
   );
 });

@@ -6,9 +6,8 @@ import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TopK } from '../runtime/classifier.js';
-import { checkToken, installAuth } from './auth.js';
 import { MicroBatcher } from './batcher.js';
-import { clientErrorHandler, errorSchema, installErrorHandlers } from './errors.js';
+import { checkAllowedHosts, checkToken, clientErrorHandler, errorSchema, installHttpPolicy } from '../http/index.js';
 import { ServeMetrics } from './metrics.js';
 import { MODEL_ID, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
@@ -103,6 +102,7 @@ function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetri
 export async function createServer(opts: ServeOptions): Promise<FastifyInstance> {
   const limits = resolveLimits(opts);
   if (opts.token !== undefined) checkToken(opts.token);
+  if (opts.allowedHosts !== undefined) checkAllowedHosts(opts.allowedHosts);
   const workers = opts.workers ?? Math.min(4, availableParallelism());
   if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be an integer ≥ 0, got ${workers}`);
   const model = await loadServedModel(opts.weights, {
@@ -153,8 +153,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     await model.classifier.dispose();
   });
   try {
-    installErrorHandlers(app);
-    if (opts.token !== undefined) installAuth(app, opts.token);
+    installHttpPolicy(app, { ...(opts.token === undefined ? {} : { token: opts.token }), ...(opts.allowedHosts === undefined ? {} : { allowedHosts: opts.allowedHosts }) });
     instrument(app, metrics);
     await app.register(swagger, {
       openapi: {

@@ -6,7 +6,7 @@
  */
 import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { HttpError } from './errors.js';
+import { HttpError } from '../http/index.js';
 import type { Upload } from './images.js';
 
 export interface UploadLimits {
@@ -18,8 +18,8 @@ export interface UploadLimits {
 
 const mb = (bytes: number): string => `${+(bytes / 2 ** 20).toFixed(2)} MB`;
 
-export const tooLarge = (maxBytes: number): HttpError => new HttpError(413, 'payload_too_large', `the upload is over the limit of ${mb(maxBytes)}`);
-export const tooMany = (maxImages: number): HttpError => new HttpError(413, 'too_many_images', `more than ${maxImages} images in one request`);
+export const tooLarge = (maxBytes: number): HttpError => new HttpError('payload_too_large', `the upload is over the limit of ${mb(maxBytes)}`);
+export const tooMany = (maxImages: number): HttpError => new HttpError('too_many_images', `more than ${maxImages} images in one request`);
 
 /** A file part's bytes, refused as soon as the request's running total passes the limit. */
 async function readPart(part: MultipartFile, budget: { left: number }, maxBytes: number): Promise<Buffer> {
@@ -36,7 +36,7 @@ async function readPart(part: MultipartFile, budget: { left: number }, maxBytes:
 /** Errors the multipart parser raises on a malformed body (busboy's) carry no status: they are the client's. */
 function multipartError(e: unknown): unknown {
   if (e instanceof HttpError || typeof (e as { statusCode?: unknown })?.statusCode === 'number') return e;
-  return new HttpError(400, 'bad_request', `malformed multipart body: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+  return new HttpError('bad_request', `malformed multipart body: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
 }
 
 /** The request's images, in the order they were sent. */
@@ -54,9 +54,9 @@ export async function readUploads(request: FastifyRequest, limits: UploadLimits)
     } catch (e) {
       throw multipartError(e);
     }
-    if (uploads.length === 0) throw new HttpError(400, 'no_image', 'the multipart body has no file part: attach the image(s) as files');
+    if (uploads.length === 0) throw new HttpError('no_image', 'the multipart body has no file part: attach the image(s) as files');
     return uploads;
   }
   if (Buffer.isBuffer(request.body)) return [{ source: 'body', bytes: request.body }];
-  throw new HttpError(400, 'no_image', 'no image: send multipart/form-data with file parts, or one image as the body with Content-Type image/*');
+  throw new HttpError('no_image', 'no image: send multipart/form-data with file parts, or one image as the body with Content-Type image/*');
 }

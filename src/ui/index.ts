@@ -11,4 +11,5 @@
 export { uiExtension, uiPlugin, ISOLATION_HEADERS, type UiOptions } from './plugin.js';
 export { LabelProject, LABEL_DB, UNLABELLED, type ApplyResult, type LabelOptions, type Progress } from './label.js';
 export { listRuns, readRun, runFile, type RunDetail, type RunSummary } from './runs.js';
-export { HttpError } from './http.js';
+export { createUiServer, type UiServerOptions } from './server.js';
+export { HttpError } from '../http/index.js';

@@ -5,12 +5,13 @@
  * atomic rename per file, safe to repeat or to resume after a crash.
  */
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { basename, extname, join, relative, sep } from 'node:path';
+import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import { isImagePath } from '../data/image.js';
-import { HttpError } from './http.js';
+import { HttpError } from '../http/index.js';
 import { LabelStore, type Applied, type Decision } from './label-store.js';
+import { realInside } from './safe-path.js';
 
 export const UNLABELLED = 'unlabelled';
 export const LABEL_DB = '.kestrel-labels.db';
@@ -138,31 +139,34 @@ export class LabelProject {
     return { labelled: cur.size, remaining, total: cur.size + remaining, applied, byClass };
   }
 
-  /** A file name in unlabelled/ as a request gives it: a plain name of an image there. */
+  /**
+   * A file name in unlabelled/ as a request gives it: a plain name of an image file there. Returns
+   * its real path; a link that leads out of unlabelled/ is a 403.
+   */
   imagePath(image: string): string {
     if (image !== basename(image) || image.startsWith('.') || image.includes('\\') || image.includes('\0') || !isImagePath(image)) {
-      throw new HttpError(400, 'bad_image', `"${image}" is not an image name in ${UNLABELLED}/`);
+      throw new HttpError('bad_image', `"${image}" is not an image name in ${UNLABELLED}/`);
     }
-    const path = join(this.unlabelled, image);
-    if (!existsSync(path)) throw new HttpError(404, 'no_such_image', `no image "${image}" in ${UNLABELLED}/`);
+    const path = realInside(this.unlabelled, image, `${UNLABELLED}/`);
+    if (path === null || !statSync(path).isFile()) throw new HttpError('no_such_image', `no image "${image}" in ${UNLABELLED}/`);
     return path;
   }
 
   /** Records a label (durably, before returning). */
   label(image: string, cls: string): Decision {
-    if (!this.classes.includes(cls)) throw new HttpError(400, 'unknown_class', `unknown class "${cls}" (classes: ${this.classes.join(', ')})`);
+    if (!this.classes.includes(cls)) throw new HttpError('unknown_class', `unknown class "${cls}" (classes: ${this.classes.join(', ')})`);
     this.imagePath(image);
     const done = this.#store.applied().get(image);
-    if (done) throw new HttpError(409, 'already_applied', `"${image}" was already ${done.mode === 'move' ? 'moved' : 'copied'} to ${done.dest}`);
+    if (done) throw new HttpError('already_applied', `"${image}" was already ${done.mode === 'move' ? 'moved' : 'copied'} to ${done.dest}`);
     return this.#store.record(image, cls);
   }
 
   /** Takes back the latest decision; refused once it has been applied to the files. */
   undo(): Decision {
     const last = this.#store.last();
-    if (last === null) throw new HttpError(409, 'nothing_to_undo', 'there is no label to undo');
+    if (last === null) throw new HttpError('nothing_to_undo', 'there is no label to undo');
     const done = this.#store.applied().get(last.image);
-    if (done) throw new HttpError(409, 'already_applied', `the last label ("${last.image}" → ${last.class}) was already applied to ${done.dest}`);
+    if (done) throw new HttpError('already_applied', `the last label ("${last.image}" → ${last.class}) was already applied to ${done.dest}`);
     this.#store.undo(last.seq);
     return last;
   }
@@ -179,18 +183,24 @@ export class LabelProject {
     }
   }
 
-  /** Puts one file where its pending record says. A dest that exists already means an earlier try finished the copy or rename. */
+  /**
+   * Puts one file where its pending record says. A dest that exists already means an earlier try
+   * finished the copy or rename. Neither end may lead out of the project through a link: not the
+   * file read (unlabelled/x.png → /etc/passwd), nor the class folder written to (cat → /etc).
+   */
   #finish(a: Applied): void {
     const src = join(this.unlabelled, a.image);
     const dest = join(this.root, a.dest);
+    realInside(this.root, dirname(a.dest), 'the labelled folder');
+    const real = realInside(this.unlabelled, a.image, `${UNLABELLED}/`);
     if (existsSync(dest)) {
-      if (a.mode === 'move' && existsSync(src)) unlinkSync(src);
+      if (a.mode === 'move' && real !== null) unlinkSync(src);
       return;
     }
-    if (!existsSync(src)) throw new Error(`the file is neither in ${UNLABELLED}/ nor at ${a.dest}`);
-    mkdirSync(join(dest, '..'), { recursive: true });
+    if (real === null) throw new Error(`the file is neither in ${UNLABELLED}/ nor at ${a.dest}`);
+    mkdirSync(dirname(dest), { recursive: true });
     if (a.mode === 'copy') {
-      copyAtomic(src, dest);
+      copyAtomic(real, dest);
     } else {
       try {
         renameSync(src, dest);
@@ -200,7 +210,7 @@ export class LabelProject {
         unlinkSync(src);
       }
     }
-    fsyncPath(join(dest, '..'));
+    fsyncPath(dirname(dest));
   }
 
   /**
@@ -223,7 +233,9 @@ export class LabelProject {
         this.#store.finishApply(d.image);
         out.applied.push({ image: d.image, dest: a.dest });
       } catch (e) {
-        out.failed.push({ image: d.image, reason: (e as Error).message });
+        // A file system error's own message names absolute paths: the client gets its code.
+        const err = e as NodeJS.ErrnoException;
+        out.failed.push({ image: d.image, reason: err.syscall !== undefined && err.code !== undefined ? `${err.syscall} failed (${err.code})` : err.message });
       }
     }
     return out;

@@ -9,7 +9,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { packageRoot } from '../cli/paths.js';
-import { handleError, HttpError, parseBody } from './http.js';
+import { handleError, HttpError, parseBody } from '../http/index.js';
 import type { LabelProject } from './label.js';
 import { listRuns, readRun, runFile } from './runs.js';
 
@@ -55,7 +55,7 @@ function registerPages(app: FastifyInstance, uiDir: string): void {
 
 function registerRuns(app: FastifyInstance, project: string | undefined): void {
   const need = (): string => {
-    if (project === undefined) throw new HttpError(404, 'no_project', 'no runs folder: start kestrel ui with --project runs/');
+    if (project === undefined) throw new HttpError('no_project', 'no runs folder: start kestrel ui with --project runs/');
     return project;
   };
   app.get('/v1/runs', async () => ({ project: project ?? null, runs: project === undefined ? [] : listRuns(project) }));
@@ -71,7 +71,7 @@ const applyBody = z.object({ mode: z.enum(['move', 'copy']) });
 
 function registerLabel(app: FastifyInstance, project: LabelProject | null): void {
   const need = (): LabelProject => {
-    if (project === null) throw new HttpError(404, 'no_label_project', 'no labelling project: start kestrel ui with --label <imagefolder>');
+    if (project === null) throw new HttpError('no_label_project', 'no labelling project: start kestrel ui with --label <imagefolder>');
     return project;
   };
   const state = (p: LabelProject, after?: string): { image: string | null; progress: ReturnType<LabelProject['progress']> } => ({ image: p.next(after), progress: p.progress() });
@@ -111,20 +111,23 @@ function registerLabel(app: FastifyInstance, project: LabelProject | null): void
  * Registers the pages at /ui/ (and / redirecting there when nothing else has it) and the JSON
  * routes: `/v1/ui`, `/v1/runs…`, `/v1/label…`. Errors are `{ "error": { "code", "message" } }`.
  *
+ * `createUiServer` wraps it with the token and the Host/Origin checks, as `kestrel ui` serves it.
+ *
  * @example
  * const app = Fastify();
  * await app.register(uiPlugin, { project: 'runs', label: { root: 'photos' } });
  * await app.listen({ port: 8080 });
  */
 export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, opts) => {
-  // The pages themselves hold nothing secret: under kestrel serve's bearer token they stay
-  // public (route config auth: false) so a browser can load them and then send the token.
+  // The pages themselves hold nothing secret: under the bearer token (kestrel serve or kestrel ui
+  // --token) they stay public (route config auth: false) so a browser can load them and then send the token.
   app.addHook('onRoute', (route) => {
     if (route.url === '/' || route.url === '/ui' || route.url.startsWith('/ui/')) route.config = { ...(route.config as object), auth: false } as never;
   });
   // better-sqlite3 (a native module) loads only for a labelling project.
   const label = opts.label ? (await import('./label.js')).LabelProject.open(opts.label) : null;
   app.addHook('onClose', async () => label?.close());
+  // The shared handler again: the plugin may be registered on an app that has not installed it.
   app.setErrorHandler(handleError);
   app.addHook('onSend', async (_req, reply) => {
     for (const [k, v] of Object.entries(ISOLATION_HEADERS)) reply.header(k, v);

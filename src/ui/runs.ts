@@ -4,12 +4,13 @@
  * best epoch's confusion matrix and the validation images it got wrong. Ids are folder paths
  * relative to the project, and every path a request names is checked to stay inside its run.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseCsv } from '../engine/run-dir.js';
 import type { ValErrorsIndex } from '../tasks/classify/val-errors.js';
-import { HttpError } from './http.js';
+import { HttpError } from '../http/index.js';
+import { readInside, realInside } from './safe-path.js';
 
 export interface RunSummary {
   /** The run folder relative to the project, with `/` separators. */
@@ -59,9 +60,11 @@ export const RUN_FILE_TYPES: Record<string, string> = {
 const isRun = (dir: string): boolean => MARKERS.some((m) => existsSync(join(dir, m)));
 const toId = (project: string, dir: string): string => relative(project, dir).split(sep).join('/') || '.';
 
-function readJson<T>(path: string): T | null {
+// A run's own files are read only from inside it: a link to a file elsewhere reads as missing.
+function readJson<T>(dir: string, rel: string): T | null {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    const text = readInside(dir, rel);
+    return text === null ? null : (JSON.parse(text) as T);
   } catch {
     return null;
   }
@@ -69,7 +72,7 @@ function readJson<T>(path: string): T | null {
 
 function readArgs(dir: string): Record<string, unknown> | null {
   try {
-    const doc = parseYaml(readFileSync(join(dir, 'args.yaml'), 'utf8')) as unknown;
+    const doc = parseYaml(readInside(dir, 'args.yaml') ?? '') as unknown;
     return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -78,7 +81,8 @@ function readArgs(dir: string): Record<string, unknown> | null {
 
 function readResults(dir: string): Record<string, number | string>[] {
   try {
-    return parseCsv(readFileSync(join(dir, 'results.csv'), 'utf8'));
+    const text = readInside(dir, 'results.csv');
+    return text === null ? [] : parseCsv(text);
   } catch {
     return [];
   }
@@ -115,7 +119,7 @@ function summarise(project: string, dir: string, args: Record<string, unknown> |
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
   const base = { id: toId(project, dir), name: dir.split(sep).pop()!, updated: lastModified(dir) };
   if (results.length === 0 && existsSync(join(dir, 'metrics.json'))) {
-    const m = readJson<ValMetrics>(join(dir, 'metrics.json')) ?? {};
+    const m = readJson<ValMetrics>(dir, 'metrics.json') ?? {};
     return { ...base, kind: 'val', model: str(m.weights), data: str(m.data), epochs: null, final: numbers({ accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count }), best: null };
   }
   const last = results.at(-1);
@@ -155,17 +159,11 @@ export function listRuns(project: string): RunSummary[] {
   return found.map((dir) => summarise(project, dir, readArgs(dir), readResults(dir))).sort((a, b) => b.updated.localeCompare(a.updated) || a.id.localeCompare(b.id));
 }
 
-/** `true` when `path` (resolved through links) is `root` or inside it. */
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
 /** Rejects names that try to leave their folder: absolute, `..`, dot-files, NUL. */
 function checkRelative(what: string, rel: string): string[] {
   const parts = rel.split('/');
   if (rel.length === 0 || rel.includes('\0') || rel.includes('\\') || isAbsolute(rel) || parts.some((p) => p === '' || p === '..' || (p.startsWith('.') && p !== '.'))) {
-    throw new HttpError(400, 'bad_path', `${what} "${rel}" is not a plain relative path`);
+    throw new HttpError('bad_path', `${what} "${rel}" is not a plain relative path`);
   }
   return parts;
 }
@@ -173,9 +171,8 @@ function checkRelative(what: string, rel: string): string[] {
 /** The folder of run `id`, checked to be a run inside the project. */
 export function runDir(project: string, id: string): string {
   checkRelative('run', id);
-  const root = realpathSync(project);
   const dir = join(project, id);
-  if (!existsSync(dir) || !inside(root, realpathSync(dir)) || !isRun(dir)) throw new HttpError(404, 'no_such_run', `no run "${id}" in the project`);
+  if (realInside(project, id, 'the project') === null || !isRun(dir)) throw new HttpError('no_such_run', `no run "${id}" in the project`);
   return dir;
 }
 
@@ -185,12 +182,12 @@ export function readRun(project: string, id: string): RunDetail {
   const args = readArgs(dir);
   const results = readResults(dir);
   const summary = summarise(project, dir, args, results);
-  let confusion = readJson<Confusion>(join(dir, 'confusion_matrix.json'));
+  let confusion = readJson<Confusion>(dir, 'confusion_matrix.json');
   if (confusion === null && summary.kind === 'val') {
-    const m = readJson<ValMetrics>(join(dir, 'metrics.json'));
+    const m = readJson<ValMetrics>(dir, 'metrics.json');
     if (m?.confusionMatrix && m.perClass) confusion = { classes: m.perClass.map((p) => p.class), matrix: m.confusionMatrix };
   }
-  const errors = readJson<ValErrorsIndex>(join(dir, 'val_errors', 'index.json'));
+  const errors = readJson<ValErrorsIndex>(dir, 'val_errors/index.json');
   return { ...summary, args, results, confusion, errors, plots: PLOTS.filter((p) => existsSync(join(dir, p))) };
 }
 
@@ -202,9 +199,8 @@ export function runFile(project: string, id: string, rel: string): { path: strin
   const dir = runDir(project, id);
   checkRelative('file', rel);
   const type = RUN_FILE_TYPES[extname(rel).toLowerCase()];
-  if (type === undefined) throw new HttpError(403, 'forbidden_type', `"${rel}": only images, CSV, YAML, JSON and logs are served`);
-  const path = join(dir, rel);
-  if (!existsSync(path) || !statSync(path).isFile()) throw new HttpError(404, 'no_such_file', `run "${id}" has no file "${rel}"`);
-  if (!inside(realpathSync(dir), realpathSync(path))) throw new HttpError(403, 'outside_run', `"${rel}" leads outside the run folder`);
+  if (type === undefined) throw new HttpError('forbidden_type', `"${rel}": only images, CSV, YAML, JSON and logs are served`);
+  const path = realInside(dir, rel, 'the run folder');
+  if (path === null || !statSync(path).isFile()) throw new HttpError('no_such_file', `run "${id}" has no file "${rel}"`);
   return { path, type };
 }

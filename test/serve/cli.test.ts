@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tinyClassifier } from '../onnx/models.js';
-import { call, errorOf, photo, queueReaches } from './helpers.js';
+import { call, errorOf, photo, queueReaches, raw } from './helpers.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 // The addon path points nowhere: loading libtorch would fail, so serving proves it is never loaded.
@@ -85,12 +85,18 @@ it('kestrel/serve works as a library in a process without libtorch', () => {
   assert.match(r.stdout, /^200 \{"predictions":\[\{"source":"body","top":\[\{"label":"class\d","score":0\.\d+\}\]\}\]\}\n$/);
 });
 
-it('takes the token from $KESTREL_TOKEN', async () => {
-  const { child, url } = await serve([], { ...ENV, KESTREL_TOKEN: 'from-env' });
+it('takes the token from $KESTREL_TOKEN, and answers only to its own names and --allowed-hosts', async () => {
+  const { child, url } = await serve(['--allowed-hosts', 'kestrel.example.com,.corp.example'], { ...ENV, KESTREL_TOKEN: 'from-env' });
   try {
     assert.equal(errorOf(await call(`${url}/v1/models`)).code, 'unauthorized');
     assert.equal((await call(`${url}/v1/models`, { headers: { authorization: 'Bearer from-env' } })).status, 200);
     assert.equal((await call(`${url}/healthz`)).status, 200);
+    const auth = { authorization: 'Bearer from-env' };
+    for (const [host, status] of [['attacker.example', 403], ['kestrel.example.com', 200], ['ml.corp.example', 200], ['localhost', 200]] as const) {
+      const r = await raw(`${url}/v1/models`, { headers: { ...auth, host } });
+      assert.equal(r.status, status, host);
+      if (status === 403) assert.equal(r.body.error?.code, 'forbidden_host');
+    }
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');

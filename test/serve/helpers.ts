@@ -2,6 +2,7 @@
  * Helpers of the serve tests: servers on loopback, requests, and the images they send (good ones,
  * a truncated JPEG, a decompression-bomb PNG made by hand). Libtorch-free, like the server.
  */
+import { request } from 'node:http';
 import { deflateSync, crc32 } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
@@ -34,6 +35,23 @@ export async function call(url: string, init: RequestInit = {}): Promise<Answer>
   let body: unknown = text;
   if ((r.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
   return { status: r.status, headers: r.headers, body, text };
+}
+
+/**
+ * A request through node:http, which (unlike fetch) sends the Host header it is given: what a page
+ * on another site sends after DNS rebinding. The JSON body is parsed when there is one.
+ */
+export function raw(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: { error?: { code: string; message: string } } & Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: o.method ?? 'GET', headers: o.headers ?? {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: (res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : {}, text }));
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
 }
 
 /**

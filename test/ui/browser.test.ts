@@ -1,11 +1,12 @@
 // Acceptance (3): the web UI in Debian's Chromium (playwright-core), against kestrel serve's server
 // (createServer) with the UI as its extension: upload an image and see the prediction; switch to in-browser
 // inference (nothing uploaded) and see the same top-1; label three images with number keys and
-// find them in the class folders; open a real training run and see its curves. Screenshots of each
+// find them in the class folders; open a real training run and see its curves; and kestrel ui's
+// own server under a bearer token. Screenshots of each
 // page go to the OS temp folder (and docs/images with KESTREL_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +16,7 @@ import { Rng } from '../../src/data/rng.js';
 import { applyTransforms } from '../../src/data/transforms.js';
 import { OnnxClassifier } from '../../src/runtime/index.js';
 import { createServer } from '../../src/serve/index.js';
-import { uiExtension } from '../../src/ui/index.js';
+import { createUiServer, uiExtension } from '../../src/ui/index.js';
 import { tempDir } from '../data/make-images.js';
 import { CLASSES as SHAPES, shapeImage, writeShapesFolder } from '../tasks/shapes.js';
 import { launch, screenshot, skipReason, type Browser } from './browser.js';
@@ -189,8 +190,13 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     assert.deepEqual(pageErrors, [], 'no errors in the page console');
   });
 
-  it('under a bearer token: the page asks for it once, then the API and the gallery images load', async () => {
-    const secured = await createServer({ weights: join(tmp.dir, 'model.onnx'), token: 'tok-123', threads: 1, workers: 0, extensions: [uiExtension({ project: join(tmp.dir, 'runs') })] });
+  it('kestrel ui under a bearer token: the page asks for it once, then the API, the gallery images and labelling work', async () => {
+    // The UI's own server (kestrel ui --token), with a labelling project of its own.
+    const sorted = join(tmp.dir, 'photos-secured');
+    for (const c of SHAPES) mkdirSync(join(sorted, c), { recursive: true });
+    mkdirSync(join(sorted, 'unlabelled'));
+    copyFileSync(uploads[0]!, join(sorted, 'unlabelled', 'one.png'));
+    const secured = await createUiServer({ project: join(tmp.dir, 'runs'), label: { root: sorted }, token: 'tok-123' });
     const base = await secured.listen({ host: '127.0.0.1', port: 0 });
     const page = await browser.context.newPage();
     try {
@@ -208,6 +214,17 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
         await page.waitForFunction((el) => (el as unknown as { complete: boolean; naturalWidth: number }).complete && (el as unknown as { naturalWidth: number }).naturalWidth > 0, await images.nth(i).elementHandle());
         assert.match((await images.nth(i).getAttribute('src')) ?? '', /^blob:/);
       }
+      // Labelling: the image comes with the token, and the label's POST (sent with the page's
+      // Origin) passes the cross-origin check.
+      await page.goto(`${base}/ui/#/label`);
+      await page.getByTestId('current-image').filter({ hasText: 'one.png' }).waitFor();
+      const shown = page.getByAltText('Image to label: one.png');
+      await page.waitForFunction((el) => (el as unknown as { complete: boolean; naturalWidth: number }).complete && (el as unknown as { naturalWidth: number }).naturalWidth > 0, await shown.elementHandle());
+      assert.match((await shown.getAttribute('src')) ?? '', /^blob:/);
+      await page.keyboard.press('2');
+      await page.getByTestId('label-status').filter({ hasText: /^one\.png → cross\./ }).waitFor();
+      const progress = await fetch(`${base}/v1/label/progress`, { headers: { authorization: 'Bearer tok-123' } });
+      assert.deepEqual((await progress.json() as { byClass: Record<string, number> }).byClass, { circle: 0, cross: 1, square: 0 });
     } finally {
       await page.close();
       await secured.close();

@@ -90,8 +90,8 @@ export const post = (body: unknown): RequestInit => ({ method: 'POST', headers: 
 export const KESTREL = join(process.cwd(), 'dist/src/cli/main.js');
 
 /** Starts `kestrel <args> --port 0` and resolves with its base URL once it prints it (ui on stdout, serve on stderr). */
-export function startCli(args: string[], children: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [KESTREL, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], children: ChildProcess[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [KESTREL, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';

@@ -71,7 +71,7 @@ describe('labelling API', () => {
       [{ image: 'nope.png', class: 'cat' }, 404, 'no_such_image'],
       [{ image: '../cat/old.png', class: 'cat' }, 400, 'bad_image'],
       [{ image: 'notes.txt', class: 'cat' }, 400, 'bad_image'],
-      [{ image: 'img1.png' }, 400, 'bad_request'],
+      [{ image: 'img1.png' }, 400, 'invalid_request'],
       ['not json at all', 400, 'bad_request'],
     ];
     for (const [body, status, code] of cases) {

@@ -93,7 +93,7 @@ describe('GET /v1/runs/:id/files/*', () => {
       [`/v1/runs/${TRAIN}/files/${encodeURIComponent('/etc/passwd')}`, 400, 'bad_path'],
       [`/v1/runs/${encodeURIComponent('../secret.txt')}/files/x.png`, 400, 'bad_path'],
       [`/v1/runs/${encodeURIComponent('classify/../..')}`, 400, 'bad_path'],
-      [`/v1/runs/${TRAIN}/files/link.txt`, 403, 'outside_run'],
+      [`/v1/runs/${TRAIN}/files/link.txt`, 403, 'outside_root'],
       [`/v1/runs/${TRAIN}/files/.hidden.json`, 400, 'bad_path'],
       [`/v1/runs/${TRAIN}/files/weights/best.safetensors`, 403, 'forbidden_type'],
       [`/v1/runs/${TRAIN}/files/nope.png`, 404, 'no_such_file'],

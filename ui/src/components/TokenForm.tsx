@@ -13,7 +13,7 @@ export function TokenForm({ onSaved }: { onSaved: () => void }) {
         onSaved();
       }}
     >
-      <p>This server needs an access token (the one <code>kestrel serve</code> was started with).</p>
+      <p>This server needs an access token (the one <code>kestrel serve</code> or <code>kestrel ui</code> was started with: <code>--token</code> or <code>$KESTREL_TOKEN</code>).</p>
       <label htmlFor="token">Token</label>
       <div className="row">
         <input id="token" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} />

@@ -1,7 +1,8 @@
 /**
- * Bearer-token authentication: an onRequest hook on the root instance, so every route, including
- * those that plugins register later (the web UI), needs `Authorization: Bearer <token>`. A route
- * opts out with `config: { auth: false }` (only /healthz here). The comparison is constant-time.
+ * Bearer-token authentication, the same for `kestrel serve` and `kestrel ui`: an onRequest hook on
+ * the root instance, so every route, including those that plugins register later (the web UI),
+ * needs `Authorization: Bearer <token>`. A route opts out with `config: { auth: false }` (/healthz,
+ * and the web UI's pages, which hold no data). The comparison is constant-time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -41,6 +42,6 @@ export function installAuth(app: FastifyInstance, token: string): void {
     if (tokenMatches(request.headers.authorization, expected)) return;
     reply.header('www-authenticate', 'Bearer realm="kestrel"');
     const message = request.headers.authorization === undefined ? 'missing bearer token (send Authorization: Bearer <token>)' : 'wrong bearer token';
-    return sendError(reply, 401, 'unauthorized', message);
+    return sendError(reply, 'unauthorized', message);
   });
 }
