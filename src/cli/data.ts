@@ -1,4 +1,4 @@
-/** `kestrel data …`: data set tools (synthetic sets for now; conversions follow). */
+/** `kestrel data …`: data set tools — synthetic sets, and conversions between layouts. */
 import { Option, type Command } from 'commander';
 import { nonNegativeInt, positiveInt } from './options.js';
 
@@ -27,5 +27,17 @@ export function registerData(program: Command): void {
       if (o.imgsz < 48) throw new Error('--imgsz must be at least 48 (digits are 14–48 px)');
       const yaml = await synthDetect({ out: o.out, train: o.train, val: o.val, imgsz: o.imgsz, seed: o.seed });
       process.stdout.write(`wrote ${o.train} train and ${o.val} val canvases → ${yaml}\n`);
+    });
+  data
+    .command('convert')
+    .description('convert a detection set between the YOLO layout and COCO JSON (images copied, a data.yaml written)')
+    .requiredOption('--data <spec>', 'the set to convert: a data.yaml (YOLO folders or COCO JSON splits) or a folder holding one')
+    .addOption(new Option('--to <layout>', 'the layout to write').choices(['yolo', 'coco']).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'a new or empty folder')
+    .action(async (o: { data: string; to: 'yolo' | 'coco'; out: string }) => {
+      const { convertDetect } = await import('../data/convert.js');
+      const r = await convertDetect(o.data, o.to, o.out);
+      for (const s of r.skipped) process.stderr.write(`left out ${s.path}: ${s.reason}\n`);
+      process.stdout.write(`wrote ${r.images} images and ${r.boxes} boxes as ${o.to} → ${r.yaml}\n`);
     });
 }

@@ -1,5 +1,6 @@
 /**
- * The Ultralytics YOLO detection layout: a `data.yaml` naming the splits and classes, images under
+ * The Ultralytics YOLO detection layout: a `data.yaml` naming the splits and classes (a split may
+ * also be a COCO instances JSON, see coco.ts), images under
  * `images/…` and one `labels/…/<name>.txt` beside each, one `class cx cy w h` line per object
  * (normalised to the image's size). An image without a label file, or with an empty one, is a
  * background image. Malformed lines, unknown classes and boxes outside the image are left out and
@@ -13,6 +14,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { cocoClassNames, readCocoFile, readCocoSplit } from './coco.js';
 import { DataError } from './errors.js';
 import { checkImage, imageSize, isImagePath } from './image.js';
 import type { BoxTargets, FileSource, Skipped } from './source.js';
@@ -224,24 +226,36 @@ export async function resolveDetectData(spec: string, opts: DetectResolveOptions
     yamlPath = inside;
   }
   const doc = readYaml(yamlPath);
-  const classes = classNames(yamlPath, doc);
   const root = typeof doc.path === 'string' ? resolve(dirname(yamlPath), doc.path) : dirname(yamlPath);
+  // A split may be a COCO instances file instead of an image folder or list.
+  const cocoOf = (split: DetectSplit): string | null => {
+    const e = doc[split];
+    return typeof e === 'string' && extname(e).toLowerCase() === '.json' ? (isAbsolute(e) ? e : resolve(root, e)) : null;
+  };
+  const firstCoco = (['train', 'val', 'test'] as const).map(cocoOf).find((p) => p !== null);
+  const classes = doc.names === undefined && firstCoco ? cocoClassNames(readCocoFile(firstCoco)) : classNames(yamlPath, doc);
   const skipped: Skipped[] = [];
   const strict = opts.strict ?? false;
   const lists: Partial<Record<DetectSplit, string[]>> = {};
-  for (const split of ['train', 'val', 'test'] as const) {
-    if (doc[split] === undefined || doc[split] === null) continue;
-    lists[split] = splitImages(yamlPath, root, doc[split], split);
-  }
-  if (!lists.train) throw new DataError(`${yamlPath}: no train split`);
-  if (!lists.val) throw new DataError(`${yamlPath}: no val split (Kestrel validates every epoch: add val: images/val)`);
+  const present = (['train', 'val', 'test'] as const).filter((split) => doc[split] !== undefined && doc[split] !== null);
+  for (const split of present) if (!cocoOf(split)) lists[split] = splitImages(yamlPath, root, doc[split], split);
+  if (!present.includes('train')) throw new DataError(`${yamlPath}: no train split`);
+  if (!present.includes('val')) throw new DataError(`${yamlPath}: no val split (Kestrel validates every epoch: add val: images/val)`);
   const total = Object.values(lists).reduce((n, l) => n + l.length, 0);
   const full = opts.verify === 'full' || ((opts.verify ?? 'auto') === 'auto' && total <= 10_000);
-  const train = await readSplit(lists.train, classes, full, strict, skipped);
-  const val = await readSplit(lists.val, classes, full, strict, skipped);
+  const read = async (split: DetectSplit): Promise<FileSource> => {
+    const coco = cocoOf(split);
+    if (coco) {
+      if (!existsSync(coco)) throw new DataError(`${yamlPath}: ${split} path does not exist: ${coco}`);
+      return readCocoSplit(coco, classes, [root, join(root, 'images', split)], { full, strict, skipped });
+    }
+    return readSplit(lists[split]!, classes, full, strict, skipped);
+  };
+  const train = await read('train');
+  const val = await read('val');
   if (train.paths.length === 0) throw new DataError(`${yamlPath}: the train split has no usable images`);
   if (val.paths.length === 0) throw new DataError(`${yamlPath}: the val split has no usable images`);
-  const test = lists.test ? await readSplit(lists.test, classes, full, strict, skipped) : undefined;
+  const test = present.includes('test') ? await read('test') : undefined;
   const name = basename(dirname(yamlPath));
   return { name, classes, inChannels: 3, splits: { train, val, ...(test ? { test } : {}) }, skipped, yaml: yamlPath };
 }
