@@ -48,6 +48,11 @@ export interface TaskRun<M extends TaskModel, V extends Validation = Validation>
   /** Class names; a resumed run's data must have the same. */
   classes: string[];
   trainLoader: DataLoader;
+  /**
+   * The loader an epoch trains on, when it changes during a run (detection closes mosaic for the
+   * last epochs); it must have trainLoader's length. `epochs` is the current plan.
+   */
+  trainLoaderFor?(epoch: number, epochs: number): DataLoader;
   device: Device;
   /** Whether the model trains channels-last unless the settings say otherwise. */
   channelsLast: boolean;

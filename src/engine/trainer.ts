@@ -196,7 +196,8 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
       let done = 0;
       let timeUp = false;
       try {
-        for await (const batch of trainLoader.epoch(epoch)) {
+        const loader = t.trainLoaderFor?.(epoch, planned) ?? trainLoader;
+        for await (const batch of loader.epoch(epoch)) {
           using _batch = batch;
           if (resumeAt && done < resumeAt.done) {
             done++;

@@ -1,0 +1,33 @@
+/**
+ * Training settings for detection: the Trainer's own plus the data, the model and Ultralytics'
+ * augmentation hyper-parameters (mosaic switched off for the last `closeMosaic` epochs, random
+ * affine, HSV, horizontal flips), validated once at the edge.
+ */
+import { z } from 'zod';
+import { parseSettings, trainerFields } from '../../engine/config.js';
+
+export const DetectTrainArgs = z.object({
+  /** A data.yaml (YOLO folders or COCO JSON splits) or a folder holding one. */
+  data: z.string().min(1).optional(),
+  model: z.string().default('yolov8n'),
+  imgsz: z.number().int().min(32).max(4096).default(640),
+  ...trainerFields,
+  batch: z.number().int().positive().default(16),
+  warmupEpochs: z.number().min(0).default(3),
+  /** Probability of a mosaic per sample (0 turns it off). */
+  mosaic: z.number().min(0).max(1).default(1),
+  /** Epochs at the end trained without mosaic (Ultralytics' close_mosaic). */
+  closeMosaic: z.number().int().min(0).default(10),
+  degrees: z.number().min(0).max(180).default(0),
+  translate: z.number().min(0).max(0.9).default(0.1),
+  scale: z.number().min(0).max(0.95).default(0.5),
+  fliplr: z.number().min(0).max(1).default(0.5),
+  hsvH: z.number().min(0).max(1).default(0.015),
+  hsvS: z.number().min(0).max(1).default(0.7),
+  hsvV: z.number().min(0).max(1).default(0.4),
+  project: z.string().default('runs/detect'),
+}).strict();
+
+export type DetectTrainArgs = z.infer<typeof DetectTrainArgs>;
+
+export const parseDetectArgs = (input: unknown): DetectTrainArgs => parseSettings(DetectTrainArgs, input);

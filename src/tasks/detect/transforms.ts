@@ -1,0 +1,26 @@
+/**
+ * Detection pipelines as transform specs (they travel to loader workers and into checkpoints):
+ * training is mosaic (or a letterbox once mosaic closes) → random affine → HSV → flip; evaluation is
+ * a letterbox to the input size. Pixels go in at 0–1 (mean 0, std 1), as Ultralytics feeds them.
+ */
+import type { TransformSpec } from '../../data/transforms.js';
+import type { DetectTrainArgs } from './config.js';
+
+export const DETECT_MEAN = [0, 0, 0];
+export const DETECT_STD = [1, 1, 1];
+
+const normalize: TransformSpec = { op: 'normalize', mean: DETECT_MEAN, std: DETECT_STD };
+
+/** The eval pipeline: letterbox (grey 114 padding) to `imgsz`, then 0–1 floats. */
+export const detectEvalTransforms = (imgsz: number): TransformSpec[] => [{ op: 'letterbox', size: imgsz, fill: 114 }, normalize];
+
+/** The training pipeline, with or without mosaic. */
+export function detectTrainTransforms(a: DetectTrainArgs, withMosaic: boolean): TransformSpec[] {
+  const first: TransformSpec = withMosaic && a.mosaic > 0 ? { op: 'mosaic', size: a.imgsz, p: a.mosaic } : { op: 'letterbox', size: a.imgsz, fill: 114 };
+  const out: TransformSpec[] = [first];
+  if (a.degrees > 0 || a.translate > 0 || a.scale > 0) out.push({ op: 'randomAffine', degrees: a.degrees, translate: a.translate, scale: a.scale, shear: 0, fill: 114 });
+  if (a.hsvH > 0 || a.hsvS > 0 || a.hsvV > 0) out.push({ op: 'hsv', h: a.hsvH, s: a.hsvS, v: a.hsvV });
+  if (a.fliplr > 0) out.push({ op: 'hflip', p: a.fliplr });
+  out.push(normalize);
+  return out;
+}
