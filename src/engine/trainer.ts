@@ -293,6 +293,8 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   if (t.test && result.best && !interrupted) {
     const test = await t.test(result.best.path, say, quiet);
     if (test) result.test = test;
+    // For the web UI, which reads files rather than train.log.
+    if (test) run.writeJson('test_metrics.json', { split: 'test', epoch: result.best.epoch, ...test });
   }
   return result;
 }
