@@ -1,8 +1,8 @@
 // Acceptance (3): the web UI in Debian's Chromium (playwright-core), against kestrel serve's server
 // (createServer) with the UI as its extension: upload an image and see the prediction; switch to in-browser
 // inference (nothing uploaded) and see the same top-1; label three images with number keys and
-// find them in the class folders; open a real training run and see its curves, the trainer's
-// best epoch and the test accuracy; and kestrel ui's
+// find them in the class folders, and digit classes by their own keys; open a real training run
+// and see its curves, the trainer's best epoch and the test accuracy; and kestrel ui's
 // own server under a bearer token. Screenshots of each
 // page go to the OS temp folder (and docs/images with KESTREL_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict';
@@ -159,6 +159,7 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     const shown = (await page.evaluate('window.pressed.done')) as string[];
     const picks = shown.map((image, i): [string, string] => [image, SHAPES[Number(['1', '2', '1'][i]) - 1]!]);
     assert.deepEqual(picks, [['shape1.png', 'circle'], ['shape2.png', 'cross'], ['shape3.png', 'circle']]);
+    assert.deepEqual(await page.locator('ul.classes kbd').allTextContents(), ['1', '2', '3'], 'each class button shows its key');
     assert.match((await page.getByTestId('label-status').textContent())!, /^shape3\.png → circle\. 3 of 6 labelled\.$/);
     assert.equal(await page.getByTestId('labelled').textContent(), '3');
     await screenshot(page, 'label');
@@ -206,6 +207,36 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     assert.equal(await metric('test accuracy').textContent(), `${pct(test.accuracy)} (best epoch ${best.epoch}, 12 images)`);
     await screenshot(page, 'runs');
     assert.deepEqual(pageErrors, [], 'no errors in the page console');
+  });
+
+  it('label: with classes named 0–9, key 7 labels "7" and each button shows its own name as the key', async () => {
+    const digits = join(tmp.dir, 'digits');
+    const classes = Array.from({ length: 10 }, (_, i) => String(i));
+    for (const c of classes) mkdirSync(join(digits, c), { recursive: true });
+    mkdirSync(join(digits, 'unlabelled'));
+    copyFileSync(uploads[0]!, join(digits, 'unlabelled', 'seven.png'));
+    copyFileSync(uploads[0]!, join(digits, 'unlabelled', 'zero.png'));
+    const server = await createUiServer({ label: { root: digits } });
+    const base = await server.listen({ host: '127.0.0.1', port: 0 });
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(`${base}/ui/#/label`);
+      await page.getByTestId('current-image').filter({ hasText: 'seven.png' }).waitFor();
+      const buttons = page.locator('ul.classes button');
+      for (const c of classes) assert.equal(await buttons.nth(Number(c)).locator('kbd').textContent(), c);
+      assert.equal(await buttons.nth(7).getAttribute('aria-keyshortcuts'), '7');
+      await page.keyboard.press('7');
+      await page.getByTestId('label-status').filter({ hasText: /^seven\.png → 7\./ }).waitFor();
+      await page.getByTestId('current-image').filter({ hasText: 'zero.png' }).waitFor();
+      await page.keyboard.press('0');
+      await page.getByTestId('label-status').filter({ hasText: /^zero\.png → 0\./ }).waitFor();
+      const progress = await fetch(`${base}/v1/label/progress`);
+      const byClass = (await progress.json() as { byClass: Record<string, number> }).byClass;
+      assert.deepEqual(Object.entries(byClass).filter(([, n]) => n > 0), [['0', 1], ['7', 1]]);
+    } finally {
+      await page.close();
+      await server.close();
+    }
   });
 
   it('kestrel ui under a bearer token: the page asks for it once, then the API, the gallery images and labelling work', async () => {
