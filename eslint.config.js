@@ -5,6 +5,7 @@ const DEPLOY_ONLY = [
   'src/data/stream.ts', 'src/data/batch.ts', 'src/data/image.ts',
   'src/tasks/classify/predict.ts', 'src/tasks/classify/predict-onnx.ts', 'src/tasks/classify/predict-common.ts',
   'src/engine/predictor.ts', 'src/engine/validator.ts', 'src/engine/run-dir.ts', 'src/task.ts',
+  'src/engine/fitness.ts', 'src/tasks/classify/fitness.ts',
 ];
 const NO_LIBTORCH = {
   group: ['**/native/*', '**/tensor/*', '**/nn/*', '**/models/*', '**/optim/*', '**/engine/checkpoint.js', '**/data/loader.js', '**/checkpoint/index.js', '**/checkpoint/safetensors.js', '**/onnx/export.js'],

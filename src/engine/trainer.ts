@@ -19,6 +19,7 @@ import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { TrainerArgs } from './config.js';
+import { isFitter } from './fitness.js';
 import { makeOptimizer, makeSchedule } from './optimizer.js';
 import { progress } from './progress.js';
 import { RunDir } from './run-dir.js';
@@ -240,7 +241,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
       const row: EpochRow = { epoch, train_loss: lossSum / Math.max(done, 1), ...v.row, lr: scheduler.getLastLr()[0]!, seconds: seconds() };
       run.addResult(row);
       completed = epoch;
-      const isBest = v.fitness > bestFitness;
+      const isBest = isFitter(v.fitness, bestFitness);
       if (isBest) {
         bestFitness = v.fitness;
         bestEpoch = epoch;
@@ -293,6 +294,8 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   if (t.test && result.best && !interrupted) {
     const test = await t.test(result.best.path, say, quiet);
     if (test) result.test = test;
+    // For the web UI, which reads files rather than train.log.
+    if (test) run.writeJson('test_metrics.json', { split: 'test', epoch: result.best.epoch, ...test });
   }
   return result;
 }

@@ -1,15 +1,19 @@
 /**
  * Training and validation runs under a project folder (`runs/` or `runs/classify/`), read for the
- * web UI: what each run was asked to do (args.yaml), how it went (results.csv, metrics.json), the
+ * web UI: what each run was asked to do (args.yaml), how it went (results.csv, metrics.json,
+ * test_metrics.json), which epoch the trainer kept as best (weights/best.safetensors' header), the
  * best epoch's confusion matrix and the validation images it got wrong. Ids are folder paths
  * relative to the project, and every path a request names is checked to stay inside its run.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { bestRow } from '../engine/fitness.js';
 import { parseCsv } from '../engine/run-dir.js';
+import { classifyRowFitness } from '../tasks/classify/fitness.js';
 import type { ValErrorsIndex } from '../tasks/classify/val-errors.js';
 import { HttpError } from '../http/index.js';
+import { readCheckpointMeta } from './checkpoint-meta.js';
 import { readInside, realInside } from './safe-path.js';
 
 export interface RunSummary {
@@ -23,9 +27,23 @@ export interface RunSummary {
   epochs: { done: number; total: number | null } | null;
   /** The last results.csv row (train) or the evaluation's headline numbers (val). */
   final: Record<string, number>;
+  /**
+   * The epoch the trainer kept as best: from weights/best.safetensors (its `epoch` and
+   * `metrics.accuracy`), or by the trainer's own rule on results.csv when that is unreadable.
+   */
   best: { epoch: number; val_accuracy: number } | null;
+  /** The best weights on the held-out test split (test_metrics.json), when the data has one. */
+  test: TestMetrics | null;
   /** Last change to any of the run's files (ISO time). */
   updated: string;
+}
+
+export interface TestMetrics {
+  /** The best epoch, whose weights were tested. */
+  epoch: number;
+  accuracy: number;
+  top5: number | null;
+  count: number;
 }
 
 export interface Confusion {
@@ -115,23 +133,40 @@ interface ValMetrics {
   perClass?: { class: string }[];
 }
 
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** One definition of `best`, the trainer's: the epoch its best checkpoint records, else its rule on results.csv. */
+function bestEpoch(dir: string, results: Record<string, number | string>[]): RunSummary['best'] {
+  const meta = readCheckpointMeta(dir, 'weights/best.safetensors');
+  const epoch = meta?.epoch;
+  if (isNumber(epoch) && Number.isInteger(epoch) && epoch > 0) {
+    const metrics = meta?.metrics as Record<string, unknown> | undefined;
+    const accuracy = metrics?.accuracy ?? results.find((r) => r.epoch === epoch)?.val_accuracy;
+    if (isNumber(accuracy)) return { epoch, val_accuracy: accuracy };
+  }
+  const row = bestRow(results, classifyRowFitness);
+  return row && isNumber(row.epoch) && isNumber(row.val_accuracy) ? { epoch: row.epoch, val_accuracy: row.val_accuracy } : null;
+}
+
+function readTest(dir: string): TestMetrics | null {
+  const t = readJson<Record<string, unknown>>(dir, 'test_metrics.json');
+  if (!t || !isNumber(t.epoch) || !isNumber(t.accuracy) || !isNumber(t.count)) return null;
+  return { epoch: t.epoch, accuracy: t.accuracy, top5: isNumber(t.top5) ? t.top5 : null, count: t.count };
+}
+
 function summarise(project: string, dir: string, args: Record<string, unknown> | null, results: Record<string, number | string>[]): RunSummary {
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
   const base = { id: toId(project, dir), name: dir.split(sep).pop()!, updated: lastModified(dir) };
   if (results.length === 0 && existsSync(join(dir, 'metrics.json'))) {
     const m = readJson<ValMetrics>(dir, 'metrics.json') ?? {};
-    return { ...base, kind: 'val', model: str(m.weights), data: str(m.data), epochs: null, final: numbers({ accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count }), best: null };
+    return { ...base, kind: 'val', model: str(m.weights), data: str(m.data), epochs: null, final: numbers({ accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count }), best: null, test: null };
   }
   const last = results.at(-1);
-  let best: RunSummary['best'] = null;
-  for (const r of results) {
-    const acc = r.val_accuracy;
-    if (typeof acc === 'number' && typeof r.epoch === 'number' && (best === null || acc > best.val_accuracy)) best = { epoch: r.epoch, val_accuracy: acc };
-  }
   const total = typeof args?.epochs === 'number' ? args.epochs : null;
   return {
     ...base, kind: 'train', model: str(args?.model), data: str(args?.data),
-    epochs: { done: typeof last?.epoch === 'number' ? last.epoch : 0, total }, final: last ? numbers(last) : {}, best,
+    epochs: { done: typeof last?.epoch === 'number' ? last.epoch : 0, total }, final: last ? numbers(last) : {},
+    best: bestEpoch(dir, results), test: readTest(dir),
   };
 }
 

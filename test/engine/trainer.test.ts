@@ -1,13 +1,18 @@
 // The shared Trainer: memory flat over epochs, the time budget, the first-epoch `last` checkpoint
-// (a run killed in epoch 1 resumes), stale temporary files, and Ctrl-C stopping after the step.
+// (a run killed in epoch 1 resumes), stale temporary files, Ctrl-C stopping after the step, and
+// the test split's result written for the web UI.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSafetensorsHeader } from '../../src/checkpoint/index.js';
+import { bestRow } from '../../src/engine/fitness.js';
+import { parseCsv } from '../../src/engine/run-dir.js';
 import { TimeBudget } from '../../src/engine/time-budget.js';
+import { classifyRowFitness } from '../../src/tasks/classify/fitness.js';
 import { train } from '../../src/tasks/classify/train.js';
+import { val } from '../../src/tasks/classify/val.js';
 import { memory } from '../../src/tensor/index.js';
 import { writeShapesFolder } from '../tasks/shapes.js';
 
@@ -87,6 +92,24 @@ describe('Trainer', () => {
     await assert.rejects(train({ ...base(), project, epochs: 1, name: 'boom' }, { ...quiet, onStep: () => { throw new Error('disk full'); } }), /disk full/);
     const log = readFileSync(join(project, 'boom', 'train.log'), 'utf8').trim().split('\n');
     assert.match(log.at(-1)!, /failed: disk full$/);
+  });
+
+  it('with a test split, test_metrics.json holds the best weights\' test accuracy, as kestrel val computes it', async () => {
+    const data = join(root, 'data-test');
+    await writeShapesFolder(data, { train: 12, val: 4, test: 5 }, 11);
+    const lines: string[] = [];
+    const r = await train({ ...base(), data, epochs: 3, name: 'tested' }, { quiet: true, log: (l) => lines.push(l) });
+    const best = join(r.dir, 'weights/best.safetensors');
+    const epoch = (JSON.parse(readSafetensorsHeader(best).metadata.kestrel!) as { epoch: number }).epoch;
+    assert.equal(r.best?.epoch, epoch);
+    // The trainer's rule on its own results.csv names the same epoch as its best checkpoint.
+    assert.equal(bestRow(parseCsv(readFileSync(join(r.dir, 'results.csv'), 'utf8')), classifyRowFitness)?.epoch, epoch);
+    const written = JSON.parse(readFileSync(join(r.dir, 'test_metrics.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(written, { split: 'test', epoch, ...r.test });
+    assert.equal(written.count, 15);
+    const v = await val({ weights: best, data, split: 'test', workers: 0, project: join(root, 'val-runs'), name: 'tested', quiet: true, log: () => {} });
+    assert.equal(written.accuracy, v.metrics.accuracy);
+    assert.ok(lines.includes(`test (best epoch ${epoch}): accuracy ${(v.metrics.accuracy * 100).toFixed(2)}% on 15 images`), lines.join('\n'));
   });
 
   it('a time budget ends the run and records the spent time for resume', async () => {

@@ -1,16 +1,18 @@
 // Acceptance (3): the web UI in Debian's Chromium (playwright-core), against kestrel serve's server
 // (createServer) with the UI as its extension: upload an image and see the prediction; switch to in-browser
 // inference (nothing uploaded) and see the same top-1; label three images with number keys and
-// find them in the class folders; open a real training run and see its curves; and kestrel ui's
+// find them in the class folders, and digit classes by their own keys; open a real training run
+// and see its curves, the trainer's best epoch and the test accuracy; and kestrel ui's
 // own server under a bearer token. Screenshots of each
 // page go to the OS temp folder (and docs/images with KESTREL_UPDATE_SCREENSHOTS=1).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
+import { readSafetensorsHeader } from '../../src/checkpoint/index.js';
 import { decodeImage } from '../../src/data/image.js';
 import { Rng } from '../../src/data/rng.js';
 import { applyTransforms } from '../../src/data/transforms.js';
@@ -22,6 +24,8 @@ import { CLASSES as SHAPES, shapeImage, writeShapesFolder } from '../tasks/shape
 import { launch, screenshot, skipReason, type Browser } from './browser.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+/** The pages' percentage (ui/src/components/ScoreBars.tsx). */
+const pct = (v: number): string => `${(v * 100).toFixed(v >= 0.995 || v < 0.001 ? 0 : 1)}%`;
 const UI_DIR = join(process.cwd(), 'dist/ui');
 const skip = skipReason();
 
@@ -67,7 +71,8 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
   before(async () => {
     if (!existsSync(join(UI_DIR, 'index.html'))) throw new Error(`${UI_DIR}/index.html is missing: run npm run build (it builds the UI bundle)`);
     // A real (tiny) training run for the runs page; its model, exported to ONNX, is the one served.
-    await writeShapesFolder(join(tmp.dir, 'shapes'), { train: 20, val: 6 });
+    // A test split too: the trainer tests its best weights on it once, and the runs page shows that.
+    await writeShapesFolder(join(tmp.dir, 'shapes'), { train: 20, val: 6, test: 4 });
     const train = spawnSync(process.execPath, [CLI, 'train', '--data', 'shapes', '--model', 'smallcnn', '--imgsz', '32', '--epochs', '6', '--batch', '8', '--workers', '1', '--project', 'runs/classify', '--name', 'shapes'], { cwd: tmp.dir, encoding: 'utf8' });
     assert.equal(train.status, 0, train.stderr);
     // The labelling project: shape pictures to sort into circle/cross/square.
@@ -154,6 +159,7 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     const shown = (await page.evaluate('window.pressed.done')) as string[];
     const picks = shown.map((image, i): [string, string] => [image, SHAPES[Number(['1', '2', '1'][i]) - 1]!]);
     assert.deepEqual(picks, [['shape1.png', 'circle'], ['shape2.png', 'cross'], ['shape3.png', 'circle']]);
+    assert.deepEqual(await page.locator('ul.classes kbd').allTextContents(), ['1', '2', '3'], 'each class button shows its key');
     assert.match((await page.getByTestId('label-status').textContent())!, /^shape3\.png → circle\. 3 of 6 labelled\.$/);
     assert.equal(await page.getByTestId('labelled').textContent(), '3');
     await screenshot(page, 'label');
@@ -173,6 +179,16 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     const { page } = browser;
     await page.goto(`${url}/ui/#/runs`);
     const link = page.getByRole('link', { name: /classify\/shapes/ });
+    // The best epoch is the trainer's (its best checkpoint's), and the test accuracy its test_metrics.json.
+    const run = join(tmp.dir, 'runs', 'classify', 'shapes');
+    const best = JSON.parse(readSafetensorsHeader(join(run, 'weights', 'best.safetensors')).metadata.kestrel!) as { epoch: number; metrics: { accuracy: number } };
+    const test = JSON.parse(readFileSync(join(run, 'test_metrics.json'), 'utf8')) as { epoch: number; accuracy: number; count: number };
+    assert.equal(test.epoch, best.epoch);
+    assert.equal(test.count, 12);
+    assert.equal(
+      (await link.locator('.run-score').textContent())!.trim(),
+      `best val accuracy ${pct(best.metrics.accuracy)} (epoch ${best.epoch}) · test accuracy ${pct(test.accuracy)}`,
+    );
     await link.focus();
     await page.keyboard.press('Enter');
     const charts = page.getByTestId('curves').locator('svg');
@@ -186,8 +202,41 @@ describe('web UI in Chromium', { skip: skip ?? false }, () => {
     await page.keyboard.press('Home');
     await page.getByText(/^Epoch 1: train_loss \d\.\d{3}, val_loss \d\.\d{3}$/).waitFor();
     assert.equal(await page.locator('table.confusion tbody tr').count(), 3);
+    const metric = (name: string) => page.locator('dl.metrics > div').filter({ has: page.getByText(name, { exact: true }) }).locator('dd');
+    assert.equal(await metric('best val_accuracy').textContent(), `${pct(best.metrics.accuracy)} (epoch ${best.epoch})`);
+    assert.equal(await metric('test accuracy').textContent(), `${pct(test.accuracy)} (best epoch ${best.epoch}, 12 images)`);
     await screenshot(page, 'runs');
     assert.deepEqual(pageErrors, [], 'no errors in the page console');
+  });
+
+  it('label: with classes named 0–9, key 7 labels "7" and each button shows its own name as the key', async () => {
+    const digits = join(tmp.dir, 'digits');
+    const classes = Array.from({ length: 10 }, (_, i) => String(i));
+    for (const c of classes) mkdirSync(join(digits, c), { recursive: true });
+    mkdirSync(join(digits, 'unlabelled'));
+    copyFileSync(uploads[0]!, join(digits, 'unlabelled', 'seven.png'));
+    copyFileSync(uploads[0]!, join(digits, 'unlabelled', 'zero.png'));
+    const server = await createUiServer({ label: { root: digits } });
+    const base = await server.listen({ host: '127.0.0.1', port: 0 });
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(`${base}/ui/#/label`);
+      await page.getByTestId('current-image').filter({ hasText: 'seven.png' }).waitFor();
+      const buttons = page.locator('ul.classes button');
+      for (const c of classes) assert.equal(await buttons.nth(Number(c)).locator('kbd').textContent(), c);
+      assert.equal(await buttons.nth(7).getAttribute('aria-keyshortcuts'), '7');
+      await page.keyboard.press('7');
+      await page.getByTestId('label-status').filter({ hasText: /^seven\.png → 7\./ }).waitFor();
+      await page.getByTestId('current-image').filter({ hasText: 'zero.png' }).waitFor();
+      await page.keyboard.press('0');
+      await page.getByTestId('label-status').filter({ hasText: /^zero\.png → 0\./ }).waitFor();
+      const progress = await fetch(`${base}/v1/label/progress`);
+      const byClass = (await progress.json() as { byClass: Record<string, number> }).byClass;
+      assert.deepEqual(Object.entries(byClass).filter(([, n]) => n > 0), [['0', 1], ['7', 1]]);
+    } finally {
+      await page.close();
+      await server.close();
+    }
   });
 
   it('kestrel ui under a bearer token: the page asks for it once, then the API, the gallery images and labelling work', async () => {

@@ -15,6 +15,7 @@ import * as F from '../../nn/functional.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { parseTrainArgs, type TrainArgs } from './config.js';
 import { predictAll, type Predictions } from './evaluate.js';
+import { classifyFitness } from './fitness.js';
 import { writeSampleGrid, writeTrainPlots } from './plots.js';
 import { prepare } from './setup.js';
 import { testBest } from './test-split.js';
@@ -62,8 +63,7 @@ async function setup(args: TrainArgs): Promise<TaskRun<ClassifierModel, Classify
       const top5 = report.top5 === null ? {} : { top5: report.top5 };
       return {
         row: { val_loss: predictions.loss, val_accuracy: report.accuracy, ...(report.top5 === null ? {} : { val_top5: report.top5 }) },
-        // Accuracy first; between equal accuracies the lower loss wins.
-        fitness: report.accuracy - 1e-6 * predictions.loss,
+        fitness: classifyFitness(report.accuracy, predictions.loss),
         metrics: { accuracy: report.accuracy, loss: predictions.loss, ...top5 },
         summary: `val_loss ${predictions.loss.toFixed(4)} · val_accuracy ${pct(report.accuracy)}${report.top5 === null ? '' : ` · top5 ${pct(report.top5)}`}`,
         report, predictions,

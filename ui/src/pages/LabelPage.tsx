@@ -1,11 +1,12 @@
 /**
- * Label: one unlabelled image at a time; a class button or its number key labels it (stored on
- * the server before the next image shows), U undoes, S skips. Labels are then moved or copied
- * into the class folders, or exported as CSV.
+ * Label: one unlabelled image at a time; a class button or its key (shown on the button) labels
+ * it (stored on the server before the next image shows), U undoes, S skips. Labels are then
+ * moved or copied into the class folders, or exported as CSV.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { AuthImg, download } from '../components/AuthImg';
 import { TokenForm } from '../components/TokenForm';
+import { classKeys } from '../../../src/ui/label-keys';
 import { getJson, postJson, type ApiError, type ApplyResult, type Decision, type Progress } from '../api';
 
 interface Info {
@@ -14,11 +15,14 @@ interface Info {
   progress: Progress;
 }
 
-const keyFor = (i: number): string | null => (i < 9 ? String(i + 1) : i === 9 ? '0' : null);
 const typing = (t: EventTarget | null): boolean => t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
 
 export function LabelPage() {
   const [info, setInfo] = useState<Info | null>(null);
+  const keys = useMemo(() => classKeys(info?.classes ?? []), [info]);
+  // A class named u or s takes that letter; Ctrl+Z and the buttons still undo and skip.
+  const uUndoes = !keys.includes('u') && !keys.includes('U');
+  const sSkips = !keys.includes('s') && !keys.includes('S');
   const [error, setError] = useState<ApiError | null>(null);
   const [image, setShown] = useState<string | null>(null);
   /**
@@ -99,19 +103,19 @@ export function LabelPage() {
         return;
       }
       if (mod) return;
-      const i = info.classes.findIndex((_, k) => keyFor(k) === e.key);
+      const i = keys.indexOf(e.key);
       if (i >= 0) {
         e.preventDefault();
         void label(info.classes[i]!);
-      } else if (e.key === 'u' || e.key === 'U') {
+      } else if (uUndoes && (e.key === 'u' || e.key === 'U')) {
         void undo();
-      } else if (e.key === 's' || e.key === 'S') {
+      } else if (sSkips && (e.key === 's' || e.key === 'S')) {
         void skip();
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [info, label, undo, skip]);
+  }, [info, keys, uUndoes, sSkips, label, undo, skip]);
 
   if (error) {
     return (
@@ -147,12 +151,14 @@ export function LabelPage() {
         </div>
         <div className="choices">
           <h2 className="visually-hidden">Classes</h2>
-          <p className="hint" id="keys-hint">Press a number key, or choose a class. <kbd>U</kbd> undoes, <kbd>S</kbd> skips.</p>
+          <p className="hint" id="keys-hint">
+            Press a class's key, or choose a class. {uUndoes ? <kbd>U</kbd> : <><kbd>Ctrl</kbd>+<kbd>Z</kbd></>} undoes{sSkips ? <>, <kbd>S</kbd> skips</> : ''}.
+          </p>
           <ul className="classes" aria-describedby="keys-hint">
             {info.classes.map((c, i) => (
               <li key={c}>
-                <button type="button" onClick={() => void label(c)} disabled={image === null} aria-keyshortcuts={keyFor(i) ?? undefined}>
-                  {keyFor(i) !== null && <kbd aria-hidden="true">{keyFor(i)}</kbd>}
+                <button type="button" onClick={() => void label(c)} disabled={image === null} aria-keyshortcuts={keys[i] ?? undefined}>
+                  {keys[i] ? <kbd aria-hidden="true">{keys[i]}</kbd> : null}
                   <span className="class-name">{c}</span>
                   <span className="count" aria-label={`${progress.byClass[c] ?? 0} labelled`}>{progress.byClass[c] ?? 0}</span>
                 </button>
@@ -160,8 +166,8 @@ export function LabelPage() {
             ))}
           </ul>
           <div className="row">
-            <button type="button" onClick={() => void undo()} aria-keyshortcuts="U Control+Z">Undo</button>
-            <button type="button" onClick={() => void skip()} disabled={image === null} aria-keyshortcuts="S">Skip</button>
+            <button type="button" onClick={() => void undo()} aria-keyshortcuts={uUndoes ? 'U Control+Z' : 'Control+Z'}>Undo</button>
+            <button type="button" onClick={() => void skip()} disabled={image === null} aria-keyshortcuts={sSkips ? 'S' : undefined}>Skip</button>
           </div>
         </div>
       </div>

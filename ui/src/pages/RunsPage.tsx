@@ -1,6 +1,6 @@
 /**
  * Runs: the training and validation runs of the project folder, and for one run its arguments,
- * final metrics, loss and accuracy curves (results.csv), confusion matrix and the validation
+ * final metrics, the best epoch (the trainer's) and the test split's accuracy, loss and accuracy curves (results.csv), confusion matrix and the validation
  * images it got wrong.
  */
 import { useEffect, useState } from 'react';
@@ -51,6 +51,7 @@ function RunList() {
               </span>
               <span className="run-score">
                 {r.best ? `best val accuracy ${pct(r.best.val_accuracy)} (epoch ${r.best.epoch})` : r.final.accuracy !== undefined ? `accuracy ${pct(r.final.accuracy)}` : 'no results yet'}
+                {r.test ? ` · test accuracy ${pct(r.test.accuracy)}` : ''}
               </span>
               <span className="run-time">updated {when(r.updated)}</span>
             </a>
@@ -101,6 +102,12 @@ function RunView({ id }: { id: string }) {
               <div>
                 <dt>best val_accuracy</dt>
                 <dd>{pct(run.best.val_accuracy)} (epoch {run.best.epoch})</dd>
+              </div>
+            )}
+            {run.test && (
+              <div>
+                <dt>test accuracy</dt>
+                <dd>{pct(run.test.accuracy)}{run.test.top5 === null ? '' : `, top-5 ${pct(run.test.top5)}`} (best epoch {run.test.epoch}, {run.test.count} images)</dd>
               </div>
             )}
           </dl>
