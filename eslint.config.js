@@ -7,7 +7,7 @@ const DEPLOY_ONLY = [
   'src/engine/predictor.ts', 'src/engine/validator.ts', 'src/engine/run-dir.ts', 'src/task.ts',
 ];
 const NO_LIBTORCH = {
-  group: ['**/native/*', '**/tensor/*', '**/nn/*', '**/models/*', '**/optim/*', '**/engine/checkpoint.js', '**/data/loader.js', '**/checkpoint/index.js', '**/checkpoint/safetensors.js', '**/onnx/export.js'],
+  group: ['**/native/*', '**/tensor/*', '**/nn/*', '**/models/*', '**/optim/*', '**/engine/checkpoint.js', '**/data/loader.js', '**/checkpoint/index.js', '**/checkpoint/safetensors.js', '**/export/*'],
   message: 'deploy-only code must not load libtorch (import it dynamically from the libtorch back end instead)',
 };
 
