@@ -8,9 +8,9 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../src/checkpoint/atomic.js';
 import { createModel } from '../src/models/index.js';
-import { buildOnnxModel } from '../src/onnx/export.js';
+import { buildOnnxModel } from '../src/export/export.js';
 import { encodeModel } from '../src/onnx/proto.js';
-import { quantizeStatic } from '../src/onnx/quantize.js';
+import { quantizeStatic } from '../src/export/quantize.js';
 import { manualSeed } from '../src/tensor/index.js';
 
 const { values } = parseArgs({

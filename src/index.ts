@@ -27,4 +27,4 @@ export { runTraining } from './engine/trainer.js';
 export { runValidation, type ValTask, type Scorer } from './engine/validator.js';
 export { runPredictor, expandSource, type PredictBackend } from './engine/predictor.js';
 export type { TrainTask, TaskRun, Validation, StepContext, TrainerResult } from './engine/task.js';
-export { exportCheckpoint, exportOnnx, moduleToOnnx, type OnnxExportOptions, type CheckpointExportOptions, type ModelPass } from './onnx/export.js';
+export { exportCheckpoint, exportOnnx, moduleToOnnx, type OnnxExportOptions, type CheckpointExportOptions, type ModelPass } from './export/export.js';

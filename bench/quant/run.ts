@@ -10,10 +10,10 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { writeFileAtomic } from '../../src/checkpoint/atomic.js';
 import { readIdx } from '../../src/data/idx.js';
-import type { CalibrationBatch, CalibrationMethod } from '../../src/onnx/calibrate.js';
-import { convertToFloat16 } from '../../src/onnx/fp16.js';
+import type { CalibrationBatch, CalibrationMethod } from '../../src/export/calibrate.js';
+import { convertToFloat16 } from '../../src/export/fp16.js';
 import { decodeModel, encodeModel, type ModelProto } from '../../src/onnx/proto.js';
-import { quantizeStatic } from '../../src/onnx/quantize.js';
+import { quantizeStatic } from '../../src/export/quantize.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -4,10 +4,10 @@
 //   /usr/bin/python3 bench/quant/zoo_onnx.py tmp/zoo && node dist/bench/quant/zoo.js tmp/zoo
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { convertToFloat16 } from '../../src/onnx/fp16.js';
+import { convertToFloat16 } from '../../src/export/fp16.js';
 import { decodeModel, encodeModel } from '../../src/onnx/proto.js';
-import { quantizeStatic } from '../../src/onnx/quantize.js';
-import { cosine, images, optimizedOps, run } from '../../test/onnx/graphs.js';
+import { quantizeStatic } from '../../src/export/quantize.js';
+import { cosine, images, optimizedOps, run } from '../../test/export/graphs.js';
 
 const dir = process.argv[2] ?? 'tmp/zoo';
 const zoo: [string, number][] = [['resnet18', 64], ['mobilenet_v2', 64], ['mobilenet_v3_small', 64], ['efficientnet_b0', 64], ['vit_tiny', 32]];

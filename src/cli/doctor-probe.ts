@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { addonPath, native } from '../native/index.js';
-import { packageRoot } from './paths.js';
+import { packageRoot } from '../paths.js';
 
 /** What scripts/libtorch.mjs's findLibtorch returns (the file binding.gyp also uses). */
 interface LibtorchLocation {

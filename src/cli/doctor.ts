@@ -1,7 +1,7 @@
 /** `kestrel doctor`: what is installed, what loads, and the exact command for each missing piece. */
 import type { Command } from 'commander';
 import { probe, type DoctorReport } from './doctor-probe.js';
-import { packageVersion } from './paths.js';
+import { packageVersion } from '../paths.js';
 
 const yesNo = (v: boolean | null): string => (v === null ? '?' : v ? 'yes' : 'no');
 

@@ -31,7 +31,7 @@ export function registerExport(program: Command): void {
       if (o.fp16 && o.int8) throw new Error('--fp16 and --int8 exclude each other');
       const calibGiven = ['calib', 'calibSize', 'calibMethod'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
       if (!o.int8 && calibGiven.length > 0) throw new Error(`--${calibGiven[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --int8 only`);
-      const { exportCheckpoint } = await import('../onnx/export.js');
+      const { exportCheckpoint } = await import('../export/export.js');
       const int8 = o.int8 ? defined({ calib: o.calib, calibSize: o.calibSize, method: o.calibMethod }) : undefined;
       const r = await exportCheckpoint(o.weights, defined({ opset: o.opset, dynamicBatch: o.dynamicBatch, batch: o.batch, output: o.output, fp16: o.fp16, int8 }));
       process.stdout.write(`${r.path}: ONNX opset ${r.opset}, ${r.input.name} ${dims(r.input.shape)} → ${r.output.name} ${dims(r.output.shape)}, ${(r.bytes / 1e6).toFixed(1)} MB\n`);

@@ -12,7 +12,7 @@ import { registerTrain } from './train.js';
 import { registerUi } from './ui.js';
 import { registerVal } from './val.js';
 import { reportError, wantsVerbose } from './errors.js';
-import { packageVersion } from './paths.js';
+import { packageVersion } from '../paths.js';
 
 function program(): Command {
   const p = new Command('kestrel')

@@ -26,7 +26,7 @@ export const MODEL_ID = 'default';
 
 /** A checkpoint as ONNX bytes in memory, with a dynamic batch (the only place serving loads libtorch). */
 async function exportInMemory(weights: string): Promise<OnnxFile> {
-  const { checkpointToOnnx } = await import('../onnx/export.js');
+  const { checkpointToOnnx } = await import('../export/export.js');
   return decodeOnnx(`${weights} (exported to ONNX)`, (await checkpointToOnnx(weights, { dynamicBatch: true })).bytes);
 }
 

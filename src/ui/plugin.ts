@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { packageRoot } from '../cli/paths.js';
+import { packageRoot } from '../paths.js';
 import { handleError, HttpError, parseBody } from '../http/index.js';
 import type { LabelProject } from './label.js';
 import { listRuns, readRun, runFile } from './runs.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { saveSafetensors } from '../../src/checkpoint/index.js';
 import { FORMAT, loadCheckpoint, saveCheckpoint, type ClassifierMeta } from '../../src/engine/checkpoint.js';
-import { checkpointToOnnx } from '../../src/onnx/export.js';
+import { checkpointToOnnx } from '../../src/export/export.js';
 import { createModel } from '../../src/models/index.js';
 import { memory, noGrad, tensor } from '../../src/tensor/index.js';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as nn from '../../src/nn/index.js';
 import type { Module } from '../../src/nn/module.js';
-import { moduleToOnnx } from '../../src/onnx/export.js';
+import { moduleToOnnx } from '../../src/export/export.js';
 import { OnnxGraph, type Dim, type OnnxValue } from '../../src/onnx/graph.js';
 import { DataType, decodeModel, encodeModel, toNumber, type ModelProto } from '../../src/onnx/proto.js';
 import { manualSeed, noGrad, randint, randn, type Tensor } from '../../src/tensor/index.js';

@@ -7,7 +7,7 @@
  * pytorch-quantization implement it).
  */
 import ort from 'onnxruntime-node';
-import { DataType, encodeModel, toNumber, type ModelProto } from './proto.js';
+import { DataType, encodeModel, toNumber, type ModelProto } from '../onnx/proto.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
 

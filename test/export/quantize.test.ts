@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TensorStats, type CalibrationBatch } from '../../src/onnx/calibrate.js';
-import { constantsToInitializers, foldBatchNorm } from '../../src/onnx/prepare.js';
+import { TensorStats, type CalibrationBatch } from '../../src/export/calibrate.js';
+import { constantsToInitializers, foldBatchNorm } from '../../src/export/prepare.js';
 import { DataType, encodeModel, type GraphProto, type ModelProto, type NodeProto } from '../../src/onnx/proto.js';
-import { activationParams, fakeQuant, quantizeWeight, roundHalfEven } from '../../src/onnx/qparams.js';
-import { quantizeStatic } from '../../src/onnx/quantize.js';
+import { activationParams, fakeQuant, quantizeWeight, roundHalfEven } from '../../src/export/qparams.js';
+import { quantizeStatic } from '../../src/export/quantize.js';
 import { attrInt, readFloats } from '../../src/onnx/tensor-data.js';
 import { argmaxRows, batchNorm, conv, cosine, flippedConfident, GraphBuilder, hasOnnxPython, images, linear, onnxCheck, optimizedOps, run } from './graphs.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { convertToFloat16, ORT_CPU_FP16_OPS } from '../../src/onnx/fp16.js';
+import { convertToFloat16, ORT_CPU_FP16_OPS } from '../../src/export/fp16.js';
 import { fromHalfBits } from '../../src/onnx/half.js';
 import { DataType, decodeModel, encodeModel, type ModelProto } from '../../src/onnx/proto.js';
 import { readFloats } from '../../src/onnx/tensor-data.js';

@@ -12,11 +12,11 @@ import { FORMAT, loadCheckpoint, saveCheckpoint, type ClassifierMeta } from '../
 import { createModel } from '../../src/models/index.js';
 import { F } from '../../src/nn/index.js';
 import { CONTRACT, readContract } from '../../src/onnx/contract.js';
-import { exportCheckpoint } from '../../src/onnx/export.js';
+import { exportCheckpoint } from '../../src/export/export.js';
 import { decodeModel, toNumber } from '../../src/onnx/proto.js';
 import { AdamW } from '../../src/optim/index.js';
 import { manualSeed, noGrad, tidy, type Tensor } from '../../src/tensor/index.js';
-import { maxAbsDiff, run, session } from './ort.js';
+import { maxAbsDiff, run, session } from '../onnx/ort.js';
 
 /** About 89 % test accuracy after 60 AdamW steps: trained enough that the logits are not ties. */
 const STEPS = 60;

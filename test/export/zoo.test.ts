@@ -10,10 +10,10 @@ import { after, describe, it } from 'node:test';
 import { loadMnist } from '../../src/data/mnist.js';
 import { createModel, modelNames, type ClassifierModel, type ModelName, type ModelOptions } from '../../src/models/index.js';
 import { BatchNorm2d, F } from '../../src/nn/index.js';
-import { exportOnnx } from '../../src/onnx/export.js';
+import { exportOnnx } from '../../src/export/export.js';
 import { decodeModel, toNumber, type ModelProto } from '../../src/onnx/proto.js';
 import { cat, manualSeed, memory, noGrad, randn, tidy, type Tensor } from '../../src/tensor/index.js';
-import { checkOnnxFiles, maxAbsDiff, onnxCheckerMissing, run, session, torchValues } from './ort.js';
+import { checkOnnxFiles, maxAbsDiff, onnxCheckerMissing, run, session, torchValues } from '../onnx/ort.js';
 
 const TOL = 1e-4;
 const NUM_CLASSES = 10;

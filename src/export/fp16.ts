@@ -4,17 +4,17 @@
  * has fp16 kernels, float32 everywhere else with Cast nodes only where a value crosses between
  * the two, and the graph's inputs and outputs kept float32 so callers feed and read float32.
  */
-import { setPrecision } from './metadata.js';
-import { toHalfArray } from './half.js';
-import { AttributeType, DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.js';
-import { attr, graphNames, intAttr, makeTensor, NameScope, numel, readFloats } from './tensor-data.js';
-import { assertNoSubgraphs, inferElemTypes } from './types.js';
+import { setPrecision } from '../onnx/metadata.js';
+import { toHalfArray } from '../onnx/half.js';
+import { AttributeType, DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/proto.js';
+import { attr, graphNames, intAttr, makeTensor, NameScope, numel, readFloats } from '../onnx/tensor-data.js';
+import { assertNoSubgraphs, inferElemTypes } from '../onnx/types.js';
 
 /**
  * Ops onnxruntime-node 1.30's CPU provider runs natively in float16 (on x86-64; measured: a
  * single-node fp16 model whose optimized graph gains no Cast). Every other op has no CPU fp16
  * kernel, so ORT would insert Casts around it itself; Kestrel keeps those in float32 instead, with
- * Casts only at the edges of float32 regions. test/onnx/fp16.test.ts re-checks this list.
+ * Casts only at the edges of float32 regions. test/export/fp16.test.ts re-checks this list.
  */
 export const ORT_CPU_FP16_OPS: readonly string[] = [
   'LayerNormalization', 'Clip', 'Max', 'Min', 'Round', 'Sign', 'IsNaN', 'Identity', 'Cast', 'Shape',

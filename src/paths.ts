@@ -1,4 +1,7 @@
-/** Where the package's own files are, whether running from dist/ or from a source checkout. */
+/**
+ * Where the package's own files are, whether running from dist/ or from a source checkout. A leaf
+ * (it imports nothing from src/), so the CLI and the web UI plugin both find dist/ui and scripts/.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -11,12 +11,12 @@
  */
 import { collectStats, type CalibrationData, type CalibrationMethod } from './calibrate.js';
 import { constantsToInitializers, foldBatchNorm, removeIdentities } from './prepare.js';
-import { setPrecision } from './metadata.js';
-import { DataType, toNumber, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto.js';
+import { setPrecision } from '../onnx/metadata.js';
+import { DataType, toNumber, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { planQdq, type QdqPlan, type WeightUse } from './qdq-plan.js';
 import { activationParams, quantizeBias, quantizeWeight, type QParams } from './qparams.js';
-import { dimsOf, graphNames, intAttr, makeTensor, NameScope, readFloats } from './tensor-data.js';
-import { assertNoSubgraphs } from './types.js';
+import { dimsOf, graphNames, intAttr, makeTensor, NameScope, readFloats } from '../onnx/tensor-data.js';
+import { assertNoSubgraphs } from '../onnx/types.js';
 
 export type { CalibrationBatch, CalibrationData, CalibrationMethod } from './calibrate.js';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { entropyThreshold, HISTOGRAM_BINS, percentileThreshold, TensorStats } from '../../src/onnx/calibrate.js';
-import { activationParams, fakeQuant, quantizeBias, quantizeWeight, roundHalfEven } from '../../src/onnx/qparams.js';
+import { entropyThreshold, HISTOGRAM_BINS, percentileThreshold, TensorStats } from '../../src/export/calibrate.js';
+import { activationParams, fakeQuant, quantizeBias, quantizeWeight, roundHalfEven } from '../../src/export/qparams.js';
 import { rng } from './graphs.js';
 
 interface Case { hist: number[]; range: number; unsigned: boolean; entropy: number; entropy_bin: number; percentile: Record<string, number> }

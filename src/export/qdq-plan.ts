@@ -4,9 +4,9 @@
  * follows what ONNX Runtime's QDQ fusions look for, so its optimizer turns each group into one
  * integer kernel (Conv → QLinearConv, Gemm → QGemm, MatMul → QLinearMatMul, Add → QLinearAdd…).
  */
-import { DataType, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
-import { attrFloat, attrInt, dimsOf, numel } from './tensor-data.js';
-import { inferElemTypes } from './types.js';
+import { DataType, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
+import { attrFloat, attrInt, dimsOf, numel } from '../onnx/tensor-data.js';
+import { inferElemTypes } from '../onnx/types.js';
 
 /** Ops with weights: int8 per-channel weights, int32 bias, quantized input and output. */
 export const WEIGHTED_OPS: readonly string[] = ['Conv', 'Gemm', 'MatMul'];

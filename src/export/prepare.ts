@@ -5,8 +5,8 @@
  * b' = (b − μ)·γ/√(σ²+ε) + β), so the quantizer sees one Conv with one set of weights to quantize
  * and one output to calibrate.
  */
-import { DataType, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
-import { attrFloat, attrInt, dimsOf, graphNames, makeTensor, NameScope, readFloats } from './tensor-data.js';
+import { DataType, type GraphProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
+import { attrFloat, attrInt, dimsOf, graphNames, makeTensor, NameScope, readFloats } from '../onnx/tensor-data.js';
 
 /** Returns the graph with every foldable Conv → BatchNormalization pair merged (or the same graph). */
 export function foldBatchNorm(g: GraphProto): GraphProto {
