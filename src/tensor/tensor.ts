@@ -223,6 +223,7 @@ export class Tensor {
   cos(): Tensor { return call('cos', this); }
   sigmoid(): Tensor { return call('sigmoid', this); }
   tanh(): Tensor { return call('tanh', this); }
+  atan(): Tensor { return call('atan', this); }
   relu(): Tensor { return call('relu', this); }
   relu_(): this { callVoid('relu_', this); return this; }
   clamp(min?: number | null, max?: number | null): Tensor { return call('clamp', this, min ?? null, max ?? null); }
@@ -273,6 +274,9 @@ export class Tensor {
   /** Maximum along `dim` with the index where it occurs. */
   maxDim(dim: number, keepdim = false): { values: Tensor; indices: Tensor } { const [values, indices] = callMany('max.dim', this, dim, keepdim); return { values: values!, indices: indices! }; }
   minDim(dim: number, keepdim = false): { values: Tensor; indices: Tensor } { const [values, indices] = callMany('min.dim', this, dim, keepdim); return { values: values!, indices: indices! }; }
+  /** Maximum over `dim` without indices (PyTorch's amax; the gradient is shared between tied maxima). */
+  amax(dim: number | number[], keepdim = false): Tensor { return call('amax', this, dims(dim), keepdim); }
+  amin(dim: number | number[], keepdim = false): Tensor { return call('amin', this, dims(dim), keepdim); }
   maximum(o: Tensor): Tensor { return call('maximum', this, o); }
   minimum(o: Tensor): Tensor { return call('minimum', this, o); }
   argmax(dim?: number, keepdim = false): Tensor { return call('argmax', this, dim ?? null, keepdim); }
