@@ -66,8 +66,11 @@ export interface TaskRun<M extends TaskModel, V extends Validation = Validation>
   describe(model: M): string;
   /** What a checkpoint of `model` after `epoch` says about itself. */
   meta(model: M, epoch: number, metrics?: Record<string, number>): CheckpointMeta;
-  /** The loss of one batch (inside the step's scope). */
-  loss(model: M, batch: Batch, ctx: StepContext): Tensor;
+  /**
+   * The loss of one batch (inside the step's scope); with `items`, its parts for the log and
+   * results.csv (`train_<name>` columns: detection's box, cls and dfl).
+   */
+  loss(model: M, batch: Batch, ctx: StepContext): Tensor | { loss: Tensor; items: Record<string, number> };
   /** Validates (eval mode) after an epoch. */
   validate(model: M, epoch: number, quiet: boolean): Promise<V>;
   /** Draws the first training batch (train_batch.png). */

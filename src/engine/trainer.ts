@@ -31,6 +31,8 @@ interface Partial {
   epoch: number;
   done: number;
   lossSum: number;
+  /** Sums of the loss parts a task reports (detection: box, cls, dfl). */
+  itemSums?: Record<string, number>;
   seconds: number;
 }
 
@@ -194,6 +196,8 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
       model.train();
       const bar = progress({ label: `epoch ${epoch}/${planned}`, total: steps, unit: 'batch', quiet, write: say });
       let lossSum = resumeAt?.lossSum ?? 0;
+      const itemSums: Record<string, number> = { ...resumeAt?.itemSums };
+      const means = (): Record<string, number> => Object.fromEntries(Object.entries(itemSums).map(([k, v]) => [k, v / Math.max(done, 1)]));
       let done = 0;
       let timeUp = false;
       try {
@@ -205,15 +209,17 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
             continue;
           }
           if (epoch === 1 && done === 0 && t.plotBatch) await t.plotBatch(batch, run.file('train_batch.png'));
-          lossSum += trainStep(t, model, batch, { epoch, step: done, rng: new Rng(mixSeed(args.seed, epoch, done)) }, () => {
+          const step = trainStep(t, model, batch, { epoch, step: done, rng: new Rng(mixSeed(args.seed, epoch, done)) }, () => {
             if (args.clipGrad) clipGradNorm(model.parameters(), args.clipGrad);
             optimizer.step();
             optimizer.zeroGrad();
             scheduler.step();
             ema?.update(model);
           });
+          lossSum += step.loss;
+          for (const [k, v] of Object.entries(step.items)) itemSums[k] = (itemSums[k] ?? 0) + v;
           done++;
-          bar.update(done, { loss: lossSum / done, lr: scheduler.getLastLr()[0]! });
+          bar.update(done, { loss: lossSum / done, ...means(), lr: scheduler.getLastLr()[0]! });
           if (hooks.onStep?.(epoch, done) === false) stop = true;
           await nextPoll();
           if (stop) break;
@@ -222,7 +228,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
             break;
           }
           if (Date.now() - lastSave > SAVE_EVERY_MS && done < steps) {
-            saveLast(epoch - 1, { epoch, done, lossSum, seconds: seconds() }, budget?.spentBefore(seconds()) ?? 0);
+            saveLast(epoch - 1, { epoch, done, lossSum, itemSums, seconds: seconds() }, budget?.spentBefore(seconds()) ?? 0);
             lastSave = Date.now();
           }
         }
@@ -232,13 +238,14 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
       partial = null;
       if (stop && done < steps) {
         interrupted = true;
-        saveLast(epoch - 1, { epoch, done, lossSum, seconds: seconds() }, budget?.spentBefore(seconds()) ?? 0);
+        saveLast(epoch - 1, { epoch, done, lossSum, itemSums, seconds: seconds() }, budget?.spentBefore(seconds()) ?? 0);
         say(`interrupted in epoch ${epoch} after ${done}/${steps} steps: saved ${run.weights}/last.safetensors (continue with --resume ${run.path})`);
         break;
       }
       if (ema) ema.applyTo(evalModel);
       const v = await t.validate(evalModel, epoch, quiet);
-      const row: EpochRow = { epoch, train_loss: lossSum / Math.max(done, 1), ...v.row, lr: scheduler.getLastLr()[0]!, seconds: seconds() };
+      const parts = Object.fromEntries(Object.entries(means()).map(([k, m]) => [`train_${k}`, m]));
+      const row: EpochRow = { epoch, train_loss: lossSum / Math.max(done, 1), ...parts, ...v.row, lr: scheduler.getLastLr()[0]!, seconds: seconds() };
       run.addResult(row);
       completed = epoch;
       const isBest = isFitter(v.fitness, bestFitness);
@@ -310,12 +317,13 @@ async function nextPoll(): Promise<void> {
   await new Promise<void>((r) => setImmediate(r));
 }
 
-/** One optimisation step in one scope: the task's loss, backward, then `update`; returns the loss. */
-function trainStep<M extends TaskModel>(t: TaskRun<M, Validation>, model: M, batch: Batch, ctx: Parameters<TaskRun<M, Validation>['loss']>[2], update: () => void): number {
+/** One optimisation step in one scope: the task's loss, backward, then `update`; returns the loss and its parts. */
+function trainStep<M extends TaskModel>(t: TaskRun<M, Validation>, model: M, batch: Batch, ctx: Parameters<TaskRun<M, Validation>['loss']>[2], update: () => void): { loss: number; items: Record<string, number> } {
   return tidy(() => {
-    const loss = t.loss(model, batch, ctx);
+    const out = t.loss(model, batch, ctx);
+    const [loss, items] = 'items' in out ? [out.loss, out.items] : [out, {}];
     loss.backward();
     update();
-    return loss.item();
+    return { loss: loss.item(), items };
   });
 }
