@@ -10,3 +10,10 @@ export {
 } from './classify.js';
 export { boxCount, boxIou, cxcywhToXyxy, xywhToXyxy, xyxyToXywh, type Boxes } from './boxes.js';
 export { NMS_PREDICT, NMS_VAL, nms, type NmsOptions } from './nms.js';
+export {
+  IOU_THRESHOLDS, RECALL_THRESHOLDS, cocoAp, interp, linspace, roundHalfEven, smooth, trapz, ultralyticsAp,
+} from './ap.js';
+export {
+  cocoEvaluate, formatCocoStats,
+  type CocoAnnotation, type CocoCategory, type CocoDataset, type CocoDetection, type CocoEvalResult, type CocoImage,
+} from './coco-eval.js';
