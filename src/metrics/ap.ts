@@ -64,20 +64,21 @@ export function roundHalfEven(v: number): number {
 }
 
 /**
- * Ultralytics' smooth(y, f): a box filter over round(len·f·2)//2 + 1 points (odd), the ends padded
- * with the end values, so the output has y's length.
+ * Ultralytics' smooth(y, f): np.convolve(mode 'valid') of y, padded at each end with nf // 2 copies
+ * of its end value, with a box of nf = round(len·f·2) // 2 + 1 points. nf is odd for the lengths
+ * Ultralytics uses (1000 points: nf 101) and then the output has y's length.
  */
 export function smooth(y: ArrayLike<number>, f = 0.05): Float64Array {
   const n = y.length;
   if (n === 0) return new Float64Array(0);
   const nf = Math.floor(roundHalfEven(n * f * 2) / 2) + 1;
   const half = Math.floor(nf / 2);
-  const at = (i: number): number => y[Math.min(n - 1, Math.max(0, i))]!;
+  const at = (i: number): number => y[Math.min(n - 1, Math.max(0, i - half))]!;
   const w = 1 / nf;
-  const out = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
+  const out = new Float64Array(n + 2 * half - nf + 1);
+  for (let k = 0; k < out.length; k++) {
     let s = 0;
-    for (let i = 0; i < nf; i++) s += at(k - half + i) * w;
+    for (let i = 0; i < nf; i++) s += at(k + i) * w;
     out[k] = s;
   }
   return out;

@@ -60,7 +60,6 @@ const AREA_RNG: readonly (readonly [number, number])[] = [[0, 1e10], [0, 32 ** 2
 const AREA_LBL = ['all', 'small', 'medium', 'large'] as const;
 const T = IOU_THRESHOLDS.length;
 const R = REC_THRS.length;
-const A = AREA_RNG.length;
 const M = MAX_DETS.length;
 const EPS = 2.220446049250313e-16; // np.spacing(1)
 

@@ -17,3 +17,11 @@ export {
   cocoEvaluate, formatCocoStats,
   type CocoAnnotation, type CocoCategory, type CocoDataset, type CocoDetection, type CocoEvalResult, type CocoImage,
 } from './coco-eval.js';
+export {
+  addToDetectionConfusion, apPerClass, detectionConfusion, matchDetections,
+  type ApPerClass, type Detections, type GroundTruth,
+} from './detect.js';
+export {
+  DetectionMetrics, formatDetectionSummary,
+  type DetectionClassRow, type DetectionMetricsOptions, type DetectionSummary,
+} from './detect-metrics.js';
