@@ -25,6 +25,8 @@ export const NMS_PREDICT: Required<NmsOptions> = Object.freeze({ conf: 0.25, iou
 export const NMS_VAL: Required<NmsOptions> = Object.freeze({ conf: 0.001, iou: 0.7, maxDet: 300, agnostic: false });
 
 const f32 = Math.fround;
+/** std::max(0, v) as the C++ kernel has it (NaN gives 0). */
+const pos = (v: number): number => (0 < v ? v : 0);
 
 /**
  * Batched NMS, as `torchvision.ops.batched_nms` after a confidence filter: returns the indices of
@@ -33,9 +35,11 @@ const f32 = Math.fround;
  * decisions match it bit for bit; a pair whose union has no area (two zero-area boxes) has IoU NaN
  * there and never suppresses. Options default to NMS_PREDICT.
  *
- * Cost: one sort of the candidates above `conf`; then each kept box is compared only with the
- * lower-scoring unsuppressed boxes of its own class, and the sweep stops at `maxDet` kept boxes
- * (those are final: a box is only ever suppressed by a higher-scoring one).
+ * Cost: one sort of the candidates above `conf`; then each candidate, best first, is compared with
+ * the boxes already kept in its class until one overlaps it (torchvision suppresses forward from
+ * each kept box, which decides the same: a box falls exactly when a kept better box of its class
+ * overlaps it), and the sweep stops at `maxDet` kept boxes. So 30k candidates cost about
+ * maxDet × (kept per class) IoUs, not 30k².
  *
  * @example
  * const boxes = new Float32Array([0, 0, 10, 10, 1, 1, 10, 10, 0, 0, 10, 10]);
@@ -53,37 +57,25 @@ export function nms(boxes: Boxes, scores: ArrayLike<number>, classes: ArrayLike<
   for (let i = 0; i < n; i++) if (scores[i]! > conf) order.push(i);
   order.sort((a, b) => scores[b]! - scores[a]! || a - b);
 
-  // Per-class lists in score order, and where each candidate sits in its list.
-  const lists = new Map<number, number[]>();
-  const slot = new Int32Array(n);
-  for (const i of order) {
-    const c = agnostic ? 0 : classes[i]!;
-    let list = lists.get(c);
-    if (list === undefined) lists.set(c, (list = []));
-    slot[i] = list.length;
-    list.push(i);
-  }
-
   const b = boxes instanceof Float32Array ? boxes : Float32Array.from(boxes);
-  const area = new Float32Array(n);
-  for (const i of order) area[i] = f32(b[4 * i + 2]! - b[4 * i]!) * f32(b[4 * i + 3]! - b[4 * i + 1]!);
-  const suppressed = new Uint8Array(n);
+  const area = (i: number): number => f32(f32(b[4 * i + 2]! - b[4 * i]!) * f32(b[4 * i + 3]! - b[4 * i + 1]!));
+  /** torchvision's IoU in float32, `i` the better box, as its kernel orders the operations. */
+  const overlaps = (i: number, j: number): boolean => {
+    const w = pos(f32(Math.min(b[4 * i + 2]!, b[4 * j + 2]!) - Math.max(b[4 * i]!, b[4 * j]!)));
+    const h = pos(f32(Math.min(b[4 * i + 3]!, b[4 * j + 3]!) - Math.max(b[4 * i + 1]!, b[4 * j + 1]!)));
+    const inter = f32(w * h);
+    return f32(inter / f32(f32(area(i) + area(j)) - inter)) > iou;
+  };
+  const keptByClass = new Map<number, number[]>();
   const keep: number[] = [];
-  for (const i of order) {
+  for (const j of order) {
     if (keep.length >= maxDet) break;
-    if (suppressed[i]) continue;
-    keep.push(i);
-    const list = lists.get(agnostic ? 0 : classes[i]!)!;
-    const ix1 = b[4 * i]!, iy1 = b[4 * i + 1]!, ix2 = b[4 * i + 2]!, iy2 = b[4 * i + 3]!;
-    const iarea = area[i]!;
-    for (let p = slot[i]! + 1; p < list.length; p++) {
-      const j = list[p]!;
-      if (suppressed[j]) continue;
-      const w = Math.max(0, f32(Math.min(ix2, b[4 * j + 2]!) - Math.max(ix1, b[4 * j]!)));
-      const h = Math.max(0, f32(Math.min(iy2, b[4 * j + 3]!) - Math.max(iy1, b[4 * j + 1]!)));
-      const inter = f32(w * h);
-      if (f32(inter / f32(f32(iarea + area[j]!) - inter)) > iou) suppressed[j] = 1;
-    }
+    const c = agnostic ? 0 : classes[j]!;
+    let kept = keptByClass.get(c);
+    if (kept === undefined) keptByClass.set(c, (kept = []));
+    if (kept.some((i) => overlaps(i, j))) continue;
+    kept.push(j);
+    keep.push(j);
   }
   return Int32Array.from(keep);
 }
