@@ -5,3 +5,4 @@ export { imageGrid, imageGridPng, type GridItem, type GridOptions } from './imag
 export { svgToPng, writePngAtomic, writeSvgAsPng } from './png.js';
 export { PALETTE, escapeXml } from './svg.js';
 export { formatTicks, niceTicks, type TickOptions, type Ticks } from './ticks.js';
+export { detectionConfusionPng, detectionConfusionSvg, f1CurvePng, f1CurveSvg, prCurvePng, prCurveSvg } from './detect-curves.js';
