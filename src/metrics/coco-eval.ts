@@ -65,10 +65,15 @@ const EPS = 2.220446049250313e-16; // np.spacing(1)
 
 interface Gt { bbox: readonly number[]; area: number; crowd: boolean; id: number }
 interface Dt { bbox: readonly number[]; area: number; score: number }
-/** evaluateImg's answer for one image, category and area range, all T thresholds. */
-interface AreaEval { matched: Uint8Array; ignored: Uint8Array; npig: number }
-/** One image and category with ground truth or detections (pycocotools' non-None evalImgs). */
-interface ImageEval { scores: number[]; areas: AreaEval[] }
+/**
+ * evaluateImg's answers for one image and category with ground truth or detections (pycocotools'
+ * non-None evalImgs), all area ranges and thresholds: flags[(a·T + t)·D + d] holds MATCHED and
+ * IGNORED bits, npig[a] counts the ground truth not ignored. One array per image and category:
+ * COCO-sized runs have ~10⁵ of them.
+ */
+interface ImageEval { scores: number[]; flags: Uint8Array; npig: number[] }
+const MATCHED = 1;
+const IGNORED = 2;
 
 /** maskApi.c's bbIou on [x, y, w, h] boxes, operation for operation. */
 function bbIou(d: readonly number[], g: readonly number[], crowd: boolean): number {
@@ -86,18 +91,20 @@ const byScore = (scores: readonly number[]): number[] => scores.map((_, i) => i)
 
 /** COCOeval.evaluateImg for every area range at once, detections already sorted and cut to 100. */
 function evaluateImage(gts: readonly Gt[], dts: readonly Dt[]): ImageEval {
-  const ious = dts.map((d) => gts.map((g) => bbIou(d.bbox, g.bbox, g.crowd)));
-  const areas = AREA_RNG.map(([lo, hi]): AreaEval => {
+  const G = gts.length;
+  const D = dts.length;
+  const ious = new Float64Array(D * G);
+  dts.forEach((d, i) => gts.forEach((g, j) => (ious[i * G + j] = bbIou(d.bbox, g.bbox, g.crowd))));
+  const flags = new Uint8Array(AREA_RNG.length * T * D);
+  const taken = new Uint8Array(G);
+  const npig = AREA_RNG.map(([lo, hi], a) => {
     const outside = (area: number): boolean => area < lo || area > hi;
     const gIgnore = gts.map((g) => g.crowd || outside(g.area));
     // non-ignored ground truth first, stable
-    const order = gts.map((_, i) => i).sort((a, b) => Number(gIgnore[a]) - Number(gIgnore[b]));
-    const G = order.length;
-    const D = dts.length;
-    const matched = new Uint8Array(T * D);
-    const ignored = new Uint8Array(T * D);
+    const order = gts.map((_, i) => i).sort((x, y) => Number(gIgnore[x]) - Number(gIgnore[y]));
     for (let t = 0; t < T; t++) {
-      const taken = new Uint8Array(G);
+      const row = (a * T + t) * D;
+      taken.fill(0);
       for (let d = 0; d < D; d++) {
         let best = Math.min(IOU_THRESHOLDS[t]!, 1 - 1e-10);
         let m = -1;
@@ -105,33 +112,32 @@ function evaluateImage(gts: readonly Gt[], dts: readonly Dt[]): ImageEval {
           const g = order[k]!;
           if (taken[k] && !gts[g]!.crowd) continue;
           if (m > -1 && !gIgnore[order[m]!] && gIgnore[g]) break;
-          if (ious[d]![g]! < best) continue;
-          best = ious[d]![g]!;
+          if (ious[d * G + g]! < best) continue;
+          best = ious[d * G + g]!;
           m = k;
         }
-        if (m === -1) continue;
-        taken[m] = 1;
-        const g = order[m]!;
-        ignored[t * D + d] = gIgnore[g] ? 1 : 0;
-        matched[t * D + d] = gts[g]!.id !== 0 ? 1 : 0;
-      }
-      for (let d = 0; d < D; d++) {
-        if (!matched[t * D + d] && outside(dts[d]!.area)) ignored[t * D + d] = 1;
+        if (m >= 0) {
+          taken[m] = 1;
+          const g = order[m]!;
+          flags[row + d] = (gIgnore[g] ? IGNORED : 0) | (gts[g]!.id !== 0 ? MATCHED : 0);
+        }
+        if (!(flags[row + d]! & MATCHED) && outside(dts[d]!.area)) flags[row + d]! |= IGNORED;
       }
     }
-    return { matched, ignored, npig: gIgnore.filter((x) => !x).length };
+    return gIgnore.filter((x) => !x).length;
   });
-  return { scores: dts.map((d) => d.score), areas };
+  return { scores: dts.map((d) => d.score), flags, npig };
 }
 
-/** Groups items by image and category, keeping file order inside a group (COCO.getAnnIds order). */
-function group<X extends { image_id: number; category_id: number }>(items: readonly X[], cats: ReadonlySet<number>): Map<string, X[]> {
-  const out = new Map<string, X[]>();
+/** Items by category, then image, in file order inside each (COCO.getAnnIds order). */
+function group<X extends { image_id: number; category_id: number }>(items: readonly X[], cats: ReadonlySet<number>): Map<number, Map<number, X[]>> {
+  const out = new Map<number, Map<number, X[]>>();
   for (const x of items) {
     if (!cats.has(x.category_id)) continue;
-    const key = `${x.image_id}/${x.category_id}`;
-    const list = out.get(key);
-    if (list === undefined) out.set(key, [x]);
+    let byImage = out.get(x.category_id);
+    if (byImage === undefined) out.set(x.category_id, (byImage = new Map()));
+    const list = byImage.get(x.image_id);
+    if (list === undefined) byImage.set(x.image_id, [x]);
     else list.push(x);
   }
   return out;
@@ -141,16 +147,28 @@ function checkBox(bbox: readonly number[], what: string): void {
   if (!Array.isArray(bbox) || bbox.length !== 4) throw new TypeError(`cocoEvaluate: ${what} bbox must be [x, y, w, h]`);
 }
 
+/** A detection of one category: its image's index in the evals, its rank there, its score. */
+interface Ref { e: number; d: number; score: number }
+
+/**
+ * A category's detections over its images, merged by score with ties in image order (a stable
+ * sort of the concatenation, as COCOeval.accumulate). The same for every area range, and for a
+ * smaller maxDet it is this order with ranks ≥ maxDet left out, so it is sorted once.
+ */
+function mergeByScore(evals: readonly ImageEval[]): Ref[] {
+  const refs: Ref[] = [];
+  evals.forEach((e, ei) => e.scores.forEach((score, d) => refs.push({ e: ei, d, score })));
+  return refs.sort((x, y) => y.score - x.score);
+}
+
 /**
  * Precision (T×R) and recall (T) of one category, area range and maxDet from its images' evals,
  * as COCOeval.accumulate; null where pycocotools leaves -1 (no ground truth counts).
  */
-function accumulate(evals: readonly ImageEval[], a: number, maxDet: number): { precision: Float64Array; recall: Float64Array } | null {
-  const npig = evals.reduce((s, e) => s + e.areas[a]!.npig, 0);
+function accumulate(evals: readonly ImageEval[], merged: readonly Ref[], a: number, maxDet: number): { precision: Float64Array; recall: Float64Array } | null {
+  const npig = evals.reduce((s, e) => s + e.npig[a]!, 0);
   if (npig === 0) return null;
-  const refs: { e: number; d: number; score: number }[] = [];
-  evals.forEach((e, ei) => e.scores.slice(0, maxDet).forEach((score, d) => refs.push({ e: ei, d, score })));
-  refs.sort((x, y) => y.score - x.score);
+  const refs = maxDet >= MAX_DETS[M - 1] ? merged : merged.filter((r) => r.d < maxDet);
   const precision = new Float64Array(T * R);
   const recall = new Float64Array(T);
   const nd = refs.length;
@@ -160,10 +178,10 @@ function accumulate(evals: readonly ImageEval[], a: number, maxDet: number): { p
     let tp = 0;
     let fp = 0;
     refs.forEach(({ e, d }, i) => {
-      const ae = evals[e]!.areas[a]!;
-      const D = evals[e]!.scores.length;
-      if (!ae.ignored[t * D + d]) {
-        if (ae.matched[t * D + d]) tp++;
+      const ev = evals[e]!;
+      const f = ev.flags[(a * T + t) * ev.scores.length + d]!;
+      if (!(f & IGNORED)) {
+        if (f & MATCHED) tp++;
         else fp++;
       }
       rc[i] = tp / npig;
@@ -218,23 +236,25 @@ export function cocoEvaluate(gt: CocoDataset, dt: readonly CocoDetection[]): Coc
 
   // evals[k] lists category k's images with anything in them, in image-id order
   const evals = categories.map((c) => {
-    const out: ImageEval[] = [];
-    for (const img of imgIds) {
-      const key = `${img}/${c.id}`;
-      const g = (gts.get(key) ?? []).map((a): Gt => ({
+    const g = gts.get(c.id) ?? new Map<number, CocoAnnotation[]>();
+    const d = dts.get(c.id) ?? new Map<number, CocoDetection[]>();
+    const images = [...new Set([...g.keys(), ...d.keys()])].sort((a, b) => a - b);
+    return images.map((img) => {
+      const gt = (g.get(img) ?? []).map((a): Gt => ({
         bbox: a.bbox, area: a.area ?? a.bbox[2]! * a.bbox[3]!, crowd: Boolean(a.iscrowd), id: a.id,
       }));
-      const raw = dts.get(key) ?? [];
-      if (g.length === 0 && raw.length === 0) continue;
-      const d = byScore(raw.map((x) => x.score)).slice(0, MAX_DETS[M - 1])
+      const raw = d.get(img) ?? [];
+      const dt = byScore(raw.map((x) => x.score)).slice(0, MAX_DETS[M - 1])
         .map((i): Dt => ({ bbox: raw[i]!.bbox, area: raw[i]!.bbox[2]! * raw[i]!.bbox[3]!, score: raw[i]!.score }));
-      out.push(evaluateImage(g, d));
-    }
-    return out;
+      return evaluateImage(gt, dt);
+    });
   });
 
   // acc[k][a][m]: precision T×R and recall T, or null (-1 throughout)
-  const acc = evals.map((ev) => AREA_RNG.map((_, a) => MAX_DETS.map((m) => (ev.length === 0 ? null : accumulate(ev, a, m)))));
+  const acc = evals.map((ev) => {
+    const merged = mergeByScore(ev);
+    return AREA_RNG.map((_, a) => MAX_DETS.map((m) => (ev.length === 0 ? null : accumulate(ev, merged, a, m))));
+  });
   const t50 = IOU_THRESHOLDS.indexOf(0.5);
   const t75 = IOU_THRESHOLDS.indexOf(0.75);
   function* select(ap: boolean, area: (typeof AREA_LBL)[number], maxDet: number, t?: number): Generator<number> {
