@@ -131,9 +131,13 @@ export class DetectionMetrics {
  * The validation table Ultralytics prints: an "all" row, then one row per class with labels.
  *
  * @example
+ * const metrics = new DetectionMetrics(['person', 'car']);
+ * metrics.update({ boxes: [0, 0, 10, 10], scores: [0.9], classes: [0] }, { boxes: [0, 0, 10, 10, 5, 5, 9, 9], classes: [0, 1] });
  * console.log(formatDetectionSummary(metrics.summary()));
- * //        Class     Images  Instances          P          R      mAP50   mAP50-95
- * //          all          4          9      0.812      0.778      0.842      0.611
+ * //  Class     Images  Instances          P          R      mAP50   mAP50-95
+ * //    all          1          2      0.500      0.500      0.497      0.497
+ * // person          1          1      1.000      1.000      0.995      0.995
+ * //    car          1          1      0.000      0.000      0.000      0.000
  */
 export function formatDetectionSummary(s: DetectionSummary): string {
   const w = Math.max(5, ...s.perClass.map((r) => r.name.length));

@@ -105,7 +105,8 @@ export interface ApPerClass {
  * @example
  * const r = apPerClass(Uint8Array.from([1, 0]), [0.9, 0.8], [0, 0], [0], { iouThresholds: [0.5] });
  * r.ap[0][0];     // 0.995 (Ultralytics' AP of a perfect first detection)
- * r.precision[0]; // 1, at the best-F1 confidence (above 0.8, so the false positive is cut)
+ * r.bestConf;     // ≈ 0.85: the box-smoothed F1 peaks 0.05 below the drop to 0 above 0.9
+ * r.precision[0]; // ≈ 0.75: np.interp's precision there, halfway from 1 (at 0.9) to 0.5 (at 0.8)
  */
 export function apPerClass(
   tp: Uint8Array, conf: ArrayLike<number>, predCls: ArrayLike<number>, targetCls: ArrayLike<number>,
