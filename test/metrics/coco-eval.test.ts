@@ -49,6 +49,15 @@ describe('cocoEvaluate', () => {
     // the one detection counts as a false positive: precision 0 everywhere
     assert.equal(cocoEvaluate(zero, [{ image_id: 1, category_id: 7, bbox: [0, 0, 10, 10], score: 1 }]).stats[0], 0);
   });
+  test('the area field decides the area range; w·h stands in when it is missing', () => {
+    const hit = [{ image_id: 1, category_id: 7, bbox: [0, 0, 10, 10], score: 1 }];
+    // area 100 ≤ 32²: small (stats[3]); no medium or large ground truth: -1 there
+    const { area: _area, ...noArea } = gt.annotations[0]!;
+    assert.deepEqual(cocoEvaluate({ ...gt, annotations: [noArea] }, hit).stats.slice(3, 6).map(Math.round), [1, -1, -1]);
+    // the same box declared 10000 (≥ 96²): large, and small has no ground truth left (-1)
+    const large = cocoEvaluate({ ...gt, annotations: [{ ...gt.annotations[0]!, area: 10000 }] }, hit).stats;
+    assert.deepEqual(large.slice(3, 6).map(Math.round), [-1, -1, 1]);
+  });
   test('formatCocoStats prints what COCOeval.summarize() prints', () => {
     const lines = formatCocoStats([0.37, 0.6856, 0.3731, -1, 0.3648, 0.3644, 0.409, 0.442, 0.442, 0.6, 0.4206, 0.4015]).split('\n');
     assert.equal(lines.length, 12);
@@ -57,5 +66,6 @@ describe('cocoEvaluate', () => {
     assert.equal(lines[1], ' Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ] = 0.686');
     assert.equal(lines[6], ' Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = 0.409');
     assert.equal(lines[11], ' Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.402');
+    assert.throws(() => formatCocoStats([1, 2]), /expected the 12 COCO stats, got 2/);
   });
 });
