@@ -6,3 +6,4 @@ export { svgToPng, writePngAtomic, writeSvgAsPng } from './png.js';
 export { PALETTE, escapeXml } from './svg.js';
 export { formatTicks, niceTicks, type TickOptions, type Ticks } from './ticks.js';
 export { boxesSvg, drawBoxes, BOX_COLOURS, type DrawnBox } from './boxes.js';
+export { detectionConfusionPng, detectionConfusionSvg, f1CurvePng, f1CurveSvg, prCurvePng, prCurveSvg } from './detect-curves.js';

@@ -8,6 +8,10 @@ export interface Series {
   y: readonly number[];
   /** Defaults to the palette colour of the series' position. */
   color?: string;
+  /** Stroke width in px (default 2). */
+  width?: number;
+  /** Listed in the legend (default true): false for, say, 80 thin per-class lines behind a mean. */
+  legend?: boolean;
 }
 
 export interface LineChartOptions {
@@ -77,7 +81,9 @@ const maxOf = (v: number[]): number => v.reduce((a, b) => Math.max(a, b), -Infin
 
 /** Legend entries laid out in centred rows that fit `width`; returns the SVG and the row count. */
 function legend(series: readonly Series[], cx: number, y: number, width: number): { svg: string; rows: number } {
-  const items = series.map((s, i) => ({ s, color: s.color ?? PALETTE[i % PALETTE.length]!, w: 26 + textWidth(s.name, LABEL) + 14 }));
+  const items = series
+    .map((s, i) => ({ s, color: s.color ?? PALETTE[i % PALETTE.length]!, w: 26 + textWidth(s.name, LABEL) + 14 }))
+    .filter((it) => it.s.legend !== false);
   const rows: (typeof items)[] = [];
   for (const it of items) {
     const row = rows[rows.length - 1];
@@ -110,7 +116,7 @@ function seriesPath(s: Series, color: string, sx: (v: number) => number, sy: (v:
   let svg = '';
   for (const run of runs) {
     if (run.length > 1) {
-      svg += `<polyline points="${run.join(' ')}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`;
+      svg += `<polyline points="${run.join(' ')}" fill="none" stroke="${color}" stroke-width="${px(s.width ?? 2)}" stroke-linejoin="round" stroke-linecap="round"/>`;
     }
     if (run.length === 1 || count <= MARKER_MAX_POINTS) {
       for (const p of run) {
@@ -161,7 +167,7 @@ export function linePanel(opts: LineChartOptions, box: PanelBox): string {
   const { xt, yt, empty } = domains(opts, box);
   const cx = box.x + box.width / 2;
   let svg = text(cx, box.y + 24, opts.title, { size: TITLE, anchor: 'middle', weight: 'bold', attrs: 'class="title"' });
-  const leg = opts.series.length > 0 ? legend(opts.series, cx, box.y + 46, box.width - 40) : { svg: '', rows: 0 };
+  const leg = opts.series.some((s) => s.legend !== false) ? legend(opts.series, cx, box.y + 46, box.width - 40) : { svg: '', rows: 0 };
   svg += leg.svg;
 
   const tickW = Math.max(...formatTicks(yt).map((s) => textWidth(s, TICK)), 12);

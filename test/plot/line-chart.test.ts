@@ -61,6 +61,17 @@ describe('lineChart', () => {
     await checkPng(path, 300, 200);
   });
 
+  test('series can stay out of the legend and set their width', () => {
+    const svg = lineChart({
+      title: 't', xLabel: 'x', yLabel: 'y',
+      series: [{ name: 'thin', x: [0, 1], y: [0, 1], width: 1, legend: false }, { name: 'mean', x: [0, 1], y: [1, 0], width: 3 }],
+    });
+    assert.deepEqual(texts(svg, 'legend'), ['mean']);
+    assert.deepEqual([...svg.matchAll(/<polyline [^>]*stroke="([^"]+)" stroke-width="([\d.]+)"/g)].map((m) => [m[1], m[2]]), [['#4477AA', '1'], ['#EE6677', '3']]);
+    const hidden = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', x: [0, 1], y: [0, 1], legend: false }] });
+    assert.deepEqual(texts(hidden, 'legend'), []);
+  });
+
   test('renders the series in its palette colour', async () => {
     const svg = lineChart({ title: 'level', xLabel: 'x', yLabel: 'y', series: [{ name: 's', x: [0, 10], y: [5, 5] }], width: 400, height: 400 });
     const path = join(dir, 'level.png');
