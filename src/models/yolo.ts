@@ -102,7 +102,11 @@ function parseModel(rows: readonly Row[], scale: YoloScale, inChannels: number, 
 /** Output side of a k×k convolution with "same" padding (k >> 1) and stride s. */
 const convOut = (side: number, k: number, s: number): number => Math.floor((side + 2 * (k >> 1) - k) / s) + 1;
 
-/** Multiply-adds of every convolution under `m` when each writes an [h, w] map. */
+/**
+ * Multiply-adds of every convolution under `m` when each writes an [h, w] map: true of every
+ * YOLOv8 layer, whose only strided convolution is a layer of its own (a Conv), so all of a
+ * layer's convolutions write its output size.
+ */
 function convMacs(m: Module<never, unknown>, h: number, w: number): number {
   let macs = 0;
   for (const [, c] of m.namedModules()) if (c instanceof Conv2d) macs += c.weight.numel() * h * w;
