@@ -10,6 +10,9 @@
  *   forward(x)          forwardHead(forwardFeatures(x)).
  *
  * `numFeatures` is the input width of the final Linear, which resetClassifier() replaces.
+ *
+ * Detectors keep DetectorModel instead (forwardFeatures gives one map per level, forwardHead the
+ * head's maps and, in eval mode, its decoded boxes and scores).
  */
 import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import { Linear } from '../nn/linear.js';
@@ -65,6 +68,36 @@ export interface ClassifierModel extends Module {
   resetClassifier(numClasses: number): void;
   /** The final Linear layer. */
   getClassifier(): Linear;
+}
+
+/** What a detector's forward() gives; the caller owns (and disposes) every tensor. */
+export interface DetectOutput {
+  /** The raw per-level maps, finest first: [N, 4·regMax + numClasses, h, w] at each stride. */
+  maps: Tensor[];
+  /**
+   * Eval mode only (null in train mode): [N, 4 + numClasses, A], boxes (cx, cy, w, h) in input
+   * pixels, then sigmoid class scores, one column per anchor.
+   */
+  decoded: Tensor | null;
+}
+
+/**
+ * The contract of the zoo's detectors: a backbone and neck (forwardFeatures: one map per level,
+ * finest first), then a head (forwardHead) whose maps the loss reads and whose decoded output NMS
+ * reads. Not exportable to ONNX yet.
+ */
+export interface DetectorModel extends Module<[Tensor], DetectOutput> {
+  readonly config: ModelConfig;
+  /** Input pixels per cell of each level's map, finest first (8, 16, 32). */
+  readonly strides: readonly number[];
+  /** Bins of each box side's distance distribution. */
+  readonly regMax: number;
+  /** The neck's outputs, one per stride. */
+  forwardFeatures(x: Tensor): Tensor[];
+  /** The head: maps (and in eval mode the decoded output) from forwardFeatures' outputs. */
+  forwardHead(features: Tensor[]): DetectOutput;
+  /** Billions of floating-point operations (2 × multiply-adds of the convolutions) of one eval forward of one image. */
+  gflops(imgsz?: number | [number, number]): number;
 }
 
 export function checkPositiveInt(what: string, v: number): number {

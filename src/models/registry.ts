@@ -4,26 +4,31 @@
  */
 import { efficientnetB0 } from './efficientnet.js';
 import { mobilenetV2, mobilenetV3Small } from './mobilenet.js';
-import { checkPositiveInt, type ClassifierModel, type ModelConfig, type ModelOptions } from './model.js';
+import { checkPositiveInt, type ClassifierModel, type DetectorModel, type ModelConfig, type ModelOptions } from './model.js';
 import { resnet18, resnet34, resnet50 } from './resnet.js';
 import { smallcnn } from './smallcnn.js';
 import { vitTiny } from './vit.js';
+import { yolov8n, yolov8s } from './yolo.js';
 import type { Module } from '../nn/module.js';
+import { getRngState, noGrad, setRngState } from '../tensor/runtime.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { TaskName } from '../task.js';
 
-export type { ClassifierModel, ForwardHeadOptions, ModelConfig, ModelOptions } from './model.js';
+export type { ClassifierModel, DetectOutput, DetectorModel, ForwardHeadOptions, ModelConfig, ModelOptions } from './model.js';
 
-export type ModelName =
+export type ClassifierName =
   | 'smallcnn' | 'resnet18' | 'resnet34' | 'resnet50' | 'mobilenet_v2' | 'mobilenet_v3_small' | 'efficientnet_b0' | 'vit_tiny';
+export type DetectorName = 'yolov8n' | 'yolov8s';
+export type ModelName = ClassifierName | DetectorName;
 
 /** What every model of every task offers: a module that rebuilds from its JSON config. */
-export interface TaskModel extends Module {
+export interface TaskModel extends Module<[Tensor], unknown> {
   readonly config: ModelConfig;
 }
 
-export interface ModelEntry<M extends TaskModel = ClassifierModel> {
+export interface ModelEntry<M extends TaskModel = ClassifierModel, T extends TaskName = TaskName> {
   /** The task whose outputs the model gives (`kestrel models --task`). */
-  task: TaskName;
+  task: T;
   /** Builds the model from a complete config (createModel fills in the defaults). */
   create(config: ModelConfig): M;
   description: string;
@@ -39,7 +44,10 @@ export interface ModelEntry<M extends TaskModel = ClassifierModel> {
   channelsLast: boolean;
 }
 
-export const MODELS: Record<ModelName, ModelEntry> = {
+export type ClassifierEntry = ModelEntry<ClassifierModel, 'classify'>;
+export type DetectorEntry = ModelEntry<DetectorModel, 'detect'>;
+
+const CLASSIFIERS: Record<ClassifierName, ClassifierEntry> = {
   smallcnn: {
     task: 'classify',
     create: smallcnn,
@@ -107,6 +115,27 @@ export const MODELS: Record<ModelName, ModelEntry> = {
   },
 };
 
+const DETECTORS: Record<DetectorName, DetectorEntry> = {
+  yolov8n: {
+    task: 'detect',
+    create: yolov8n,
+    description: "YOLOv8n, Ultralytics' yolov8.yaml at scale n (depth 0.33, width 0.25)",
+    defaultImgsz: 640,
+    channelsLast: true,
+    paper: 'https://github.com/ultralytics/ultralytics',
+  },
+  yolov8s: {
+    task: 'detect',
+    create: yolov8s,
+    description: "YOLOv8s, Ultralytics' yolov8.yaml at scale s (depth 0.33, width 0.50)",
+    defaultImgsz: 640,
+    channelsLast: true,
+    paper: 'https://github.com/ultralytics/ultralytics',
+  },
+};
+
+export const MODELS: Record<ClassifierName, ClassifierEntry> & Record<DetectorName, DetectorEntry> = { ...CLASSIFIERS, ...DETECTORS };
+
 /** A table row without its constructor: what `kestrel models` lists. */
 export interface ModelInfo {
   name: ModelName;
@@ -114,21 +143,63 @@ export interface ModelInfo {
   description: string;
   defaultImgsz: number;
   paper: string;
+  /** Detectors: parameters at 80 classes (Ultralytics' convention for its tables). */
+  params?: number;
+  /** Detectors: GFLOPs of one 640×640 image at 80 classes (DetectorModel.gflops). */
+  gflops?: number;
 }
 
-/** The models of one task (all tasks when none is named), in table order. */
+const detectorStats = new Map<DetectorName, { params: number; gflops: number }>();
+
+/**
+ * A detector's size as Ultralytics tabulates it (80 classes, 640 px), measured on the built
+ * model once per process. Building draws initial weights, so the generator's state is put back:
+ * listing models must not change what a seeded run draws next.
+ */
+function statsOf(name: DetectorName): { params: number; gflops: number } {
+  let stats = detectorStats.get(name);
+  if (stats === undefined) {
+    const rng = getRngState();
+    const model = noGrad(() => createDetector(name, { numClasses: 80, imgSize: 640 }));
+    try {
+      stats = { params: model.numParameters(), gflops: model.gflops(640) };
+    } finally {
+      model.dispose();
+      setRngState(rng);
+      rng.dispose();
+    }
+    detectorStats.set(name, stats);
+  }
+  return stats;
+}
+
+/** The models of one task (all tasks when none is named), in table order; detectors with their size. */
 export function listModels(task?: TaskName): ModelInfo[] {
-  return modelNames().filter((name) => task === undefined || MODELS[name].task === task).map((name) => {
+  return modelNames(task).map((name) => {
     const { description, defaultImgsz, paper } = MODELS[name];
-    return { name, task: MODELS[name].task, description, defaultImgsz, paper };
+    const info: ModelInfo = { name, task: MODELS[name].task, description, defaultImgsz, paper };
+    return isDetectorName(name) ? { ...info, ...statsOf(name) } : info;
   });
 }
 
-export const modelNames = (): ModelName[] => Object.keys(MODELS) as ModelName[];
+/** Every model name in table order, or those of one task. */
+export function modelNames(task: 'classify'): ClassifierName[];
+export function modelNames(task: 'detect'): DetectorName[];
+export function modelNames(task?: TaskName): ModelName[];
+export function modelNames(task?: TaskName): ModelName[] {
+  const names = Object.keys(MODELS) as ModelName[];
+  return task === undefined ? names : names.filter((n) => MODELS[n].task === task);
+}
 
 export function isModelName(name: string): name is ModelName {
   return Object.hasOwn(MODELS, name);
 }
+
+export function isDetectorName(name: string): name is DetectorName {
+  return Object.hasOwn(DETECTORS, name);
+}
+
+const namesOf = (task: TaskName): string => modelNames(task).join(', ');
 
 /** The largest of 16, 8, 4, 2, 1 that divides `imgSize` and leaves a grid of at least 7×7 (16 at 224, 4 at 28 or 32). */
 export function defaultPatchSize(imgSize: number): number {
@@ -149,6 +220,7 @@ export function defaultPatchSize(imgSize: number): number {
  */
 export function createModel(name: string, opts: ModelOptions = {}): ClassifierModel {
   if (!isModelName(name)) throw new Error(`unknown model '${name}'; known models: ${modelNames().join(', ')}`);
+  if (isDetectorName(name)) throw new RangeError(`${name} is a detect model; createModel() builds classify models (${namesOf('classify')}); use createDetector()`);
   const entry = MODELS[name];
   const config: ModelConfig = {
     name,
@@ -169,10 +241,46 @@ export function createModel(name: string, opts: ModelOptions = {}): ClassifierMo
   return entry.create(config);
 }
 
+/** What createDetector() accepts; every field has a default. */
+export interface DetectorOptions {
+  /** Object classes (default 80, COCO's). */
+  numClasses?: number;
+  /** Input image channels (default 3). */
+  inChannels?: number;
+  /** Nominal training side in pixels (default 640), a multiple of the largest stride (32). */
+  imgSize?: number;
+}
+
+/**
+ * Builds a detection model by name. Defaults: 80 classes, 3 input channels, 640 px.
+ * `model.config` holds the resolved arguments, so buildModel(config) rebuilds the same
+ * architecture (for checkpoints). Unknown names and invalid options throw, naming the fix.
+ *
+ * @example
+ * const model = createDetector('yolov8n', { numClasses: 3 });
+ * model.numParameters();                                               // 3,011,433
+ * const { maps } = tidy(() => model.forward(randn([2, 3, 640, 640])));  // train mode: [2, 67, 80, 80], [2, 67, 40, 40], [2, 67, 20, 20]
+ */
+export function createDetector(name: string, opts: DetectorOptions = {}): DetectorModel {
+  if (!isModelName(name)) throw new Error(`unknown model '${name}'; known models: ${modelNames().join(', ')}`);
+  if (!isDetectorName(name)) throw new RangeError(`${name} is a ${MODELS[name].task} model; createDetector() builds detect models (${namesOf('detect')})`);
+  const extra = (['patchSize', 'dropRate'] as const).filter((k) => (opts as ModelOptions)[k] !== undefined);
+  if (extra.length > 0) throw new RangeError(`${name} takes no ${extra.join(' or ')}`);
+  const entry = MODELS[name];
+  const config: ModelConfig = {
+    name,
+    numClasses: checkPositiveInt('numClasses', opts.numClasses ?? 80),
+    inChannels: checkPositiveInt('inChannels', opts.inChannels ?? 3),
+    imgSize: checkPositiveInt('imgSize', opts.imgSize ?? entry.defaultImgsz),
+  };
+  if (config.imgSize! % 32 !== 0) throw new RangeError(`${name}: imgSize ${config.imgSize} is not a multiple of 32 (the largest stride)`);
+  return entry.create(config);
+}
+
 /**
  * Rebuilds any model of any task from its saved config (what checkpoints hold), checking the
- * config's numbers as createModel does.
+ * config's numbers as createModel and createDetector do.
  */
 export function buildModel(config: ModelConfig): TaskModel {
-  return createModel(config.name, config);
+  return isDetectorName(config.name) ? createDetector(config.name, config) : createModel(config.name, config);
 }

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { loadMnist } from '../../src/data/mnist.js';
 import { buildTransforms } from '../../src/data/transforms.js';
 import { FORMAT, loadCheckpoint, saveCheckpoint, type ClassifierMeta } from '../../src/engine/checkpoint.js';
-import { createModel } from '../../src/models/index.js';
+import { createModel, type ClassifierModel } from '../../src/models/index.js';
 import { F } from '../../src/nn/index.js';
 import { CONTRACT, readContract } from '../../src/onnx/contract.js';
 import { exportCheckpoint } from '../../src/export/export.js';
@@ -89,7 +89,7 @@ describe('a trained smallcnn through ONNX', () => {
       output: 'logits', model: { name: 'smallcnn', numClasses: 10, inChannels: 1, imgSize: 28 }, precision: 'fp32',
     });
 
-    const ckpt = loadCheckpoint(weights);
+    const ckpt = loadCheckpoint<ClassifierModel>(weights);
     const s = await session(bytes);
     const test = loadMnist('test', TEST_IMAGES);
     const labels = test.labels.toArray();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadMnist } from '../../src/data/mnist.js';
-import { createModel, modelNames, type ClassifierModel, type ModelName, type ModelOptions } from '../../src/models/index.js';
+import { createModel, modelNames, type ClassifierModel, type ClassifierName, type ModelOptions } from '../../src/models/index.js';
 import { BatchNorm2d, F } from '../../src/nn/index.js';
 import { exportOnnx } from '../../src/export/export.js';
 import { decodeModel, toNumber, type ModelProto } from '../../src/onnx/proto.js';
@@ -19,7 +19,7 @@ const TOL = 1e-4;
 const NUM_CLASSES = 10;
 
 /** Small inputs keep the sweep fast on two cores; in eval mode 32 px is enough for every CNN. */
-const SMALL: Record<ModelName, ModelOptions & { imgSize: number }> = {
+const SMALL: Record<ClassifierName, ModelOptions & { imgSize: number }> = {
   smallcnn: { inChannels: 1, imgSize: 28 },
   resnet18: { imgSize: 32 },
   resnet34: { imgSize: 32 },
@@ -95,11 +95,12 @@ const written: string[] = [];
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('every zoo model exports to ONNX', () => {
-  it('the sweep covers the whole registry', () => {
-    assert.deepEqual(Object.keys(SMALL).sort(), [...modelNames()].sort());
+  // Detectors have no export yet (it is to come by tracing): the sweep covers the classifiers.
+  it('the sweep covers every classify model of the registry', () => {
+    assert.deepEqual(Object.keys(SMALL).sort(), [...modelNames('classify')].sort());
   });
 
-  for (const name of modelNames()) {
+  for (const name of modelNames('classify')) {
     const opts = SMALL[name];
     it(`${name}: ONNX Runtime matches libtorch within ${TOL} (random and real images, batch 6 and 1)`, async (t) => {
       const before = memory().tensors;
@@ -215,7 +216,7 @@ describe('every zoo model exports to ONNX', () => {
       t.skip(missing);
       return;
     }
-    assert.ok(written.length >= modelNames().length, `only ${written.length} files were written (an earlier test failed)`);
+    assert.ok(written.length >= modelNames('classify').length, `only ${written.length} files were written (an earlier test failed)`);
     assert.deepEqual(checkOnnxFiles(written), {});
   });
 });
