@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildModel, createDetector, createModel, listModels, modelNames, YOLOv8, type DetectorModel, type ModelConfig } from '../../src/models/index.js';
-import { exportOnnx, moduleToOnnx } from '../../src/onnx/export.js';
+import { exportOnnx, moduleToOnnx } from '../../src/export/export.js';
 import { manualSeed, memory, noGrad, rand, randn, tidy } from '../../src/tensor/index.js';
 import { assertClose } from '../helpers.js';
 
