@@ -26,6 +26,8 @@ export interface PipelineConfig {
   fuse?: boolean;
   /** Shrink-on-load for files: decode with the shorter side at most this (sharp, before the transforms). */
   decodeSize?: number;
+  /** Files: refuse (as a failed sample) images with more pixels than this; default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
 }
 
 export interface BatchJob {
@@ -140,7 +142,7 @@ export async function processBatch(src: SourceView, cfg: PipelineConfig, job: Ba
       const i = job.indices[slot]!;
       let img: Img;
       try {
-        const opts = cfg.decodeSize === undefined ? { channels: cfg.channels } : { channels: cfg.channels, size: cfg.decodeSize, shrinkOnly: true };
+        const opts = { channels: cfg.channels, ...(cfg.decodeSize === undefined ? {} : { size: cfg.decodeSize, shrinkOnly: true }), ...(cfg.maxPixels === undefined ? {} : { maxPixels: cfg.maxPixels }) };
         // Read here, decode from memory: libvips opening the file itself costs ~10% more per image.
         img = await decodeImage(await readFile(src.paths[i]!), opts);
       } catch (e) {

@@ -30,6 +30,8 @@ export interface StreamOptions {
   channels?: 1 | 3;
   /** Files only: decode with the shorter side shrunk to at most this (fast JPEG shrink-on-load) before the transforms. */
   decodeSize?: number;
+  /** Files only: images with more pixels than this fail as samples (their `failed` reason says so); default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
 }
 
 /**
@@ -95,6 +97,7 @@ export class BatchStream {
     const channels = opts.channels ?? implied ?? (source.kind === 'memory' ? source.channels : source.channels ?? 3);
     this.#config = { transforms: opts.transforms ?? [], seed: this.#opts.seed, channels };
     if (opts.decodeSize !== undefined) this.#config.decodeSize = opts.decodeSize;
+    if (opts.maxPixels !== undefined) this.#config.maxPixels = opts.maxPixels;
     // libvips' operation cache never hits on a stream of distinct files: it costs ~7% of each
     // decode and holds up to 50 MB. It is process-wide; sharp.cache() turns it back on.
     if (source.kind === 'files') sharp.cache(false);
