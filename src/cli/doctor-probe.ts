@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { addonPath, native } from '../native/index.js';
+import type * as Session from '../runtime/session.js';
 import { packageRoot } from '../paths.js';
 
 /** What scripts/libtorch.mjs's findLibtorch returns (the file binding.gyp also uses). */
@@ -44,7 +45,11 @@ export interface DoctorReport {
     mallocArenas: number | null;
   };
   addon: { path: string; built: boolean; loaded: boolean; error: string | null };
-  onnxruntime: { installed: boolean; version: string | null; backends: string[]; error: string | null };
+  /**
+   * `providers`: the execution providers `--provider` accepts here (of Kestrel's: cpu, cuda);
+   * `missing`: Kestrel's others, and why they cannot run.
+   */
+  onnxruntime: { installed: boolean; version: string | null; providers: string[]; missing: { name: string; why: string }[]; error: string | null };
   /** Exact commands that would fix what is missing, most important first. */
   fixes: string[];
 }
@@ -105,17 +110,16 @@ function versionAbove(entry: string, name: string): string | null {
   return null;
 }
 
-type OrtModule = { listSupportedBackends?: () => { name: string }[]; default?: OrtModule };
-
 async function probeOnnxRuntime(): Promise<DoctorReport['onnxruntime']> {
   const name = 'onnxruntime-node';
-  let mod: OrtModule;
+  let session: typeof Session;
   try {
-    mod = (await import(name)) as OrtModule;
+    // The module that picks the provider for `--provider`: doctor reports exactly what it accepts.
+    session = await import('../runtime/session.js');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const missing = err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes(`'${name}'`);
-    return { installed: !missing, version: null, backends: [], error: missing ? null : err.message };
+    return { installed: !missing, version: null, providers: [], missing: [], error: missing ? null : err.message };
   }
   let version: string | null = null;
   try {
@@ -123,10 +127,11 @@ async function probeOnnxRuntime(): Promise<DoctorReport['onnxruntime']> {
   } catch {
     // An exports map may hide the entry file; the version is then unknown, not an error.
   }
-  // listSupportedBackends exists from onnxruntime-node 1.17; before that the CPU provider is all it ships.
-  const list = mod.listSupportedBackends ?? mod.default?.listSupportedBackends;
-  const backends = list ? list().map((b) => b.name) : ['cpu'];
-  return { installed: true, version, backends, error: null };
+  try {
+    return { installed: true, version, providers: session.availableProviders(), missing: session.missingProviders(), error: null };
+  } catch (e) {
+    return { installed: true, version, providers: [], missing: [], error: (e as Error).message.split('\n')[0]! };
+  }
 }
 
 function fixesFor(r: DoctorReport): string[] {

@@ -25,7 +25,8 @@ function cudaLine(c: DoctorReport['libtorch']['cuda']): string {
 function ortLine(o: DoctorReport['onnxruntime']): string {
   if (!o.installed) return 'not installed (optional: export/serve)';
   if (o.error !== null) return `installed but fails to load: ${o.error}`;
-  return `${o.version ?? 'version unknown'}, execution providers: ${o.backends.join(', ')}`;
+  const missing = o.missing.map((m) => `${m.name}: ${m.why}`).join('; ');
+  return `${o.version ?? 'version unknown'}, execution providers: ${o.providers.join(', ') || 'none'}${missing ? ` (${missing})` : ''}`;
 }
 
 /** The report as aligned `label  value` lines, then the fixes. */

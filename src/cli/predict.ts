@@ -1,5 +1,6 @@
 /** `kestrel predict`: JSON lines of top-k labels for images, from a checkpoint (libtorch) or an .onnx model (ONNX Runtime). */
 import { Option, type Command } from 'commander';
+import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 import { defined, nonNegativeInt, numberList, positiveInt, sizeArg } from './options.js';
 
 interface PredictArgs {
@@ -8,6 +9,7 @@ interface PredictArgs {
   topk: number;
   batch: number;
   workers?: number;
+  maxPixels: number;
   save?: boolean;
   project: string;
   name: string;
@@ -36,6 +38,7 @@ export function registerPredict(program: Command): void {
     .option('--batch <n>', 'batch size (an .onnx model with a fixed batch size runs in chunks of it)', positiveInt, 32)
     .option('--workers <n>', 'decoding worker threads', nonNegativeInt)
     .option('--threads <n>', 'intra-op threads of libtorch or ONNX Runtime (default: the number of cores)', positiveInt)
+    .option('--max-pixels <n>', 'pixels per image, width × height, read from the header before decoding (an error line beyond)', positiveInt, DEFAULT_MAX_PIXELS)
     .option('--save', 'write labelled copies of the images to runs/classify/predict')
     .option('--project <dir>', 'parent folder for --save', 'runs/classify')
     .option('--name <name>', 'run name for --save', 'predict')
@@ -57,10 +60,10 @@ export function registerPredict(program: Command): void {
       }
       // preprocess.js is light (no ONNX Runtime): it only reads the names file.
       const { readNames } = await import('../runtime/preprocess.js');
-      const { weights, source, topk, batch, workers, save, project, name, threads, provider, preprocess: preprocessFile, names, channels, ...pre } = o;
+      const { weights, source, topk, batch, workers, maxPixels, save, project, name, threads, provider, preprocess: preprocessFile, names, channels, ...pre } = o;
       const spec = defined({ ...pre, names: names === undefined ? undefined : readNames(names), channels: channels === undefined ? undefined : (Number(channels) as 1 | 3) });
       let failed = 0;
-      const opts = defined({ weights, source, topk, batch, workers, save: save === true, project, name, threads, provider, preprocessFile, preprocess: Object.keys(spec).length > 0 ? spec : undefined });
+      const opts = defined({ weights, source, topk, batch, workers, maxPixels, save: save === true, project, name, threads, provider, preprocessFile, preprocess: Object.keys(spec).length > 0 ? spec : undefined });
       // `kestrel predict … | head` closes stdout early: stop reading images then (and free the
       // model) instead of dying on EPIPE.
       let closed = false;

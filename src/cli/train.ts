@@ -1,5 +1,6 @@
 /** `kestrel train --task classify …`: the CLI face of tasks/classify/train. */
 import { Option, type Command } from 'commander';
+import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 import { defined, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
 
 export function registerTrain(program: Command): void {
@@ -31,6 +32,7 @@ export function registerTrain(program: Command): void {
     .option('--channels-last', 'channels-last (NHWC) weights and batches (default: on for CNNs, off for the ViT)')
     .option('--no-channels-last', 'keep the default NCHW layout')
     .option('--workers <n>', 'data-loading worker threads (0 = main thread)', nonNegativeInt)
+    .option('--max-pixels <n>', `pixels per image, width × height, read from the header (larger images are skipped; default ${DEFAULT_MAX_PIXELS})`, positiveInt)
     .option('--project <dir>', 'parent folder of runs', 'runs/classify')
     .option('--name <name>', 'run name (a number is appended when taken)', 'train')
     .option('--exist-ok', 'reuse runs/<project>/<name> if it exists')

@@ -1,5 +1,6 @@
 /** `kestrel val`: metrics of a checkpoint or an `.onnx` file on a data split. */
 import { Option, type Command } from 'commander';
+import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 import { defined, nonNegativeInt, positiveInt } from './options.js';
 
 export function registerVal(program: Command): void {
@@ -12,9 +13,10 @@ export function registerVal(program: Command): void {
     .option('--batch <n>', 'batch size', positiveInt, 256)
     .option('--workers <n>', 'data-loading worker threads', nonNegativeInt)
     .option('--threads <n>', 'ONNX Runtime threads for .onnx weights (default: all cores)', positiveInt)
+    .option('--max-pixels <n>', 'pixels per image, width × height, read from the header before decoding (larger images are skipped)', positiveInt, DEFAULT_MAX_PIXELS)
     .option('--project <dir>', 'parent folder of runs', 'runs/classify')
     .option('--name <name>', 'run name', 'val')
-    .action(async (o: { weights: string; data: string; split: 'train' | 'val' | 'test'; batch: number; workers?: number; threads?: number; project: string; name: string }) => {
+    .action(async (o: { weights: string; data: string; split: 'train' | 'val' | 'test'; batch: number; workers?: number; threads?: number; maxPixels: number; project: string; name: string }) => {
       const { val } = await import('../tasks/classify/val.js');
       await val(defined(o));
     });

@@ -32,6 +32,8 @@ export interface PipelineConfig {
   decodeSize?: number;
   /** Track each sample's geometry (input = original·scale + pad); the pipeline must be axis-aligned. */
   geometry?: boolean;
+  /** Files: refuse (as a failed sample) images with more pixels than this; default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
 }
 
 export interface BatchJob {
@@ -176,7 +178,7 @@ async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: Pipeli
   let buf: Buffer;
   let img: Img;
   try {
-    const opts = cfg.decodeSize === undefined ? { channels: cfg.channels } : { channels: cfg.channels, size: cfg.decodeSize, shrinkOnly: true };
+    const opts = { channels: cfg.channels, ...(cfg.decodeSize === undefined ? {} : { size: cfg.decodeSize, shrinkOnly: true }), ...(cfg.maxPixels === undefined ? {} : { maxPixels: cfg.maxPixels }) };
     // Read here, decode from memory: libvips opening the file itself costs ~10% more per image.
     buf = await readFile(src.paths[i]!);
     img = await decodeImage(buf, opts);

@@ -2,9 +2,13 @@
  * Image files to pixels with sharp: EXIF orientation applied, alpha flattened on white, and the
  * colour space converted to the channels asked for (grey ↔ RGB), as 8-bit HWC.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import sharp from 'sharp';
+import { ImageError, imageError, tooManyPixels } from './errors.js';
+import { DEFAULT_MAX_PIXELS } from './limits.js';
+
+export { DEFAULT_MAX_PIXELS } from './limits.js';
 
 /**
  * The one list of image formats Kestrel reads, for datasets, `kestrel predict` and `kestrel serve`
@@ -26,6 +30,7 @@ export const IMAGE_FORMATS: readonly string[] = Object.keys(FORMATS);
 export const IMAGE_EXTENSIONS: readonly string[] = Object.values(FORMATS).flat();
 
 export const isImagePath = (path: string): boolean => IMAGE_EXTENSIONS.includes(extname(path).toLowerCase());
+
 
 const LUMA: [number, number, number] = [0.299, 0.587, 0.114];
 
@@ -81,21 +86,51 @@ export interface DecodeOptions {
   size?: number | [number, number];
   /** With `size`, never enlarge: images already smaller are returned as they are. */
   shrinkOnly?: boolean;
-  /** Refuse images with more pixels than this (width × height, from the header) before decoding; default sharp's 0x3FFF². */
+  /** Refuse images with more pixels than this (width × height, from the header) before decoding; default DEFAULT_MAX_PIXELS. */
   maxPixels?: number;
 }
 
+/** The [width, height] in an image's header, or undefined when even that cannot be read. */
+async function headerSize(input: string | Buffer): Promise<[number, number] | undefined> {
+  try {
+    const m = await sharp(input, { limitInputPixels: false }).metadata();
+    return m.width && m.height ? [m.width, m.pageHeight ?? m.height] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Decodes an image file or buffer.
+ * Decodes an image file or buffer. Failures are ImageErrors that say what is wrong with the file
+ * (truncated, empty, not an image, corrupt, too many pixels).
  *
  * @example
  * const img = await decodeImage('cat.jpg', { channels: 3 });
  * img.data.length === img.width * img.height * 3; // true
  */
 export async function decodeImage(input: string | Buffer, opts: DecodeOptions): Promise<DecodedImage> {
-  const refused = refusedFormat(sniffFormat(typeof input === 'string' ? readHead(input) : input));
-  if (refused !== null) throw new Error(refused);
-  let s = sharp(input, { failOn: 'warning', limitInputPixels: opts.maxPixels ?? true }).rotate().flatten({ background: '#ffffff' });
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  try {
+    return await decode(input, opts, maxPixels);
+  } catch (e) {
+    const size = /pixel limit/i.test(String((e as Error)?.message)) ? await headerSize(input) : undefined;
+    throw imageError(e, { maxPixels, size });
+  }
+}
+
+/** Refuses, from the first bytes, what is not one of the formats read (SVG, PDF, text…). */
+function checkFormat(input: string | Buffer): void {
+  const head = typeof input === 'string' ? readHead(input) : input;
+  if (head.length === 0) throw new ImageError('empty', 'the file is empty');
+  const format = sniffFormat(head);
+  if (format === null) throw new ImageError('not-image', 'not an image (no image format Kestrel reads)');
+  const refused = refusedFormat(format);
+  if (refused !== null) throw new ImageError('not-image', refused);
+}
+
+async function decode(input: string | Buffer, opts: DecodeOptions, maxPixels: number): Promise<DecodedImage> {
+  checkFormat(input);
+  let s = sharp(input, { failOn: 'warning', limitInputPixels: maxPixels }).rotate().flatten({ background: '#ffffff' });
   if (opts.size !== undefined) {
     const [h, w] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
     s = s.resize({ width: w, height: h, fit: typeof opts.size === 'number' ? 'outside' : 'fill', withoutEnlargement: opts.shrinkOnly ?? false });
@@ -134,24 +169,29 @@ export async function decodeMask(input: string | Buffer): Promise<{ data: Uint8A
 /** What a scan learns about one file: its channel count, or why it cannot be used. */
 export type ImageCheck = { ok: true; channels: number } | { ok: false; reason: string };
 
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
-
 /**
- * Checks that a file is a usable image: its header (sharp metadata), and with `full` a complete
- * decode, which is what finds truncated files (libjpeg's "premature end" and zlib's "end of
- * stream" surface only while decoding).
+ * Checks that a file is a usable image: its header (sharp metadata; more than `maxPixels`, default
+ * DEFAULT_MAX_PIXELS, is refused), and with `full` a complete decode, which is what finds truncated
+ * files (libjpeg's "premature end" and zlib's "end of stream" surface only while decoding).
  */
-export async function checkImage(path: string, full: boolean): Promise<ImageCheck> {
+export async function checkImage(path: string, full: boolean, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageCheck> {
   if (!existsSync(path)) return { ok: false, reason: 'file not found' };
-  const format = sniffFormat(readHead(path));
-  if (refusedFormat(format) !== null) return { ok: false, reason: `not a readable image: ${format === null ? 'unknown format' : refusedFormat(format)}` };
+  // libvips calls an empty file an unknown format.
+  if (statSync(path).size === 0) return { ok: false, reason: 'the file is empty' };
+  try {
+    checkFormat(path);
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
   let m: sharp.Metadata;
   try {
-    m = await sharp(path).metadata();
+    m = await sharp(path, { limitInputPixels: false }).metadata();
     if (!m.width || !m.height) return { ok: false, reason: 'image has no size' };
   } catch (e) {
-    return { ok: false, reason: `not a readable image: ${firstLine(e)}` };
+    return { ok: false, reason: imageError(e).message };
   }
+  const size: [number, number] = [m.width, m.pageHeight ?? m.height];
+  if (size[0] * size[1] > maxPixels) return { ok: false, reason: tooManyPixels(maxPixels, size).message };
   const channels = m.channels ?? 3;
   if (!full) return { ok: true, channels };
   try {
@@ -161,7 +201,7 @@ export async function checkImage(path: string, full: boolean): Promise<ImageChec
     if (m.width >= 512 && m.height >= 512) s = s.resize(Math.ceil(m.width / 8), Math.ceil(m.height / 8), { fit: 'fill', kernel: 'nearest' });
     await s.raw().toBuffer();
   } catch (e) {
-    return { ok: false, reason: `truncated or corrupt image data: ${firstLine(e)}` };
+    return { ok: false, reason: imageError(e).message };
   }
   return { ok: true, channels };
 }

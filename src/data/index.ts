@@ -1,11 +1,12 @@
 /** The data layer: data sets, image decoding, transforms, the loader, batch mixing. */
-export { DataError, PipelineError } from './errors.js';
+export { DataError, ImageError, PipelineError, imageError, type ImageProblem } from './errors.js';
 export { resolveClassifyData, type ResolveOptions } from './sources.js';
 export { KNOWN_DATASETS, FASHION_MNIST_CLASSES, fashionMnistDir } from './named.js';
 export { FULL_VERIFY_LIMIT, type VerifyMode } from './scan.js';
 export { sourceLength, sampleId, subset, type ClassifyData, type DataSource, type MemorySource, type FileSource, type Skipped, type BoxTargets } from './source.js';
 export { stratifiedSplit } from './split.js';
-export { decodeImage, decodeMask, checkImage, isImagePath, IMAGE_EXTENSIONS, type DecodedImage, type DecodeOptions } from './image.js';
+export { decodeImage, decodeMask, checkImage, isImagePath, IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions } from './image.js';
+export { fitPipeline, pipelineOutputSize } from './input-size.js';
 export { applyTransform, applyTransforms, rrcParams, type TransformSpec, type Img } from './transforms.js';
 export { applySampleTransform, applySampleTransforms, type Sample } from './sample.js';
 export { unletterboxBoxes, type SampleGeometry } from './targets.js';

@@ -28,6 +28,8 @@ export interface ScanOptions {
   strict?: boolean;
   /** 'header' reads headers only, 'full' also decodes every image, 'auto' (default) decodes when there are at most FULL_VERIFY_LIMIT files. */
   verify?: VerifyMode;
+  /** Images with more pixels than this are skipped (listed with the reason); default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
 }
 
 export interface Candidate {
@@ -87,7 +89,7 @@ export async function assemble(name: string, collected: Collected, opts: ScanOpt
   const all = [...splits.train, ...(splits.val ?? []), ...(splits.test ?? [])];
   const mode = opts.verify ?? 'auto';
   const full = mode === 'full' || (mode === 'auto' && all.length <= FULL_VERIFY_LIMIT);
-  const checks = await mapLimit(all, 2 * availableParallelism(), (c) => checkImage(c.path, full));
+  const checks = await mapLimit(all, 2 * availableParallelism(), (c) => checkImage(c.path, full, opts.maxPixels));
   const bad: Skipped[] = [];
   const good = new Set<string>();
   let rgb = false;

@@ -38,6 +38,8 @@ export interface StreamOptions {
    * mosaic or auto-augment op is an error.
    */
   geometry?: boolean;
+  /** Files only: images with more pixels than this fail as samples (their `failed` reason says so); default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
 }
 
 /**
@@ -119,6 +121,7 @@ export class BatchStream {
     const breaker = geometryBreaker(transforms);
     if (opts.geometry && breaker) throw new PipelineError(`geometry needs axis-aligned transforms (resize, letterbox, crops, hflip): '${breaker}' is not`);
     if (opts.geometry ?? (!breaker && (source.boxes !== undefined || source.masks !== undefined))) this.#config.geometry = true;
+    if (opts.maxPixels !== undefined) this.#config.maxPixels = opts.maxPixels;
     // libvips' operation cache never hits on a stream of distinct files: it costs ~7% of each
     // decode and holds up to 50 MB. It is process-wide; sharp.cache() turns it back on.
     if (source.kind === 'files') sharp.cache(false);

@@ -23,6 +23,8 @@ export const trainerFields = {
   channelsLast: z.boolean().optional(),
   /** Data-loading threads; by default none for in-memory sets, min(4, cores) for image files. */
   workers: z.number().int().min(0).optional(),
+  /** Images with more pixels than this are skipped like unreadable ones; default 40,000,000 (DEFAULT_MAX_PIXELS). */
+  maxPixels: z.number().int().positive().optional(),
   name: z.string().default('train'),
   existOk: z.boolean().default(false),
   /** Continue a run from its last checkpoint (a run folder or a last.safetensors path). */

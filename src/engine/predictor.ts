@@ -30,6 +30,8 @@ export type PredictLine<R> = ({ source: string } & R) | { source: string; error:
 export interface PredictorOptions<R> {
   batch?: number;
   workers?: number;
+  /** Images with more pixels than this get an error line instead of being decoded; default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
   /** Called with each result before it is yielded (`--save` draws it onto a copy of the image). */
   save?: (source: string, result: R) => Promise<void>;
 }
@@ -58,6 +60,7 @@ export async function* runPredictor<R extends object>(backend: PredictBackend<R>
   const stream = new BatchStream({ kind: 'files', paths, labels: new Int32Array(paths.length) }, {
     batchSize: o.batch ?? 32, transforms: backend.transforms, channels: backend.channels, seed: 0,
     ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
   });
   try {
     for await (const r of stream.epoch(0)) {

@@ -14,6 +14,8 @@ export interface ValOptionsBase {
   project?: string;
   name?: string;
   seed?: number;
+  /** Images with more pixels than this are skipped (and logged); default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
   quiet?: boolean;
   log?: (line: string) => void;
 }
@@ -34,7 +36,7 @@ export interface ValTask<O extends ValOptionsBase, P, R> {
   project: string;
   open(o: O): Promise<Scorer<P>>;
   /** The data set, split the way training split it (same seed and share). */
-  resolveData(spec: string, opts: { seed: number; valFraction?: number }): Promise<{ classes: string[]; splits: Partial<Record<'train' | 'val' | 'test', DataSource>>; skipped: Skipped[] }>;
+  resolveData(spec: string, opts: { seed: number; valFraction?: number; maxPixels?: number }): Promise<{ classes: string[]; splits: Partial<Record<'train' | 'val' | 'test', DataSource>>; skipped: Skipped[] }>;
   /** Metrics from the predictions; `json` goes into metrics.json beside weights/data/split/count. */
   report(p: P, classes: string[], split: string): { metrics: R; count: number; json: Record<string, unknown>; lines: (dir: string) => string[] };
   /** The task's own files (predictions, plots) in the run folder. */
@@ -56,7 +58,9 @@ export async function runValidation<O extends ValOptionsBase, P, R>(task: ValTas
     const { classes, trained } = scorer;
     // The split the model was validated on in training: same seed and held-out share by default.
     const valFraction = trained?.spec === o.data ? trained.valFraction : undefined;
-    const data = await task.resolveData(o.data, { seed: o.seed ?? trained?.seed ?? 0, ...(valFraction === undefined ? {} : { valFraction }) });
+    const data = await task.resolveData(o.data, {
+      seed: o.seed ?? trained?.seed ?? 0, ...(valFraction === undefined ? {} : { valFraction }), ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
+    });
     if (data.classes.join('\n') !== classes.join('\n')) {
       const missing = classes.filter((c) => !data.classes.includes(c));
       const extra = data.classes.filter((c) => !classes.includes(c));

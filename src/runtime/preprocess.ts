@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { fitPipeline } from '../data/input-size.js';
 import { buildTransforms } from '../data/presets.js';
 import { parseTransforms } from '../data/transform-schema.js';
 import type { TransformSpec } from '../data/transforms.js';
@@ -149,7 +150,8 @@ function resizeCrop(path: string, user: PreprocessSpec, imgsz: [number, number],
 
 /**
  * Merges the embedded contract with the user's keys (user wins) and checks the result against the
- * graph's declared shapes. `path` names the model in errors.
+ * graph's declared shapes. `path` names the model in errors. The transforms always end at imgsz
+ * (fitPipeline), so a file whose contract has no fixed-size op still takes images of any size.
  */
 export function resolvePreprocessing(path: string, contract: DeployContract | null, user: PreprocessSpec, model: ModelShapes): Preprocessing {
   const given = Object.values(user).some((v) => v !== undefined);
@@ -189,7 +191,7 @@ export function resolvePreprocessing(path: string, contract: DeployContract | nu
     channels,
     mean,
     std,
-    transforms: [...geometric, { op: 'normalize', mean, std }],
+    transforms: fitPipeline([...geometric, { op: 'normalize', mean, std }], imgsz),
     output: user.output ?? contract?.output ?? 'logits',
   };
 }

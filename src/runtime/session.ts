@@ -82,15 +82,27 @@ export function availableProviders(): string[] {
     .map((b) => b.name);
 }
 
+/** Whether this onnxruntime-node knows the provider at all (an unavailable one it knows only lacks its downloaded libraries). */
+const inThisBuild = (name: string): boolean => listSupportedBackends().some((b) => b.name === name);
+
+/**
+ * Kestrel's providers that cannot run here, and why: what `kestrel doctor` shows beside the
+ * available ones, so it never lists a provider that `--provider` then refuses.
+ */
+export function missingProviders(): { name: string; why: string }[] {
+  const available = availableProviders();
+  return PROVIDERS.filter((p) => !available.includes(p))
+    .map((name) => ({ name, why: inThisBuild(name) ? 'libraries not installed' : 'not in this build' }));
+}
+
 /** Checks a provider name against what is installed; the error lists what is available. */
 export function checkProvider(name: string): void {
   const available = availableProviders();
   if (available.includes(name)) return;
   const list = available.join(', ');
   if (!PROVIDERS.includes(name)) throw new Error(`unknown execution provider '${name}' (Kestrel runs ${PROVIDERS.join(' or ')}; available here: ${list})`);
-  const known = listSupportedBackends().some((b) => b.name === name);
   const fix = name === 'cuda' ? '; install them with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (needs network access and CUDA 12)' : '';
-  throw new Error(known
+  throw new Error(inThisBuild(name)
     ? `execution provider '${name}' is not installed: this onnxruntime-node supports it but its libraries were not downloaded (available here: ${list})${fix}`
     : `execution provider '${name}' is not in this build of onnxruntime-node (available here: ${list})`);
 }

@@ -5,7 +5,9 @@
  * server and the CLI give the same scores for the same file.
  */
 import sharp from 'sharp';
+import { imageError, tooManyPixels, type ImageError } from '../data/errors.js';
 import { IMAGE_FORMATS, decodeImage, refusedFormat, sniffFormat } from '../data/image.js';
+import { fitPipeline } from '../data/input-size.js';
 import { Rng } from '../data/rng.js';
 import { applyTransforms } from '../data/transforms.js';
 import type { Preprocessing } from '../runtime/preprocess.js';
@@ -20,8 +22,12 @@ export interface Upload {
   bytes: Buffer;
 }
 
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
-const isPixelLimit = (e: unknown): boolean => /pixel limit/i.test(firstLine(e));
+/** What a decoder's complaint means for the client: 415 not an image, 413 too many pixels, else 400. */
+function refusal(source: string, e: ImageError): HttpError {
+  if (e.problem === 'not-image') return new HttpError('unsupported_media_type', `${source}: not an image; send ${IMAGE_FORMATS.join(', ')}`);
+  if (e.problem === 'too-many-pixels') return new HttpError('too_many_pixels', `${source}: ${e.message}`);
+  return new HttpError('bad_image', `${source}: ${e.message}`);
+}
 
 /**
  * Refuses what cannot be decoded safely, from the header alone: 400 empty or broken, 415 not a
@@ -35,18 +41,17 @@ export async function checkHeader(u: Upload, maxPixels: number): Promise<void> {
   try {
     m = await sharp(u.bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
-    throw new HttpError('bad_image', `${u.source}: unreadable image header (${firstLine(e)})`);
+    throw refusal(u.source, imageError(e));
   }
   if (!m.width || !m.height) throw new HttpError('bad_image', `${u.source}: the image has no size`);
-  const pixels = m.width * (m.pageHeight ?? m.height);
-  if (pixels > maxPixels) {
-    throw new HttpError('too_many_pixels', `${u.source}: ${m.width}×${m.pageHeight ?? m.height} is ${pixels} pixels, over the limit of ${maxPixels}`);
-  }
+  const size: [number, number] = [m.width, m.pageHeight ?? m.height];
+  if (size[0] * size[1] > maxPixels) throw refusal(u.source, tooManyPixels(maxPixels, size));
 }
 
 /**
  * The image as the network's input, CHW float32 (decode with `maxPixels` as sharp's own limit too,
- * then the model's eval transforms). A truncated or corrupt file is a 400.
+ * then the model's eval transforms, which end at its input size whatever the image's). Whatever is
+ * wrong with the file is a 4xx.
  */
 export async function prepareImage(u: Upload, pre: Preprocessing, maxPixels: number): Promise<Float32Array> {
   await checkHeader(u, maxPixels);
@@ -54,14 +59,13 @@ export async function prepareImage(u: Upload, pre: Preprocessing, maxPixels: num
   try {
     img = await decodeImage(u.bytes, { channels: pre.channels, maxPixels });
   } catch (e) {
-    if (isPixelLimit(e)) throw new HttpError('too_many_pixels', `${u.source}: the image has more than ${maxPixels} pixels`);
-    throw new HttpError('bad_image', `${u.source}: truncated or corrupt image data (${firstLine(e)})`);
+    throw refusal(u.source, imageError(e, { maxPixels }));
   }
   // Eval transforms draw no random numbers; the generator is there because the pipeline takes one.
-  const out = applyTransforms(img, pre.transforms, Rng.forSample(0, 0, 0));
+  const out = applyTransforms(img, fitPipeline(pre.transforms, pre.imgsz), Rng.forSample(0, 0, 0));
   const [h, w] = pre.imgsz;
   if (out.channels !== pre.channels || out.height !== h || out.width !== w) {
-    throw new Error(`the preprocessing gives ${out.channels}×${out.height}×${out.width} images for a ${pre.channels}×${h}×${w} input: end its transforms with a fixed-size crop or resize`);
+    throw new Error(`the preprocessing gives ${out.channels}×${out.height}×${out.width} images for a ${pre.channels}×${h}×${w} input`);
   }
   return out.data;
 }

@@ -1,6 +1,7 @@
 /** The server's options, their defaults, and their validation (one-line errors naming the option). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 import type { PreprocessSpec } from '../runtime/preprocess.js';
 
 export interface ServeOptions {
@@ -60,7 +61,7 @@ export const DEFAULT_LIMITS: Readonly<ServeLimits> = {
   maxQueue: 256,
   maxImages: 16,
   maxUploadBytes: 10 * 2 ** 20,
-  maxPixels: 40_000_000,
+  maxPixels: DEFAULT_MAX_PIXELS,
   timeoutMs: 30_000,
 };
 

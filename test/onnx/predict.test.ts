@@ -187,13 +187,14 @@ describe('predict on .onnx: one-line errors naming the problem', () => {
     assert.match(grey, /is \[N,3,8,8\] but the preprocessing gives \[N,1,8,8\]/);
   });
 
-  it('a free-size model fed images of a size it cannot take fails at run time with both shapes', async () => {
-    // Free height and width, but Reshape-free graphs take any size: use a crop that yields 6×6 for a
-    // model whose contract says 8×8, through user transforms that disagree with imgsz.
+  it('user transforms that end at another size than imgsz are finished with a resize to imgsz', async () => {
+    // Free height and width: without the resize the graph would run on 6×6 images its contract does not describe.
     const path = at('free.onnx');
     writeFileSync(path, tinyClassifier({ hw: null }).bytes);
-    const msg = await failure({ weights: path, source: at('img'), preprocess: { imgsz: 8, transforms: [{ op: 'centerCrop', size: 6 }] } });
-    assert.match(msg, /preprocessed images are \[\d+,3,6,6\] but the model's input 'images' is \[N,3,height,width\]/);
+    const fitted = await all({ weights: path, source: at('img'), preprocess: { imgsz: 8, transforms: [{ op: 'centerCrop', size: 6 }] } });
+    const explicit = await all({ weights: path, source: at('img'), preprocess: { imgsz: 8, transforms: [{ op: 'centerCrop', size: 6 }, { op: 'resize', size: [8, 8] }] } });
+    assert.equal(fitted.length, 10);
+    assert.deepEqual(fitted, explicit);
   });
 
   it('no metadata and no preprocessing says which options and YAML keys to give', async () => {

@@ -53,6 +53,12 @@ describe('resolvePreprocessing', () => {
     assert.deepEqual(p.names, ['a', 'b']);
   });
 
+  it('a contract whose transforms have no fixed size (an MNIST export: normalize only) is run ending at its imgsz', () => {
+    const mnist: DeployContract = { ...contract, names: ['a', 'b'], imgsz: [28, 28], channels: 1, mean: [0.1307], std: [0.3081], transforms: [{ op: 'normalize', mean: [0.1307], std: [0.3081] }] };
+    const p = resolvePreprocessing('m.onnx', mnist, {}, { channels: 1, height: 28, width: 28, classes: 2 });
+    assert.deepEqual(p.transforms, [{ op: 'resize', size: [28, 28] }, { op: 'normalize', mean: [0.1307], std: [0.3081] }]);
+  });
+
   it('user keys win over the contract: names, output, mean/std, and resize rebuilds the geometry', () => {
     const p = resolvePreprocessing('m.onnx', contract, { names: ['x', 'y'], output: 'probs', mean: [0], std: [1], resize: 40 }, shapes32);
     assert.deepEqual(p.names, ['x', 'y']);

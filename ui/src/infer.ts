@@ -4,6 +4,7 @@
  * agree with the server's. Nothing is uploaded: the image stays on this machine.
  */
 import * as ort from 'onnxruntime-web/wasm';
+import { fitPipeline } from '../../src/data/input-size';
 import { fromRgba } from '../../src/data/rgba';
 import { Rng } from '../../src/data/rng';
 import { applyTransforms, type TransformSpec } from '../../src/data/transforms';
@@ -29,10 +30,10 @@ export async function decodeFile(file: Blob, channels: 1 | 3): Promise<ReturnTyp
   }
 }
 
-/** The model's eval pipeline, ending in normalize(mean, std) as the server's does. */
+/** The model's eval pipeline, ending in normalize(mean, std) and at the input size, as the server's does. */
 export function pipeline(m: ModelInfo): TransformSpec[] {
   const t = m.transforms.filter((s) => s.op !== 'toTensor');
-  return t.some((s) => s.op === 'normalize') ? t : [...t, { op: 'normalize', mean: m.mean, std: m.std }];
+  return fitPipeline(t.some((s) => s.op === 'normalize') ? t : [...t, { op: 'normalize', mean: m.mean, std: m.std }], m.imgsz);
 }
 
 /** The k best classes, best first (equal scores: lower class index first, as the server). */

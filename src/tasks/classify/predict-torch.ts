@@ -1,4 +1,5 @@
 /** The libtorch back end of classification prediction (a `.safetensors` checkpoint; loaded only here). */
+import { fitPipeline } from '../../data/input-size.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
 import type { PredictBackend } from '../../engine/predictor.js';
 import { MODELS, isModelName, type ClassifierModel } from '../../models/registry.js';
@@ -18,7 +19,8 @@ export async function torchBackend(o: PredictOptions): Promise<PredictBackend<To
   if (channelsLast) ckpt.model.memoryFormat('channelsLast');
   const k = Math.min(o.topk ?? 5, classes.length);
   return {
-    transforms: preprocess.transforms, channels: preprocess.channels,
+    // Checkpoints whose eval pipeline has no fixed size (28-px sets: just normalize) still get any image to imgsz.
+    transforms: fitPipeline(preprocess.transforms, preprocess.imgsz), channels: preprocess.channels,
     async run(data, n, chw) {
       const { values, indices } = noGrad(() => tidy(() => {
         const images = adoptArray(data.subarray(0, n * chw[0] * chw[1] * chw[2]), [n, ...chw]);

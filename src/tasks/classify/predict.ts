@@ -22,6 +22,8 @@ export interface PredictOptions {
   topk?: number;
   batch?: number;
   workers?: number;
+  /** Images with more pixels than this get an error line instead of being decoded; default 40,000,000. */
+  maxPixels?: number;
   /** Writes a labelled copy of each image into a run folder. */
   save?: boolean;
   project?: string;
@@ -45,7 +47,10 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
     const onnxOnly = (['provider', 'preprocess', 'preprocessFile'] as const).filter((key) => o[key] !== undefined);
     if (onnxOnly.length > 0) throw new Error(`${onnxOnly.join(', ')} apply to .onnx models only (${o.weights} is a checkpoint: its own metadata gives the preprocessing)`);
   }
-  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads > 0)) throw new RangeError(`threads must be a positive integer, got ${o.threads}`);
+  for (const key of ['threads', 'maxPixels'] as const) {
+    const v = o[key];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new RangeError(`${key} must be a positive integer, got ${v}`);
+  }
   const paths = await expandSource(o.source);
   // Each back end is imported only when used: the ONNX one must not load libtorch.
   const backend: PredictBackend<TopResult> = onnx ? await (await import('./predict-onnx.js')).onnxBackend(o) : await (await import('./predict-torch.js')).torchBackend(o);
@@ -53,6 +58,7 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
   yield* runPredictor(backend, paths, {
     ...(o.batch === undefined ? {} : { batch: o.batch }),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
     ...(copies ? { save: (source: string, r: TopResult) => copies.save(source, r.top[0]!) } : {}),
   });
 }

@@ -24,13 +24,17 @@ export interface Setup {
 
 const isSmall = (data: ClassifyData): boolean => data.nativeSize !== null && data.nativeSize[0] <= 32;
 
-/** The loader's default thread count unless the user named one. */
-export const workerOpt = (args: TrainArgs): { workers?: number } => (args.workers === undefined ? {} : { workers: args.workers });
+/** The loader's options the user may set: threads (default: the loader's own count) and the pixel limit. */
+export const loaderOpts = (args: TrainArgs): { workers?: number; maxPixels?: number } => ({
+  ...(args.workers === undefined ? {} : { workers: args.workers }), ...(args.maxPixels === undefined ? {} : { maxPixels: args.maxPixels }),
+});
 
 export async function prepare(args: TrainArgs): Promise<Setup> {
   if (args.data === undefined) throw new Error('no data: give --data (a data set name, a folder or a CSV)');
   const device = checkDevice(args.device);
-  const data = await resolveClassifyData(args.data, { seed: args.seed, strict: args.strict, ...(args.valFraction === undefined ? {} : { valFraction: args.valFraction }) });
+  const data = await resolveClassifyData(args.data, {
+    seed: args.seed, strict: args.strict, ...(args.valFraction === undefined ? {} : { valFraction: args.valFraction }), ...(args.maxPixels === undefined ? {} : { maxPixels: args.maxPixels }),
+  });
   // smallcnn for 28-px sets, resnet18 otherwise.
   const modelName = (args.model ?? (isSmall(data) ? 'smallcnn' : 'resnet18')) as ModelName;
   const spec = MODELS[modelName];
@@ -41,8 +45,8 @@ export async function prepare(args: TrainArgs): Promise<Setup> {
   const augment = args.augment === 'auto' ? (isSmall(data) ? 'light' : 'standard') : args.augment;
   const tf = { imgsz, channels, augment, mean, std, nativeSize: data.nativeSize, ...(args.hflip === undefined ? {} : { hflip: args.hflip }) };
   const preprocess: Preprocess = { imgsz, channels, mean, std, transforms: buildTransforms('eval', tf) };
-  const trainLoader = new DataLoader(data.splits.train, { batchSize: args.batch, shuffle: true, dropLast: true, transforms: buildTransforms('train', tf), seed: args.seed, ...workerOpt(args) });
+  const trainLoader = new DataLoader(data.splits.train, { batchSize: args.batch, shuffle: true, dropLast: true, transforms: buildTransforms('train', tf), seed: args.seed, ...loaderOpts(args) });
   if (trainLoader.length === 0) throw new Error(`the training split has fewer images (${data.splits.train.labels.length}) than one batch (${args.batch}); lower --batch`);
-  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(args.batch, 256), transforms: preprocess.transforms, seed: args.seed, ...workerOpt(args) });
+  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(args.batch, 256), transforms: preprocess.transforms, seed: args.seed, ...loaderOpts(args) });
   return { data, modelName, preprocess, augment, device, trainLoader, valLoader };
 }

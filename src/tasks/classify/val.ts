@@ -5,6 +5,7 @@
  * @example
  * const { metrics } = await val({ weights: 'runs/classify/train/weights/best.safetensors', data: 'mnist', split: 'test' });
  */
+import { fitPipeline } from '../../data/input-size.js';
 import { sampleId } from '../../data/source.js';
 import { resolveClassifyData } from '../../data/sources.js';
 import { progress } from '../../engine/progress.js';
@@ -25,6 +26,10 @@ export interface ValOptions extends ValOptionsBase {
 
 export type ValResult = ValRun<ClassificationMetrics>;
 
+const streamOpts = (o: ValOptions): { workers?: number; maxPixels?: number } => ({
+  ...(o.workers === undefined ? {} : { workers: o.workers }), ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
+});
+
 /** A libtorch checkpoint, run channels-last where the model trains that way. */
 async function torchScorer(o: ValOptions): Promise<Scorer<Predictions>> {
   const [{ loadCheckpoint }, { DataLoader }, { predictAll }] = await Promise.all([
@@ -37,7 +42,9 @@ async function torchScorer(o: ValOptions): Promise<Scorer<Predictions>> {
     trained: ckpt.meta.data,
     epoch: ckpt.meta.epoch,
     async score(source, label, quiet) {
-      const loader = new DataLoader(source, { batchSize: o.batch ?? 256, shuffle: false, dropLast: false, transforms: preprocess.transforms, seed: 0, ...(o.workers === undefined ? {} : { workers: o.workers }) });
+      const loader = new DataLoader(source, {
+        batchSize: o.batch ?? 256, shuffle: false, dropLast: false, transforms: fitPipeline(preprocess.transforms, preprocess.imgsz), seed: 0, ...streamOpts(o),
+      });
       try {
         const channelsLast = isModelName(ckpt.meta.model.name) && MODELS[ckpt.meta.model.name].channelsLast;
         if (channelsLast) ckpt.model.memoryFormat('channelsLast');
@@ -62,7 +69,7 @@ async function onnxScorer(o: ValOptions): Promise<Scorer<Predictions>> {
     classes: names,
     epoch: 0,
     async score(source, label, quiet) {
-      const stream = new BatchStream(source, { batchSize: o.batch ?? 256, transforms, channels, ...(o.workers === undefined ? {} : { workers: o.workers }) });
+      const stream = new BatchStream(source, { batchSize: o.batch ?? 256, transforms, channels, ...streamOpts(o) });
       const out: Predictions = { loss: 0, yTrue: [], yPred: [], scores: [], ids: [], indices: [] };
       const bar = progress({ label, total: stream.length, unit: 'batch', quiet });
       const k = names.length;
