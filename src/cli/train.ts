@@ -1,4 +1,4 @@
-/** `kestrel train --task classify …`: the CLI face of tasks/classify/train. */
+/** `kestrel train --task classify|detect …`: the CLI face of the shared Trainer and each task's hooks. */
 import { Option, type Command } from 'commander';
 import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 import { defined, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
@@ -6,10 +6,10 @@ import { defined, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train an image classifier (a data set name, an ImageFolder, or a CSV manifest)')
-    .addOption(new Option('--task <task>', 'what to train').choices(['classify']).default('classify'))
-    .option('--data <spec>', 'mnist | fashion-mnist | a folder (root/{train,val,test}/<class>/*.jpg or root/<class>/*) | a CSV (path,label)')
-    .option('--model <name>', 'a model from `kestrel models` (default: smallcnn for 28-px data, resnet18 otherwise)')
+    .description('train an image classifier (a data set name, an ImageFolder, or a CSV manifest) or a detector (a YOLO-layout data.yaml)')
+    .addOption(new Option('--task <task>', 'what to train').choices(['classify', 'detect']).default('classify'))
+    .option('--data <spec>', 'classify: mnist | fashion-mnist | a folder (root/{train,val,test}/<class>/*.jpg or root/<class>/*) | a CSV (path,label); detect: a data.yaml (YOLO layout or COCO JSON splits)')
+    .option('--model <name>', 'a model from `kestrel models --task <task>` (classify default: smallcnn for 28-px data, resnet18 otherwise; detect: yolov8n)')
     .option('--epochs <n>', 'passes over the training set', positiveInt, 5)
     .option('--time <minutes>', 'train for this many minutes instead of --epochs (the schedule is fitted to it)', positiveNumber)
     .option('--batch <n>', 'batch size', positiveInt, 64)
@@ -38,8 +38,18 @@ export function registerTrain(program: Command): void {
     .option('--exist-ok', 'reuse runs/<project>/<name> if it exists')
     .option('--resume [run]', 'continue a run from its last checkpoint (run folder or last.safetensors)')
     .option('--strict', 'stop before training if any image is unreadable')
+    .option('--mosaic <p>', 'detect: probability of a 4-image mosaic per sample (default 1; 0 = off)', nonNegativeNumber)
+    .option('--close-mosaic <n>', 'detect: train the last N epochs without mosaic (default 10)', nonNegativeInt)
+    .option('--fliplr <p>', 'detect: probability of a horizontal flip (default 0.5)', nonNegativeNumber)
+    .option('--degrees <d>', 'detect: random rotation range in degrees (default 0)', nonNegativeNumber)
+    .option('--translate <f>', 'detect: random translation, a fraction of the size (default 0.1)', nonNegativeNumber)
+    .option('--scale <f>', 'detect: random scale gain (default 0.5)', nonNegativeNumber)
     .option('--val-fraction <x>', 'share held out for validation when there is no val/ (default 0.1; mnist and fashion-mnist validate on their test split unless given)', positiveNumber)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
+      if (o.task === 'detect') return trainDetect(o, cmd);
+      const given = Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      const foreign = given.filter((k) => DETECT_ONLY.includes(k));
+      if (foreign.length > 0) throw new Error(`${flags(foreign)} ${foreign.length > 1 ? 'apply' : 'applies'} to --task detect only`);
       const { train } = await import('../tasks/classify/train.js');
       const { task: _task, resume, ema, existOk, strict, hflip, channelsLast, ...rest } = o;
       if (resume === true) throw new Error('--resume needs the run to continue: --resume runs/classify/train');
@@ -55,4 +65,31 @@ export function registerTrain(program: Command): void {
       if (r.test) process.stdout.write(`test: accuracy ${pct(r.test.accuracy)}, top5 ${pct(r.test.top5)} on ${r.test.count} images\n`);
       if (r.interrupted) process.exitCode = 130;
     });
+}
+
+const DETECT_ONLY = ['mosaic', 'closeMosaic', 'fliplr', 'degrees', 'translate', 'scale'];
+const flags = (keys: string[]): string => keys.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+
+/**
+ * Detection takes only what the user gave (its own defaults differ from the classification
+ * defaults commander fills in: batch 16, warm-up 3, runs/detect) and refuses classify-only flags.
+ */
+async function trainDetect(o: Record<string, unknown>, cmd: Command): Promise<void> {
+  const [{ DetectTrainArgs }, { detectTask }, { runTraining }] = await Promise.all([import('../tasks/detect/config.js'), import('../tasks/detect/task.js'), import('../engine/trainer.js')]);
+  const given = Object.keys(o).filter((k) => k !== 'task' && cmd.getOptionValueSource(k) === 'cli');
+  const allowed = new Set(Object.keys(DetectTrainArgs.shape));
+  const foreign = given.filter((k) => !allowed.has(k));
+  if (foreign.length > 0) throw new Error(`${flags(foreign)} ${foreign.length > 1 ? 'apply' : 'applies'} to --task classify only`);
+  if (o.resume === true) throw new Error('--resume needs the run to continue: --resume runs/detect/train');
+  const input = Object.fromEntries(given.map((k) => [k, o[k]]));
+  if (o.resume !== undefined) {
+    const ignored = given.filter((k) => !['resume', 'workers'].includes(k));
+    if (ignored.length > 0) process.stderr.write(`kestrel: --resume keeps the run's own settings; ignoring ${flags(ignored)}\n`);
+    for (const k of ignored) delete input[k];
+  }
+  const r = await runTraining(detectTask, input);
+  const row = r.best?.row;
+  if (r.best && row) process.stdout.write(`best epoch ${r.best.epoch}: mAP50 ${Number(row.mAP50).toFixed(3)}, mAP50-95 ${Number(row['mAP50-95']).toFixed(3)} · weights ${r.best.path}\n`);
+  else process.stdout.write(`no epoch completed; resume with --resume ${r.dir}\n`);
+  if (r.interrupted) process.exitCode = 130;
 }

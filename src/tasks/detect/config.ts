@@ -14,6 +14,9 @@ export const DetectTrainArgs = z.object({
   ...trainerFields,
   batch: z.number().int().positive().default(16),
   warmupEpochs: z.number().min(0).default(3),
+  /** Ultralytics trains every detector with an EMA of the weights and light weight decay. */
+  ema: z.boolean().default(true),
+  weightDecay: z.number().min(0).default(0.0005),
   /** Probability of a mosaic per sample (0 turns it off). */
   mosaic: z.number().min(0).max(1).default(1),
   /** Epochs at the end trained without mosaic (Ultralytics' close_mosaic). */
