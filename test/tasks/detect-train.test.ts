@@ -11,10 +11,14 @@ import { synthDetect } from '../../src/data/synth.js';
 import { readCheckpointMeta } from '../../src/engine/checkpoint.js';
 import { runTraining } from '../../src/engine/trainer.js';
 import { detectTask } from '../../src/tasks/detect/task.js';
+import { valDetect } from '../../src/tasks/detect/val.js';
+import { resolveDetectData } from '../../src/data/yolo.js';
+import { cocoEvaluate } from '../../src/metrics/coco-eval.js';
 import { memory } from '../../src/tensor/index.js';
 
 let dir: string;
 let yaml: string;
+let bestPath = '';
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kestrel-detect-train-'));
   yaml = await synthDetect({ out: join(dir, 'digits'), train: 8, val: 4, imgsz: 64, seed: 4, size: [16, 30], count: [1, 3] });
@@ -43,6 +47,32 @@ describe('detection training', () => {
     const best = rows.find((x) => x.epoch === meta.epoch)!;
     assert.ok(Math.abs(meta.metrics!.map50! - best.mAP50!) < 1e-6);
     for (const f of ['results.png', 'train_batch.png', 'PR_curve.png', 'F1_curve.png', 'confusion_matrix.png']) assert.ok(existsSync(join(r.dir, f)), f);
+    bestPath = r.best!.path;
+  });
+
+  it('val writes COCO files from which the COCO evaluation gives back its own 12 statistics', async () => {
+    // Validation images of 80×80 at imgsz 64: boxes must come back in the files' own pixels.
+    const yaml80 = await synthDetect({ out: join(dir, 'digits80'), train: 2, val: 6, imgsz: 80, seed: 9, size: [16, 30], count: [1, 3] });
+    const r = await valDetect({ weights: bestPath, data: yaml80, project: join(dir, 'runs'), name: 'val', quiet: true, log: () => {} });
+    const metrics = JSON.parse(readFileSync(join(r.dir, 'metrics.json'), 'utf8')) as { coco: Record<string, number>; map50: number; count: number };
+    assert.equal(metrics.count, 6);
+    const dt = JSON.parse(readFileSync(join(r.dir, 'predictions.json'), 'utf8')) as { image_id: number; category_id: number; bbox: number[]; score: number }[];
+    const gt = JSON.parse(readFileSync(join(r.dir, 'ground_truth.json'), 'utf8')) as { images: { id: number; file_name: string }[]; annotations: { bbox: number[]; category_id: number; image_id: number }[] };
+    assert.ok(dt.length > 0);
+    // Ids are the files' names without extension (000000.png → 0), the same in both files.
+    assert.deepEqual(gt.images.map((im) => im.id), [0, 1, 2, 3, 4, 5]);
+    for (const d of dt) {
+      assert.ok(gt.images.some((im) => im.id === d.image_id));
+      assert.ok(d.category_id >= 0 && d.category_id < 10 && d.score > 0.001 && d.score <= 1);
+      const [x, y, w, h] = d.bbox as [number, number, number, number];
+      assert.ok(x >= 0 && y >= 0 && x + w <= 80.001 && y + h <= 80.001, `bbox ${d.bbox}`);
+    }
+    // The ground truth equals the label files, in pixels of the 80×80 originals.
+    const labels = await resolveDetectData(yaml80);
+    assert.equal(gt.annotations.length, labels.splits.val.boxes!.reduce((n, t) => n + t.classes.length, 0));
+    const stats = cocoEvaluate(gt as never, dt).stats;
+    const names = ['AP', 'AP50', 'AP75', 'AP_small', 'AP_medium', 'AP_large', 'AR1', 'AR10', 'AR100', 'AR_small', 'AR_medium', 'AR_large'];
+    names.forEach((k, i) => assert.ok(Math.abs(stats[i]! - metrics.coco[k]!) < 1e-9, `${k}: ${stats[i]} vs ${metrics.coco[k]}`));
   });
 
   it('kestrel train refuses the other task\'s flags in one line', () => {
