@@ -1,17 +1,21 @@
 /** `kestrel predict`: JSON lines of top-k labels for images, from a checkpoint (libtorch) or an .onnx model (ONNX Runtime). */
 import { Option, type Command } from 'commander';
 import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
-import { defined, nonNegativeInt, numberList, positiveInt, sizeArg } from './options.js';
+import { taskOf } from './task-of.js';
+import { defined, nonNegativeInt, numberList, positiveInt, positiveNumber, sizeArg } from './options.js';
 
 interface PredictArgs {
   weights: string;
   source: string;
-  topk: number;
+  topk?: number;
+  conf?: number;
+  iou?: number;
+  maxDet?: number;
   batch: number;
   workers?: number;
   maxPixels: number;
   save?: boolean;
-  project: string;
+  project?: string;
   name: string;
   threads?: number;
   provider?: string;
@@ -34,13 +38,16 @@ export function registerPredict(program: Command): void {
     .description('classify images; prints one JSON line per image: {"source", "top": [{"label", "score"}]}. A .safetensors checkpoint runs on libtorch, an .onnx model on ONNX Runtime (its Kestrel metadata, or the preprocessing options below, say how to prepare the images)')
     .requiredOption('--weights <file>', 'a .safetensors checkpoint written by kestrel train, or an .onnx model')
     .requiredOption('--source <path>', 'an image, a folder (searched recursively) or a glob in quotes')
-    .option('--topk <k>', 'labels per image', positiveInt, 5)
+    .option('--topk <k>', 'classify: labels per image (default 5)', positiveInt)
+    .option('--conf <x>', 'detect: confidence threshold (default 0.25)', positiveNumber)
+    .option('--iou <x>', 'detect: NMS IoU threshold (default 0.7)', positiveNumber)
+    .option('--max-det <n>', 'detect: boxes per image (default 300)', positiveInt)
     .option('--batch <n>', 'batch size (an .onnx model with a fixed batch size runs in chunks of it)', positiveInt, 32)
     .option('--workers <n>', 'decoding worker threads', nonNegativeInt)
     .option('--threads <n>', 'intra-op threads of libtorch or ONNX Runtime (default: the number of cores)', positiveInt)
     .option('--max-pixels <n>', 'pixels per image, width × height, read from the header before decoding (an error line beyond)', positiveInt, DEFAULT_MAX_PIXELS)
-    .option('--save', 'write labelled copies of the images to runs/classify/predict')
-    .option('--project <dir>', 'parent folder for --save', 'runs/classify')
+    .option('--save', 'write labelled copies of the images (boxes drawn for a detector) to runs/<task>/predict')
+    .option('--project <dir>', 'parent folder for --save (default runs/<task>)')
     .option('--name <name>', 'run name for --save', 'predict')
     .option('--provider <name>', '.onnx: ONNX Runtime execution provider, cpu (default) or cuda where installed')
     .option('--preprocess <yaml>', '.onnx: a YAML file with the keys below (names may be a list or a text file); the options override it')
@@ -58,9 +65,12 @@ export function registerPredict(program: Command): void {
       if (!isOnnxPath(o.weights) && onnxOnly.length > 0) {
         throw new Error(`${onnxOnly.map((k) => `--${k}`).join(', ')}: only for .onnx models (${o.weights} is a checkpoint: its own metadata gives the preprocessing)`);
       }
+      const detect = (await taskOf(o.weights)) === 'detect';
+      const misplaced = detect ? (o.topk === undefined ? [] : ['--topk']) : (['conf', 'iou', 'maxDet'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k === 'maxDet' ? 'max-det' : k}`);
+      if (misplaced.length > 0) throw new Error(`${misplaced.join(', ')}: only for ${detect ? 'classifiers' : 'detection models'} (${o.weights} is a ${detect ? 'detect' : 'classify'} model)`);
       // preprocess.js is light (no ONNX Runtime): it only reads the names file.
       const { readNames } = await import('../runtime/preprocess.js');
-      const { weights, source, topk, batch, workers, maxPixels, save, project, name, threads, provider, preprocess: preprocessFile, names, channels, ...pre } = o;
+      const { weights, source, topk, conf: _conf, iou: _iou, maxDet: _maxDet, batch, workers, maxPixels, save, project, name, threads, provider, preprocess: preprocessFile, names, channels, ...pre } = o;
       const spec = defined({ ...pre, names: names === undefined ? undefined : readNames(names), channels: channels === undefined ? undefined : (Number(channels) as 1 | 3) });
       let failed = 0;
       const opts = defined({ weights, source, topk, batch, workers, maxPixels, save: save === true, project, name, threads, provider, preprocessFile, preprocess: Object.keys(spec).length > 0 ? spec : undefined });
@@ -71,7 +81,9 @@ export function registerPredict(program: Command): void {
         closed = true;
         if (e.code !== 'EPIPE') process.exitCode = 1;
       });
-      for await (const r of predict(opts)) {
+      const { predictDetect } = detect ? await import('../tasks/detect/predict.js') : { predictDetect: null };
+      const lines = predictDetect ? predictDetect(defined({ weights, source, batch, workers, maxPixels, threads, save: save === true, project, name, conf: o.conf, iou: o.iou, maxDet: o.maxDet })) : predict(opts);
+      for await (const r of lines) {
         if (closed) break;
         if ('error' in r) failed++;
         process.stdout.write(`${JSON.stringify(r)}\n`);

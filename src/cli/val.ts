@@ -2,13 +2,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_MAX_PIXELS } from '../data/limits.js';
 import { defined, nonNegativeInt, positiveInt, positiveNumber } from './options.js';
-
-/** The task a weights file was trained for: a checkpoint's metadata says; .onnx files are classifiers here. */
-async function taskOf(weights: string): Promise<string> {
-  if (!weights.toLowerCase().endsWith('.safetensors')) return 'classify';
-  const { readCheckpointMeta } = await import('../engine/checkpoint.js');
-  return readCheckpointMeta(weights).task;
-}
+import { taskOf } from './task-of.js';
 
 export function registerVal(program: Command): void {
   program

@@ -46,5 +46,7 @@ export async function drawBoxes(input: string | Buffer, boxes: readonly DrawnBox
   const img = sharp(input).rotate();
   const { data, info } = await img.toBuffer({ resolveWithObject: true });
   const svg = Buffer.from(boxesSvg(info.width, info.height, boxes));
-  return sharp(data).composite([{ input: svg, top: 0, left: 0 }]).png().toBuffer();
+  const drawn = sharp(data).composite([{ input: svg, top: 0, left: 0 }]);
+  // Compositing adds an alpha channel; an opaque image stays opaque.
+  return (info.channels === 3 || info.channels === 1 ? drawn.removeAlpha() : drawn).png().toBuffer();
 }

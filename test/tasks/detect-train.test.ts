@@ -12,6 +12,8 @@ import { readCheckpointMeta } from '../../src/engine/checkpoint.js';
 import { runTraining } from '../../src/engine/trainer.js';
 import { detectTask } from '../../src/tasks/detect/task.js';
 import { valDetect } from '../../src/tasks/detect/val.js';
+import { predictDetect } from '../../src/tasks/detect/predict.js';
+import sharp from 'sharp';
 import { resolveDetectData } from '../../src/data/yolo.js';
 import { cocoEvaluate } from '../../src/metrics/coco-eval.js';
 import { memory } from '../../src/tensor/index.js';
@@ -73,6 +75,34 @@ describe('detection training', () => {
     const stats = cocoEvaluate(gt as never, dt).stats;
     const names = ['AP', 'AP50', 'AP75', 'AP_small', 'AP_medium', 'AP_large', 'AR1', 'AR10', 'AR100', 'AR_small', 'AR_medium', 'AR_large'];
     names.forEach((k, i) => assert.ok(Math.abs(stats[i]! - metrics.coco[k]!) < 1e-9, `${k}: ${stats[i]} vs ${metrics.coco[k]}`));
+  });
+
+  it('predict streams boxes in the original pixels, best first, and --save draws them', async () => {
+    const src = join(dir, 'digits80', 'images', 'val');
+    const lines = [];
+    for await (const r of predictDetect({ weights: bestPath, source: src, conf: 0.001, save: true, project: join(dir, 'runs'), name: 'pred' })) lines.push(r);
+    assert.equal(lines.length, 6);
+    let drawn = 0;
+    for (const r of lines) {
+      assert.ok(!('error' in r), JSON.stringify(r));
+      if ('error' in r) continue;
+      const scores = r.boxes.map((b) => b.score);
+      assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+      for (const b of r.boxes) {
+        assert.ok(b.score > 0.001 && b.label === String(b.class));
+        assert.ok(b.box[0] >= 0 && b.box[1] >= 0 && b.box[2] <= 80 && b.box[3] <= 80 && b.box[2] >= b.box[0] && b.box[3] >= b.box[1], `${b.box}`);
+      }
+      drawn += r.boxes.length;
+    }
+    assert.ok(drawn > 0, 'some boxes at conf 0.001');
+    const first = lines[0]!;
+    const copy = await sharp(join(dir, 'runs', 'pred', '000000.png')).raw().toBuffer();
+    const orig = await sharp(first.source).raw().toBuffer();
+    assert.equal(copy.length, orig.length);
+    assert.equal(copy.equals(orig), !('boxes' in first) || first.boxes.length === 0, 'the copy differs from the original exactly when it has boxes');
+    const one = [];
+    for await (const r of predictDetect({ weights: bestPath, source: src, conf: 0.001, maxDet: 1 })) one.push(r);
+    assert.ok(one.every((r) => 'boxes' in r && r.boxes.length <= 1));
   });
 
   it('kestrel train refuses the other task\'s flags in one line', () => {
