@@ -21,3 +21,5 @@ export { readIdx, parseIdx, IdxError, type IdxArray } from './idx.js';
 export { loadMnist, loadIdxPair, mnistDir, type ImageSet } from './mnist.js';
 export { resolveDetectData, parseYoloLabels, labelPathOf, type DetectData, type DetectResolveOptions } from './yolo.js';
 export { synthDetect, type SynthOptions } from './synth.js';
+export { readCocoFile, readCocoSplit, cocoClassNames, type CocoInstances } from './coco.js';
+export { convertDetect, type DetectLayout, type ConvertResult } from './convert.js';
