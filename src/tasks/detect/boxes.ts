@@ -1,48 +1,12 @@
 /**
- * Box geometry for the YOLOv8 detection loss, after Ultralytics' make_anchors, dist2bbox,
- * bbox2dist (utils/tal.py), bbox_iou (utils/metrics.py) and xyxy2xywh / xywh2xyxy (utils/ops.py),
+ * Box geometry for the YOLOv8 detection loss (anchors and dist2bbox are the model head's, in
+ * src/models/yolo-head.ts), after Ultralytics' bbox2dist (utils/tal.py), bbox_iou (utils/metrics.py) and xyxy2xywh / xywh2xyxy (utils/ops.py),
  * with their names, argument order and order of operations, so values match to float rounding.
  * Boxes are xyxy (x1, y1, x2, y2) unless a function says xywh (centre, width, height).
  */
 import { noGrad } from '../../tensor/runtime.js';
-import { arange, cat, full, stack } from '../../tensor/creation.js';
-import type { Device } from '../../tensor/device.js';
+import { cat, stack } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-
-/**
- * Every cell centre of feature maps of the given [h, w] at the given strides, in grid units of its
- * level (x + offset, y + offset), row-major within a level and levels in order, with each point's
- * stride beside it. Multiply the two for input pixels.
- *
- * @example
- * const { points, strides } = makeAnchors([[80, 80], [40, 40], [20, 20]], [8, 16, 32]);
- * points.shape;   // [8400, 2]; points.mul(strides) are the cell centres in a 640×640 input
- */
-export function makeAnchors(shapes: readonly (readonly [number, number])[], strides: readonly number[], offset = 0.5, opts: { device?: Device } = {}): { points: Tensor; strides: Tensor } {
-  if (shapes.length !== strides.length) throw new RangeError(`makeAnchors(): ${shapes.length} feature maps but ${strides.length} strides`);
-  const device = opts.device === undefined ? {} : { device: opts.device };
-  const points: Tensor[] = [];
-  const perPoint: Tensor[] = [];
-  shapes.forEach(([h, w], i) => {
-    const sx = arange(0, w, 1, { dtype: 'float32', ...device }).add(offset);
-    const sy = arange(0, h, 1, { dtype: 'float32', ...device }).add(offset);
-    points.push(stack([sx.unsqueeze(0).expand(h, w), sy.unsqueeze(1).expand(h, w)], -1).view(-1, 2));
-    perPoint.push(full([h * w, 1], strides[i]!, { dtype: 'float32', ...device }));
-  });
-  return { points: cat(points), strides: cat(perPoint) };
-}
-
-/**
- * Distances (left, top, right, bottom) from anchor points to box sides → boxes, xywh or xyxy.
- * `dim` is the dimension that holds the four distances (and the two point coordinates).
- */
-export function dist2bbox(distance: Tensor, anchorPoints: Tensor, xywh = true, dim = -1): Tensor {
-  const [lt, rb] = distance.chunk(2, dim);
-  const x1y1 = anchorPoints.sub(lt!);
-  const x2y2 = anchorPoints.add(rb!);
-  if (xywh) return cat([x1y1.add(x2y2).div(2), x2y2.sub(x1y1)], dim);
-  return cat([x1y1, x2y2], dim);
-}
 
 /**
  * xyxy boxes → distances (left, top, right, bottom) from anchor points, clamped to

@@ -11,7 +11,8 @@ import { arange, cat, stack, tensor, zeros } from '../../tensor/creation.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { TaskAlignedAssigner, type Assignment } from './assigner.js';
-import { bbox2dist, bboxIou, dist2bbox, makeAnchors } from './boxes.js';
+import { anchors, dist2bbox } from '../../models/yolo-head.js';
+import { bbox2dist, bboxIou } from './boxes.js';
 
 export interface DetectionLossOptions {
   /** Number of classes. */
@@ -95,7 +96,7 @@ export class DetectionLoss {
     const [distri, scores] = flat.split([4 * this.regMax, this.nc], 1);
     const predScores = scores!.permute(0, 2, 1).contiguous(); // [B, A, nc]
     const predDistri = distri!.permute(0, 2, 1).contiguous(); // [B, A, 4·regMax]
-    const { points: anchorPoints, strides: strideTensor } = makeAnchors(preds.map((p) => [p.size(2), p.size(3)] as const), this.strides, 0.5, { device });
+    const { points: anchorPoints, strides: strideTensor } = anchors(preds.map((p) => [p.size(2), p.size(3)] as const), this.strides, { device });
 
     const gt = this.preprocess(targets, bs).to(device);
     const [gtLabels, gtBboxes] = gt.split([1, 4], 2);
@@ -139,7 +140,7 @@ export class DetectionLoss {
       const proj = arange(0, this.regMax, 1, { dtype: predDist.dtype, device: predDist.device });
       dist = F.softmax(predDist.view(b, a, 4, c / 4), 3).matmul(proj);
     }
-    return dist2bbox(dist, anchorPoints, false);
+    return dist2bbox(dist, anchorPoints, { xywh: false });
   }
 
   /** BboxLoss: 1 − CIoU and DFL (or L1 with regMax 1) over the assigned anchors, each weighted by its class target. */

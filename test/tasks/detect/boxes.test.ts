@@ -3,23 +3,24 @@
 // script's restatement of Ultralytics' bbox_iou (test/fixtures/yolo_loss.json, case `ciou`).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bbox2dist, bboxIou, dist2bbox, makeAnchors, xywh2xyxy, xyxy2xywh } from '../../../src/tasks/detect/boxes.js';
+import { anchors, dist2bbox } from '../../../src/models/yolo-head.js';
+import { bbox2dist, bboxIou, xywh2xyxy, xyxy2xywh } from '../../../src/tasks/detect/boxes.js';
 import { tensor, tidy } from '../../../src/tensor/index.js';
 import { assertClose, fromEnc, loadFixture, type Enc } from '../../helpers.js';
 
 const fx = loadFixture('yolo_loss');
 
-describe('makeAnchors', () => {
+describe('anchors (the model head\'s, shared with the loss)', () => {
   it('lists cell centres row by row, level after level, with their strides', () => tidy(() => {
-    const { points, strides } = makeAnchors([[2, 3], [1, 2]], [8, 16]);
+    const { points, strides } = anchors([[2, 3], [1, 2]], [8, 16]);
     assert.deepEqual(points.shape, [8, 2]);
     assert.deepEqual(points.toArray(), [0.5, 0.5, 1.5, 0.5, 2.5, 0.5, 0.5, 1.5, 1.5, 1.5, 2.5, 1.5, 0.5, 0.5, 1.5, 0.5]);
     assert.deepEqual(strides.shape, [8, 1]);
     assert.deepEqual(strides.toArray(), [8, 8, 8, 8, 8, 8, 16, 16]);
-    assert.deepEqual(makeAnchors([[1, 1]], [32], 0).points.toArray(), [0, 0]);
+    assert.deepEqual(anchors([[1, 1]], [32], { offset: 0 }).points.toArray(), [0, 0]);
   }));
   it('refuses a stride count that does not match the maps', () => {
-    assert.throws(() => makeAnchors([[2, 2]], [8, 16]), /^RangeError: makeAnchors\(\): 1 feature maps but 2 strides$/);
+    assert.throws(() => anchors([[2, 2]], [8, 16]), /^RangeError: anchors\(\): 1 map shapes but 2 strides$/);
   });
 });
 
@@ -27,15 +28,15 @@ describe('dist2bbox and bbox2dist', () => {
   const points = (): ReturnType<typeof tensor> => tensor([[4.5, 2.5], [0.5, 7.5]]);
   it('turn distances into xyxy and xywh boxes', () => tidy(() => {
     const dist = tensor([[1, 2, 3, 4], [0.5, 0, 2, 1]]);
-    assert.deepEqual(dist2bbox(dist, points(), false).toArray(), [3.5, 0.5, 7.5, 6.5, 0, 7.5, 2.5, 8.5]);
-    assert.deepEqual(dist2bbox(dist, points(), true).toArray(), [5.5, 3.5, 4, 6, 1.25, 8, 2.5, 1]);
+    assert.deepEqual(dist2bbox(dist, points(), { xywh: false }).toArray(), [3.5, 0.5, 7.5, 6.5, 0, 7.5, 2.5, 8.5]);
+    assert.deepEqual(dist2bbox(dist, points(), { xywh: true }).toArray(), [5.5, 3.5, 4, 6, 1.25, 8, 2.5, 1]);
     // Along dim 1 of [B, 4, A] maps, as a head decodes them.
-    const byColumn = dist2bbox(dist.t().unsqueeze(0), points().t().unsqueeze(0), false, 1);
+    const byColumn = dist2bbox(dist.t().unsqueeze(0), points().t().unsqueeze(0), { xywh: false, dim: 1 });
     assert.deepEqual(byColumn.squeeze(0).t().toArray(), [3.5, 0.5, 7.5, 6.5, 0, 7.5, 2.5, 8.5]);
   }));
   it('bbox2dist inverts dist2bbox and clamps to [0, regMax - 0.01]', () => tidy(() => {
     const dist = tensor([[1, 2, 3, 4], [0.5, 0, 2, 1]]);
-    assertClose(bbox2dist(points(), dist2bbox(dist, points(), false)), dist, 1e-6);
+    assertClose(bbox2dist(points(), dist2bbox(dist, points(), { xywh: false })), dist, 1e-6);
     const far = tensor([[-20, 1, 30, 3]]);
     assert.deepEqual(bbox2dist(tensor([[4, 2]]), far).toArray(), [24, 1, 26, 1]);
     assertClose(bbox2dist(tensor([[4, 2]]), far, 15), [14.99, 1, 14.99, 1], 1e-6);
