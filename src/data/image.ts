@@ -53,8 +53,8 @@ export async function decodeImage(input: string | Buffer, opts: DecodeOptions): 
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: opts.channels };
 }
 
-/** What a scan learns about one file: its channel count, or why it cannot be used. */
-export type ImageCheck = { ok: true; channels: number } | { ok: false; reason: string };
+/** What a scan learns about one file: its channel count and upright size, or why it cannot be used. */
+export type ImageCheck = { ok: true; channels: number; width: number; height: number } | { ok: false; reason: string };
 
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
 
@@ -72,8 +72,10 @@ export async function checkImage(path: string, full: boolean): Promise<ImageChec
   } catch (e) {
     return { ok: false, reason: `not a readable image: ${firstLine(e)}` };
   }
-  const channels = m.channels ?? 3;
-  if (!full) return { ok: true, channels };
+  // decodeImage applies the EXIF orientation, and orientations 5–8 turn the image a quarter.
+  const [width, height] = (m.orientation ?? 1) >= 5 ? [m.height, m.width] : [m.width, m.height];
+  const info = { ok: true as const, channels: m.channels ?? 3, width, height };
+  if (!full) return info;
   try {
     let s = sharp(path, { failOn: 'warning' });
     // Large images decode at 1/8 scale (JPEG shrink-on-load): every byte is still read, which is
@@ -83,5 +85,5 @@ export async function checkImage(path: string, full: boolean): Promise<ImageChec
   } catch (e) {
     return { ok: false, reason: `truncated or corrupt image data: ${firstLine(e)}` };
   }
-  return { ok: true, channels };
+  return info;
 }
