@@ -4,15 +4,16 @@
 # with Kestrel's defaults for MNIST: torchvision's MNIST (PIL samples) with RandomCrop(28, padding 4)
 # + ToTensor + Normalize(mean, std measured on the training images, rounded to 4 places); batch 64,
 # shuffled, last partial batch dropped, no worker processes; smallcnn; AdamW (lr 1e-3, weight decay
-# 0.05), label smoothing 0.1, per-step schedule: linear warm-up over the first epoch from 0.001x,
-# then cosine to 0; after each epoch an evaluation on the test split (batch 256: loss, softmax,
-# accuracy, top-5), a results.csv row, the best weights and a last checkpoint (model, optimizer,
+# 0.05), label smoothing 0.1, per-step schedule: linear warm-up from 0.001x over the first epoch but
+# at most a fifth of the run (src/optim/scheduler.ts warmupSteps), then cosine to 0; after each
+# epoch an evaluation on the test split (batch 256: loss, softmax, accuracy, top-5), a results.csv row, the best weights and a last checkpoint (model, optimizer,
 # scheduler, RNG) saved under --out. Prints one JSON line: {"accuracy": last epoch's,
 # "rssMB": {epoch: RSS after that epoch}, "peakRssMB": ...}.
 #   /usr/bin/python3 bench/mnist.py --idx-dir DIR --out DIR --epochs N --threads N [--seed S]
 import argparse
 import csv
 import json
+import math
 import os
 import time
 
@@ -51,7 +52,7 @@ model = small_cnn(1, 10)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
 steps = len(train_loader)
 total = args.epochs * steps
-warm = min(steps, total - 1)
+warm = min(steps, math.floor(0.2 * total))
 cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warm)
 sched = cosine if warm == 0 else torch.optim.lr_scheduler.SequentialLR(
     opt, [torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.001, total_iters=warm), cosine], milestones=[warm])

@@ -166,8 +166,8 @@ export async function decodeMask(input: string | Buffer): Promise<{ data: Uint8A
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
-/** What a scan learns about one file: its channel count, or why it cannot be used. */
-export type ImageCheck = { ok: true; channels: number } | { ok: false; reason: string };
+/** What a scan learns about one file: its channel count and upright size, or why it cannot be used. */
+export type ImageCheck = { ok: true; channels: number; width: number; height: number } | { ok: false; reason: string };
 
 /**
  * Checks that a file is a usable image: its header (sharp metadata; more than `maxPixels`, default
@@ -192,8 +192,10 @@ export async function checkImage(path: string, full: boolean, maxPixels = DEFAUL
   }
   const size: [number, number] = [m.width, m.pageHeight ?? m.height];
   if (size[0] * size[1] > maxPixels) return { ok: false, reason: tooManyPixels(maxPixels, size).message };
-  const channels = m.channels ?? 3;
-  if (!full) return { ok: true, channels };
+  // decodeImage applies the EXIF orientation, and orientations 5–8 turn the image a quarter.
+  const [width, height] = (m.orientation ?? 1) >= 5 ? [m.height, m.width] : [m.width, m.height];
+  const info = { ok: true as const, channels: m.channels ?? 3, width, height };
+  if (!full) return info;
   try {
     let s = sharp(path, { failOn: 'warning' });
     // Large images decode at 1/8 scale (JPEG shrink-on-load): every byte is still read, which is
@@ -203,5 +205,5 @@ export async function checkImage(path: string, full: boolean, maxPixels = DEFAUL
   } catch (e) {
     return { ok: false, reason: imageError(e).message };
   }
-  return { ok: true, channels };
+  return info;
 }

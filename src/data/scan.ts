@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { DataError } from './errors.js';
-import { checkImage } from './image.js';
+import { checkImage, type ImageCheck } from './image.js';
 import type { ClassifyData, DataSource, FileSource, Skipped } from './source.js';
 import { subset } from './source.js';
 import { stratifiedSplit } from './split.js';
@@ -81,6 +81,20 @@ function strictError(bad: Skipped[]): DataError {
   return new DataError(`${bad.length} bad image file(s) (strict): ${shown}${bad.length > 5 ? `; and ${bad.length - 5} more` : ''}`);
 }
 
+/**
+ * The [h, w] every usable image shares, else null. The headers are read anyway, so this costs
+ * nothing; it is what lets a folder of small images get small-image defaults.
+ */
+function commonSize(checks: readonly ImageCheck[]): [number, number] | null {
+  let size: [number, number] | null = null;
+  for (const r of checks) {
+    if (!r.ok) continue;
+    if (size === null) size = [r.height, r.width];
+    else if (size[0] !== r.height || size[1] !== r.width) return null;
+  }
+  return size;
+}
+
 /** Verifies the candidates' images and builds the ClassifyData. */
 export async function assemble(name: string, collected: Collected, opts: ScanOptions): Promise<ClassifyData> {
   const { splits } = collected;
@@ -122,7 +136,7 @@ export async function assemble(name: string, collected: Collected, opts: ScanOpt
     trainSrc = subset(train, parts.train);
     val = subset(train, parts.val);
   }
-  const out: ClassifyData = { name, classes, inChannels, nativeSize: null, splits: { train: trainSrc, val }, skipped: [...collected.skipped, ...bad] };
+  const out: ClassifyData = { name, classes, inChannels, nativeSize: commonSize(checks), splits: { train: trainSrc, val }, skipped: [...collected.skipped, ...bad] };
   if (splits.test) out.splits.test = toSource('test', splits.test);
   return out;
 }

@@ -59,7 +59,7 @@ export interface ClassifyData {
   /** Class names; label k is classes[k]. */
   classes: string[];
   inChannels: 1 | 3;
-  /** [h, w] when every image has one size (IDX sets), else null. */
+  /** [h, w] when every image has one size (IDX sets; folders and manifests whose usable images all share it), else null. */
   nativeSize: [number, number] | null;
   splits: { train: DataSource; val: DataSource; test?: DataSource };
   /** Files left out while scanning (not an image extension, unreadable, truncated). */

@@ -16,7 +16,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node
 import { parse as parseYaml } from 'yaml';
 import { cocoClassNames, readCocoFile, readCocoSplit } from './coco.js';
 import { DataError } from './errors.js';
-import { checkImage, imageSize, isImagePath } from './image.js';
+import { checkImage, isImagePath } from './image.js';
 import type { BoxTargets, FileSource, Skipped } from './source.js';
 
 export type DetectSplit = 'train' | 'val' | 'test';
@@ -207,7 +207,7 @@ async function readSplit(images: string[], classes: string[], full: boolean, str
       problem(labelPath, `${(e as Error).message}; its image is left out`);
       continue;
     }
-    const [h, w] = await imageSize(image);
+    const [h, w] = [check.height, check.width];
     const parsed = text === null ? { targets: { boxes: new Float32Array(0), classes: new Int32Array(0) }, problems: [] } : parseYoloLabels(text, w, h, classes.length);
     for (const p of parsed.problems) problem(labelPath, p);
     paths.push(image);

@@ -1,5 +1,5 @@
 /** The optimizer and learning-rate schedule a run gets from its settings. */
-import { Adam, AdamW, SGD, warmupCosine, type Scheduler } from '../optim/index.js';
+import { Adam, AdamW, SGD, warmupCosine, warmupSteps, type Scheduler } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { TrainerArgs } from './config.js';
@@ -19,8 +19,17 @@ export function makeOptimizer(a: OptimizerArgs, params: Tensor[]): Optimizer<nev
   return new AdamW(params, { lr, weightDecay }) as unknown as Optimizer<never>;
 }
 
-/** Linear warm-up for `warmupEpochs`, then cosine to zero at the end of `epochs`. */
-export function makeSchedule(optimizer: Optimizer<never>, a: Pick<TrainerArgs, 'warmupEpochs'>, epochs: number, stepsPerEpoch: number): Scheduler {
+/**
+ * The warm-up a run gets: `warmupEpochs`, at most a fifth of a run of known length (so a 1-epoch
+ * run anneals instead of ending at its peak lr). A time budget re-plans the epochs as it goes, so
+ * its warm-up is not tied to a first guess of the length: the full `warmupEpochs`.
+ */
+export function runWarmup(a: Pick<TrainerArgs, 'warmupEpochs' | 'epochs' | 'time'>, stepsPerEpoch: number): number {
+  return a.time === undefined ? warmupSteps(a.epochs, stepsPerEpoch, a.warmupEpochs) : Math.round(a.warmupEpochs * stepsPerEpoch);
+}
+
+/** Linear warm-up over `warmup` steps, then cosine to zero at the end of `epochs`. */
+export function makeSchedule(optimizer: Optimizer<never>, warmup: number, epochs: number, stepsPerEpoch: number): Scheduler {
   const totalSteps = epochs * stepsPerEpoch;
-  return warmupCosine(optimizer as never, { warmupSteps: Math.min(Math.round(a.warmupEpochs * stepsPerEpoch), totalSteps - 1), totalSteps });
+  return warmupCosine(optimizer as never, { warmupSteps: Math.min(warmup, totalSteps - 1), totalSteps });
 }

@@ -20,7 +20,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { TrainerArgs } from './config.js';
 import { isFitter } from './fitness.js';
-import { makeOptimizer, makeSchedule } from './optimizer.js';
+import { makeOptimizer, makeSchedule, runWarmup } from './optimizer.js';
 import { progress } from './progress.js';
 import { RunDir } from './run-dir.js';
 import type { EpochRow, TrainHooks, TrainTask, TaskRun, TrainerResult, Validation } from './task.js';
@@ -110,7 +110,8 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   const optimizer = makeOptimizer(args, model.parameters());
   const budget = args.time === undefined ? null : new TimeBudget(args.time * 60, resumed?.trainSeconds ?? 0);
   let planned = resumed?.plannedEpochs ?? args.epochs;
-  let scheduler = makeSchedule(optimizer, args, planned, steps);
+  const warmup = runWarmup(args, steps);
+  let scheduler = makeSchedule(optimizer, warmup, planned, steps);
   const ema = args.ema ? new ModelEMA(model, { decay: 0.9999, tau: 2000 }) : null;
   const evalModel = ema ? t.createModel() : model;
   if (evalModel !== model && device !== 'cpu') evalModel.to(device);
@@ -179,7 +180,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
     if (epochsNow === planned) return;
     planned = epochsNow;
     const step = scheduler.stateDict().lastEpoch;
-    scheduler = makeSchedule(optimizer, args, planned, steps);
+    scheduler = makeSchedule(optimizer, warmup, planned, steps);
     for (let i = 0; i < step; i++) scheduler.step();
   };
 

@@ -6,7 +6,8 @@ export { SGD, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { clipGradNorm, clipGradValue } from './clip.js';
 export {
-  LRScheduler, StepLR, MultiStepLR, LinearLR, CosineAnnealingLR, SequentialLR, warmupCosine, type AnyOptimizer, type Scheduler,
+  LRScheduler, StepLR, MultiStepLR, LinearLR, CosineAnnealingLR, SequentialLR, warmupCosine, warmupSteps, MAX_WARMUP_SHARE,
+  type AnyOptimizer, type Scheduler,
   type SchedulerStateDict, type WarmupCosineOptions,
 } from './scheduler.js';
 export { OneCycleLR, type OneCycleOptions } from './one-cycle.js';

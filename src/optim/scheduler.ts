@@ -236,6 +236,27 @@ export class SequentialLR implements Scheduler {
   }
 }
 
+/**
+ * The warm-up never takes more than this share of a run. Warming up over a whole short run leaves
+ * no annealing: a 1-epoch run with 1 warm-up epoch trains at a rising lr to its last step and is
+ * evaluated at the peak. A fifth keeps the default 5-epoch run's one warm-up epoch as it was.
+ */
+export const MAX_WARMUP_SHARE = 0.2;
+
+/**
+ * Steps of linear warm-up for a run of `epochs` × `stepsPerEpoch` steps: `warmupEpochs` epochs'
+ * worth, but at most MAX_WARMUP_SHARE of the run, so the cosine that follows always has most of
+ * the run to anneal in.
+ *
+ * @example
+ * warmupSteps(5, 937, 1); // 937: one epoch of a 5-epoch run
+ * warmupSteps(1, 937, 1); // 187: a fifth of a 1-epoch run, then 750 steps of cosine
+ */
+export function warmupSteps(epochs: number, stepsPerEpoch: number, warmupEpochs: number): number {
+  const total = epochs * stepsPerEpoch;
+  return Math.max(0, Math.min(Math.round(warmupEpochs * stepsPerEpoch), Math.floor(MAX_WARMUP_SHARE * total)));
+}
+
 export interface WarmupCosineOptions {
   /** Steps of linear warm-up (0: none). */
   warmupSteps: number;

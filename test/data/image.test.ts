@@ -50,6 +50,15 @@ describe('decodeImage', () => {
     assert.deepEqual([k.width, k.height], [80, 40]);
   });
 
+  it('checkImage gives the upright size: EXIF orientation 6 swaps the sides', async () => {
+    const path = join(tmp.dir, 'turned.jpg');
+    await sharp(pattern(40, 20, 1), { raw: { width: 40, height: 20, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toFile(path);
+    assert.deepEqual(await checkImage(path, true), { ok: true, channels: 3, width: 20, height: 40 });
+    const grey = join(tmp.dir, 'grey-size.png');
+    await writeImage(grey, 7, 5, 1, 'png', 1);
+    assert.deepEqual(await checkImage(grey, false), { ok: true, channels: 1, width: 7, height: 5 });
+  });
+
   it('checkImage reports a missing file and knows image extensions', async () => {
     assert.deepEqual(await checkImage(join(tmp.dir, 'missing.png'), true), { ok: false, reason: 'file not found' });
     assert.ok(isImagePath('a/B.JPEG') && isImagePath('x.tif') && !isImagePath('x.txt'));

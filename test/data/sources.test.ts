@@ -96,6 +96,17 @@ describe('other layouts', () => {
     assert.deepEqual(d.classes, ['a', 'b']);
   });
 
+  it('nativeSize: the [h, w] all usable images share, over every split; null when one differs', async () => {
+    const root = join(tmp.dir, 'same-size');
+    const write = (split: string, cls: string, k: number, w = 24, h = 20): Promise<void> => writeImage(join(root, split, cls, `${k}.png`), w, h, k, 'png', 1);
+    await Promise.all(['a', 'b'].flatMap((cls) => [write('train', cls, 0), write('train', cls, 1), write('val', cls, 0)]));
+    writeFileSync(join(root, 'train', 'a', 'broken.png'), 'not a png');
+    const d = await resolveClassifyData(root);
+    assert.deepEqual(d.nativeSize, [20, 24], 'height first; the unreadable file does not count');
+    await write('val', 'b', 1, 24, 21);
+    assert.equal((await resolveClassifyData(root)).nativeSize, null);
+  });
+
   it('CSV manifest with a split column, paths relative to the CSV', async () => {
     const root = join(tmp.dir, 'csv');
     await makeImageFolder(join(root, 'img'), { '': 3 });

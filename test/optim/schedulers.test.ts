@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
-  Adam, CosineAnnealingLR, LinearLR, MultiStepLR, OneCycleLR, SGD, StepLR, warmupCosine, type AnyOptimizer, type Scheduler,
+  Adam, CosineAnnealingLR, LinearLR, MultiStepLR, OneCycleLR, SGD, StepLR, warmupCosine, warmupSteps, type AnyOptimizer, type Scheduler,
 } from '../../src/optim/index.js';
 import { keep, zeros } from '../../src/tensor/index.js';
 import { assertRelClose, fixture } from './fixture.js';
@@ -72,6 +72,32 @@ describe('scheduler behaviour', () => {
     const sched = warmupCosine(sgd(), { warmupSteps: 0, totalSteps: 10 });
     assert.ok(sched instanceof CosineAnnealingLR);
     assert.throws(() => warmupCosine(sgd(), { warmupSteps: 10, totalSteps: 10 }), /warmupSteps/);
+  });
+
+  test('warmupSteps: warmupEpochs of steps, at most a fifth of the run', () => {
+    assert.equal(warmupSteps(5, 937, 1), 937, 'the default 5-epoch MNIST run keeps its one warm-up epoch');
+    assert.equal(warmupSteps(1, 937, 1), 187, 'a 1-epoch run warms up over a fifth of it');
+    assert.equal(warmupSteps(2, 100, 1), 40);
+    assert.equal(warmupSteps(10, 100, 0.5), 50);
+    assert.equal(warmupSteps(10, 100, 3), 200);
+    assert.equal(warmupSteps(3, 100, 0), 0);
+    assert.equal(warmupSteps(1, 4, 1), 0, 'too short to warm up at all');
+  });
+
+  test('a 1-epoch warm-up cosine peaks after a fifth of the run and anneals to ~0 by its end', () => {
+    const [steps, base] = [937, 0.1];
+    const sched = warmupCosine(sgd(), { warmupSteps: warmupSteps(1, steps, 1), totalSteps: steps });
+    const lrs = [sched.getLastLr()[0]!];
+    for (let k = 1; k < steps; k++) {
+      sched.step();
+      lrs.push(sched.getLastLr()[0]!);
+    }
+    assert.equal(lrs.indexOf(Math.max(...lrs)), 187);
+    assert.ok(Math.abs(lrs[187]! - base) < 1e-12);
+    assert.ok(Math.abs(lrs[0]! - base * 1e-3) < 1e-12, 'starts at 0.001× the base lr');
+    // The last step is the cosine's 749th of 750: (1 + cos(749π/750)) / 2 ≈ 4.4e-6 of the base.
+    assert.ok(Math.abs(lrs[steps - 1]! - (base * (1 + Math.cos((749 * Math.PI) / 750))) / 2) < 1e-15);
+    assert.ok(lrs[steps - 1]! < base * 1e-5);
   });
 
   test('a state dict restores the schedule exactly (JSON round trip)', () => {

@@ -17,7 +17,7 @@ import { parseTrainArgs, type TrainArgs } from './config.js';
 import { predictAll, type Predictions } from './evaluate.js';
 import { classifyFitness } from './fitness.js';
 import { writeSampleGrid, writeTrainPlots } from './plots.js';
-import { prepare } from './setup.js';
+import { describeChoices, prepare } from './setup.js';
 import { testBest } from './test-split.js';
 import { writeValErrors } from './val-errors.js';
 
@@ -47,7 +47,7 @@ async function setup(args: TrainArgs): Promise<TaskRun<ClassifierModel, Classify
     classes, trainLoader, device, channelsLast: MODELS[modelName].channelsLast, skipped: data.skipped,
     createModel: () => createModel(modelName, { numClasses: classes.length, inChannels: preprocess.channels, imgSize: preprocess.imgsz }),
     argsYaml: () => ({ model: modelName, imgsz: preprocess.imgsz, augment: s.augment, ...optimizerDefaults(args), classes, mean: preprocess.mean, std: preprocess.std }),
-    describe: (model) => `${modelName} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.labels.length} train / ${data.splits.val.labels.length} val images · imgsz ${preprocess.imgsz} · ${args.optimizer} · batch ${args.batch}`,
+    describe: (model) => `${describeChoices(s.choices)} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.labels.length} train / ${data.splits.val.labels.length} val images · ${args.optimizer} · batch ${args.batch}`,
     meta: (model, epoch, metrics): ClassifierMeta => ({
       format: FORMAT, task: 'classify', model: model.config, classes, preprocess, epoch,
       data: { spec: args.data!, seed: args.seed, ...(args.valFraction === undefined ? {} : { valFraction: args.valFraction }) },
