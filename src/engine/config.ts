@@ -7,7 +7,8 @@ import { z } from 'zod';
 
 export const trainerFields = {
   epochs: z.number().int().positive().default(5),
-  batch: z.number().int().positive().default(64),
+  /** Images per step; by default the task's (64 classify, 16 detect), lowered for a set smaller than a few batches. */
+  batch: z.number().int().positive().optional(),
   optimizer: z.enum(['adamw', 'adam', 'sgd']).default('adamw'),
   /** Peak learning rate; by default 1e-3 for Adam(W), 0.01 for SGD (scaled for batch 64). */
   lr: z.number().positive().optional(),
@@ -40,7 +41,7 @@ export const trainerFields = {
 /** What the Trainer reads of any task's settings. */
 export interface TrainerArgs {
   epochs: number;
-  batch: number;
+  batch?: number | undefined;
   optimizer: 'adamw' | 'adam' | 'sgd';
   lr?: number | undefined;
   weightDecay?: number | undefined;

@@ -58,6 +58,8 @@ export interface TaskRun<M extends TaskModel, V extends Validation = Validation>
   channelsLast: boolean;
   /** Files left out while reading the data. */
   skipped: Skipped[];
+  /** Lines for the log after the first (a lowered batch, a run with few steps…). */
+  notes?: string[];
   /** A fresh model (the Trainer seeds the generator first). */
   createModel(): M;
   /** Keys args.yaml records besides the settings (resolved model, image size, classes…). */

@@ -60,9 +60,11 @@ describe('detection setup', () => {
     }
   });
 
-  it('a set smaller than a batch trains in one smaller batch rather than none', async () => {
-    const s = await prepareDetect(parseDetectArgs({ data: yaml, imgsz: 64, batch: 64, workers: 0 }));
-    assert.equal(s.trainLoader.length, 1);
+  it('a set smaller than a few batches trains with a smaller batch, and says so', async () => {
+    const s = await prepareDetect(parseDetectArgs({ data: yaml, imgsz: 64, workers: 0 }));
+    assert.equal(s.batch, 2);
+    assert.equal(s.trainLoader.length, 5);
+    assert.match(s.notes[0]!, /^only 10 training images, fewer than 4 batches of 16: batch lowered to 2 \(5 steps an epoch; --batch sets it\)$/);
     await s.trainLoader.close();
     await s.closeLoader?.close();
     await s.valLoader.close();

@@ -4,6 +4,7 @@
  * run folder behind.
  */
 import { DataLoader } from '../../data/loader.js';
+import { fitBatch } from '../../engine/batch-size.js';
 import type { AugmentLevel } from '../../data/presets.js';
 import { resolveClassifyData, type ClassifyData } from '../../data/sources.js';
 import { buildTransforms } from '../../data/transforms.js';
@@ -37,6 +38,9 @@ export interface Setup {
   device: Device;
   trainLoader: DataLoader;
   valLoader: DataLoader;
+  /** The batch the run trains with (fitBatch may lower --batch for a small set), and why. */
+  batch: number;
+  notes: string[];
 }
 
 /**
@@ -95,8 +99,9 @@ export async function prepare(args: TrainArgs): Promise<Setup> {
   const { mean, std } = channelStats(data, channels);
   const tf = { imgsz, channels, augment, mean, std, nativeSize: data.nativeSize, ...(args.hflip === undefined ? {} : { hflip: args.hflip }) };
   const preprocess: Preprocess = { imgsz, channels, mean, std, transforms: buildTransforms('eval', tf) };
-  const trainLoader = new DataLoader(data.splits.train, { batchSize: args.batch, shuffle: true, dropLast: true, transforms: buildTransforms('train', tf), seed: args.seed, ...loaderOpts(args) });
-  if (trainLoader.length === 0) throw new Error(`the training split has fewer images (${data.splits.train.labels.length}) than one batch (${args.batch}); lower --batch`);
-  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(args.batch, 256), transforms: preprocess.transforms, seed: args.seed, ...loaderOpts(args) });
-  return { data, modelName: choices.model, preprocess, augment, choices, device, trainLoader, valLoader };
+  // A time budget plans its own epochs: judge the step count by the epochs asked for otherwise.
+  const fit = fitBatch(data.splits.train.labels.length, args.batch, 64, args.time === undefined ? args.epochs : Infinity);
+  const trainLoader = new DataLoader(data.splits.train, { batchSize: fit.batch, shuffle: true, dropLast: true, transforms: buildTransforms('train', tf), seed: args.seed, ...loaderOpts(args) });
+  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(fit.batch, 256), transforms: preprocess.transforms, seed: args.seed, ...loaderOpts(args) });
+  return { data, modelName: choices.model, preprocess, augment, choices, device, trainLoader, valLoader, notes: fit.notes, batch: fit.batch };
 }

@@ -44,10 +44,10 @@ async function setup(args: TrainArgs): Promise<TaskRun<ClassifierModel, Classify
   const toDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to(device));
   const toInput = (t: Tensor): Tensor => (channelsLast ? toDevice(t).contiguous(true) : toDevice(t));
   return {
-    classes, trainLoader, device, channelsLast: MODELS[modelName].channelsLast, skipped: data.skipped,
+    classes, trainLoader, device, channelsLast: MODELS[modelName].channelsLast, skipped: data.skipped, notes: s.notes,
     createModel: () => createModel(modelName, { numClasses: classes.length, inChannels: preprocess.channels, imgSize: preprocess.imgsz }),
-    argsYaml: () => ({ model: modelName, imgsz: preprocess.imgsz, augment: s.augment, ...optimizerDefaults(args), classes, mean: preprocess.mean, std: preprocess.std }),
-    describe: (model) => `${describeChoices(s.choices)} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.labels.length} train / ${data.splits.val.labels.length} val images · ${args.optimizer} · batch ${args.batch}`,
+    argsYaml: () => ({ model: modelName, imgsz: preprocess.imgsz, batch: s.batch, augment: s.augment, ...optimizerDefaults(args), classes, mean: preprocess.mean, std: preprocess.std }),
+    describe: (model) => `${describeChoices(s.choices)} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.labels.length} train / ${data.splits.val.labels.length} val images · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): ClassifierMeta => ({
       format: FORMAT, task: 'classify', model: model.config, classes, preprocess, epoch,
       data: { spec: args.data!, seed: args.seed, ...(args.valFraction === undefined ? {} : { valFraction: args.valFraction }) },

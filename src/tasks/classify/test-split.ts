@@ -11,7 +11,7 @@ import { loaderOpts } from './setup.js';
 /** Evaluates the best checkpoint once on the test split (never used for model selection). */
 export async function testBest(path: string, source: DataSource, args: TrainArgs, say: (l: string) => void, quiet: boolean): Promise<{ accuracy: number; top5: number | null; count: number }> {
   const best = loadCheckpoint<ClassifierModel>(path, { device: args.device as never, task: 'classify' });
-  const loader = new DataLoader(source, { batchSize: Math.max(args.batch, 256), transforms: fitPipeline(best.meta.preprocess.transforms, best.meta.preprocess.imgsz), seed: args.seed, ...loaderOpts(args) });
+  const loader = new DataLoader(source, { batchSize: Math.max(args.batch ?? 64, 256), transforms: fitPipeline(best.meta.preprocess.transforms, best.meta.preprocess.imgsz), seed: args.seed, ...loaderOpts(args) });
   try {
     const p = await predictAll(best.model, loader, { label: '  test', quiet, device: args.device as never });
     const r = classificationReport(p.yTrue, p.yPred, best.meta.classes, { scores: p.scores });

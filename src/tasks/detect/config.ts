@@ -12,7 +12,6 @@ export const DetectTrainArgs = z.object({
   model: z.string().default('yolov8n'),
   imgsz: z.number().int().min(32).max(4096).default(640),
   ...trainerFields,
-  batch: z.number().int().positive().default(16),
   warmupEpochs: z.number().min(0).default(3),
   /** Ultralytics trains every detector with an EMA of the weights and light weight decay. */
   ema: z.boolean().default(true),

@@ -5,6 +5,7 @@
  * in the original image's pixels). Any problem here is a one-line error and leaves no run folder.
  */
 import { DataLoader } from '../../data/loader.js';
+import { fitBatch } from '../../engine/batch-size.js';
 import { resolveDetectData, type DetectData } from '../../data/yolo.js';
 import type { Preprocess } from '../../engine/checkpoint.js';
 import { checkDevice, type Device } from '../../tensor/device.js';
@@ -19,6 +20,9 @@ export interface DetectSetup {
   /** The same data without mosaic, for the last epochs; null when mosaic is off or never closes. */
   closeLoader: DataLoader | null;
   valLoader: DataLoader;
+  /** The batch the run trains with (fitBatch may lower --batch for a small set), and why. */
+  batch: number;
+  notes: string[];
 }
 
 /** Whether `epoch` (1-based) of `epochs` trains without mosaic (Ultralytics' close_mosaic). */
@@ -30,14 +34,12 @@ export async function prepareDetect(args: DetectTrainArgs): Promise<DetectSetup>
   if (args.data === undefined) throw new Error('no data: give --data (a data.yaml in the YOLO layout, or a folder holding one)');
   const device = checkDevice(args.device);
   const data = await resolveDetectData(args.data, { strict: args.strict });
-  const n = data.splits.train.paths.length;
-  // Never drop most of an epoch: a set smaller than a batch trains in one smaller batch.
-  const batch = Math.min(args.batch, n);
-  const common = { batchSize: batch, shuffle: true, dropLast: true, seed: args.seed, ...workerOpt(args) };
+  const fit = fitBatch(data.splits.train.paths.length, args.batch, 16, args.time === undefined ? args.epochs : Infinity);
+  const common = { batchSize: fit.batch, shuffle: true, dropLast: true, seed: args.seed, ...workerOpt(args) };
   const trainLoader = new DataLoader(data.splits.train, { ...common, transforms: detectTrainTransforms(args, true) });
   const closeLoader = args.mosaic > 0 && args.closeMosaic > 0 ? new DataLoader(data.splits.train, { ...common, transforms: detectTrainTransforms(args, false) }) : null;
   const transforms = detectEvalTransforms(args.imgsz);
-  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(args.batch, 32), transforms, seed: args.seed, geometry: true, ...workerOpt(args) });
+  const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(fit.batch, 32), transforms, seed: args.seed, geometry: true, ...workerOpt(args) });
   const preprocess: Preprocess = { imgsz: args.imgsz, channels: 3, mean: DETECT_MEAN, std: DETECT_STD, transforms };
-  return { data, preprocess, device, trainLoader, closeLoader, valLoader };
+  return { data, preprocess, device, trainLoader, closeLoader, valLoader, batch: fit.batch, notes: fit.notes };
 }

@@ -94,11 +94,11 @@ async function setup(args: DetectTrainArgs): Promise<TaskRun<DetectorModel, Dete
   const loss = new DetectionLoss({ nc: classes.length });
   const ctx: EvalContext = { loss, classes, imgsz: args.imgsz, device, channelsLast, truth: data.splits.val.boxes! };
   return {
-    classes, trainLoader, device, channelsLast: MODELS[args.model].channelsLast, skipped: data.skipped,
+    classes, trainLoader, device, channelsLast: MODELS[args.model].channelsLast, skipped: data.skipped, notes: s.notes,
     trainLoaderFor: (epoch, epochs) => (closeLoader && mosaicClosed(epoch, epochs, args.closeMosaic) ? closeLoader : trainLoader),
     createModel: () => createDetector(args.model, { numClasses: classes.length, inChannels: 3, imgSize: args.imgsz }),
-    argsYaml: () => ({ imgsz: args.imgsz, ...optimizerDefaults(args), classes, data: data.yaml }),
-    describe: (model) => `${args.model} · ${model.numParameters().toLocaleString('en-US')} parameters · ${model.gflops(args.imgsz).toFixed(1)} GFLOPs · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images · imgsz ${args.imgsz} · ${args.optimizer} · batch ${Math.min(args.batch, data.splits.train.paths.length)}`,
+    argsYaml: () => ({ imgsz: args.imgsz, batch: s.batch, ...optimizerDefaults(args), classes, data: data.yaml }),
+    describe: (model) => `${args.model} · ${model.numParameters().toLocaleString('en-US')} parameters · ${model.gflops(args.imgsz).toFixed(1)} GFLOPs · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images · imgsz ${args.imgsz} · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): CheckpointMeta => ({
       format: formatOf('detect'), task: 'detect', model: model.config, classes, preprocess, epoch,
       data: { spec: args.data!, seed: args.seed }, ...(metrics ? { metrics } : {}), createdAt: new Date().toISOString(),
