@@ -54,6 +54,30 @@ function trainCase(t) {
   };
 }
 
+// One YOLOv8 training step (bench/train-detect.ts, bench/train-detect.py): train-mode forward, the
+// YOLOv8 loss (TAL + BCE + CIoU + DFL) on `boxes` seeded synthetic boxes per image, backward,
+// AdamW; channels-last on both sides, as Kestrel trains detectors. Sized like TRAIN's cases. The
+// first step's loss of each side goes into the result: the same seed gives both sides the same
+// weights, input and boxes, so the two should agree (a check that both run the same step).
+const DETECT_TRAIN = [
+  { model: 'yolov8n', img: 320, batch: 8, classes: 10, boxes: 5, steps: 12, warmup: 2 },
+];
+
+function detectTrainCase(t) {
+  const args = (ctx) => ['--model', t.model, '--batch', t.batch, '--img', t.img, '--classes', t.classes, '--boxes', t.boxes,
+    '--threads', ctx.threads, '--steps', ctx.steps ?? t.steps, '--warmup', t.warmup];
+  const firstLoss = (outs) => ({ firstLoss: { kestrel: outs.kestrel.at(-1).firstLoss, pytorch: outs.pytorch.at(-1).firstLoss } });
+  return {
+    name: t.model, group: 'train',
+    setting: `detect, 3×${t.img}×${t.img}, batch ${t.batch}, ${t.classes} classes, ${t.boxes} boxes/image, AdamW, channels-last`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/train-detect.js', args(ctx)),
+      pytorch: (ctx) => python(ctx, 'bench/train-detect.py', args(ctx)),
+    },
+    metrics: [{ kind: 'train', unit: 'img/s', get: (o) => o.imgPerSec, extra: firstLoss }, peakRss],
+  };
+}
+
 // Inference, eval mode, autograd off, 1000 classes (bench/infer.ts, bench/infer.py): batch 1 is
 // latency (median ms of one pass), batch 32 throughput. The ONNX Runtime runner is ready in
 // bench/infer.ts (`--backend ort --onnx FILE`); once Kestrel exports ONNX it joins as a third side:
@@ -202,6 +226,7 @@ const memoryEpochsCase = {
 
 export const CASES = [
   ...TRAIN.map(trainCase),
+  ...DETECT_TRAIN.map(detectTrainCase),
   ...INFER.flatMap((m) => [inferCase(m, 1), inferCase(m, 32)]),
   pipelineCase(0),
   pipelineCase(2),
