@@ -90,13 +90,22 @@ const INFER = [
   { model: 'mobilenet_v2', channels: 3, img: 224, iters: { 1: 50, 32: 8 } },
   { model: 'smallcnn', channels: 1, img: 28, iters: { 1: 300, 32: 100 } },
 ];
+// Detectors (80 classes, COCO's): the pass includes decoding the maps into boxes and scores, the
+// eval-mode output, channels-last on both sides; batch 8 is the throughput case. No ONNX Runtime
+// side until Kestrel exports detectors.
+const INFER_DETECT = [
+  { model: 'yolov8n', channels: 3, img: 320, classes: 80, iters: { 1: 30, 8: 8 } },
+];
+
+const inferArgs = (m, batch) => (ctx) => ['--model', m.model, '--batch', batch, '--channels', m.channels, '--img', m.img,
+  ...(m.classes ? ['--classes', m.classes] : []), '--threads', ctx.threads, '--iters', ctx.steps ?? m.iters[batch], '--warmup', batch === 1 ? 5 : 2];
+const inferMetric = (batch) => (batch === 1
+  ? { kind: 'infer', unit: 'ms', lower: true, get: (o) => o.msPerBatch }
+  : { kind: 'infer', unit: 'img/s', get: (o) => o.imgPerSec });
 
 function inferCase(m, batch) {
-  const args = (ctx) => ['--model', m.model, '--batch', batch, '--channels', m.channels, '--img', m.img,
-    '--threads', ctx.threads, '--iters', ctx.steps ?? m.iters[batch], '--warmup', batch === 1 ? 5 : 2];
-  const metrics = [batch === 1
-    ? { kind: 'infer', unit: 'ms', lower: true, get: (o) => o.msPerBatch }
-    : { kind: 'infer', unit: 'img/s', get: (o) => o.imgPerSec }];
+  const args = inferArgs(m, batch);
+  const metrics = [inferMetric(batch)];
   if (m.model === 'resnet18' && batch > 1) metrics.push(gflops(2 * resnet18Macs(m.img, m.channels, 1000)));
   // The same seeded model exported by Kestrel and run on ONNX Runtime (float32; int8 for smallcnn).
   const onnx = (ctx, precision) => path.join(ctx.cache, `${m.model}-${m.channels}x${m.img}-${precision}.onnx`);
@@ -118,6 +127,19 @@ function inferCase(m, batch) {
       pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
     },
     metrics,
+  };
+}
+
+function inferDetectCase(m, batch) {
+  const args = inferArgs(m, batch);
+  return {
+    name: `infer-${m.model}-b${batch}`, group: 'infer',
+    setting: `detect, ${m.channels}×${m.img}×${m.img}, ${m.classes} classes, batch ${batch}, ${batch === 1 ? 'median latency' : 'throughput'}, decoded output, channels-last`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'libtorch']),
+      pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
+    },
+    metrics: [inferMetric(batch)],
   };
 }
 
@@ -228,6 +250,7 @@ export const CASES = [
   ...TRAIN.map(trainCase),
   ...DETECT_TRAIN.map(detectTrainCase),
   ...INFER.flatMap((m) => [inferCase(m, 1), inferCase(m, 32)]),
+  ...INFER_DETECT.flatMap((m) => [inferDetectCase(m, 1), inferDetectCase(m, 8)]),
   pipelineCase(0),
   pipelineCase(2),
   e2eCase,

@@ -156,7 +156,7 @@ async function runCase(c, ctx) {
 
 const KINDS = {
   train: 'Training steps (forward, cross-entropy or for detectors the YOLOv8 loss, backward, optimizer step) on synthetic inputs held in memory.',
-  infer: 'Inference: eval mode, autograd off (PyTorch eager under no_grad), 1000 classes, one random batch; batch 1 is the median latency of one pass.',
+  infer: 'Inference: eval mode, autograd off (PyTorch eager under no_grad), 1000 classes (detectors: 80, output decoded), one random batch; batch 1 is the median latency of one pass.',
   pipeline: 'Input pipeline alone: JPEG decode + RandomResizedCrop 224 + flip + normalize into batches; Kestrel DataLoader vs torchvision ImageFolder (PIL) + DataLoader with the same number of workers (processes for PyTorch, threads for Kestrel).',
   e2e: 'End to end: wall time of the whole process, start to exit — `kestrel train --data mnist --model smallcnn --epochs 1 --workers 0` vs bench/mnist.py (same model, data, augmentation, optimizer, schedule, evaluation and checkpoints).',
   memory: 'Memory: peak RSS (VmHWM) of the process of each training case; memory-epochs: RSS (VmRSS) after the last of 10 MNIST epochs. Targets (issue 4): peak RSS ≤ 1.2× PyTorch\'s (ratio ≥ 0.833), RSS growth from epoch 2 to 10 ≤ 5 %.',
