@@ -54,6 +54,30 @@ function trainCase(t) {
   };
 }
 
+// One YOLOv8 training step (bench/train-detect.ts, bench/train-detect.py): train-mode forward, the
+// YOLOv8 loss (TAL + BCE + CIoU + DFL) on `boxes` seeded synthetic boxes per image, backward,
+// AdamW; channels-last on both sides, as Kestrel trains detectors. Sized like TRAIN's cases. The
+// first step's loss of each side goes into the result: the same seed gives both sides the same
+// weights, input and boxes, so the two should agree (a check that both run the same step).
+const DETECT_TRAIN = [
+  { model: 'yolov8n', img: 320, batch: 8, classes: 10, boxes: 5, steps: 12, warmup: 2 },
+];
+
+function detectTrainCase(t) {
+  const args = (ctx) => ['--model', t.model, '--batch', t.batch, '--img', t.img, '--classes', t.classes, '--boxes', t.boxes,
+    '--threads', ctx.threads, '--steps', ctx.steps ?? t.steps, '--warmup', t.warmup];
+  const firstLoss = (outs) => ({ firstLoss: { kestrel: outs.kestrel.at(-1).firstLoss, pytorch: outs.pytorch.at(-1).firstLoss } });
+  return {
+    name: t.model, group: 'train',
+    setting: `detect, 3×${t.img}×${t.img}, batch ${t.batch}, ${t.classes} classes, ${t.boxes} boxes/image, AdamW, channels-last`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/train-detect.js', args(ctx)),
+      pytorch: (ctx) => python(ctx, 'bench/train-detect.py', args(ctx)),
+    },
+    metrics: [{ kind: 'train', unit: 'img/s', get: (o) => o.imgPerSec, extra: firstLoss }, peakRss],
+  };
+}
+
 // Inference, eval mode, autograd off, 1000 classes (bench/infer.ts, bench/infer.py): batch 1 is
 // latency (median ms of one pass), batch 32 throughput. The ONNX Runtime runner is ready in
 // bench/infer.ts (`--backend ort --onnx FILE`); once Kestrel exports ONNX it joins as a third side:
@@ -66,13 +90,22 @@ const INFER = [
   { model: 'mobilenet_v2', channels: 3, img: 224, iters: { 1: 50, 32: 8 } },
   { model: 'smallcnn', channels: 1, img: 28, iters: { 1: 300, 32: 100 } },
 ];
+// Detectors (80 classes, COCO's): the pass includes decoding the maps into boxes and scores, the
+// eval-mode output, channels-last on both sides; batch 8 is the throughput case. No ONNX Runtime
+// side until Kestrel exports detectors.
+const INFER_DETECT = [
+  { model: 'yolov8n', channels: 3, img: 320, classes: 80, iters: { 1: 30, 8: 8 } },
+];
+
+const inferArgs = (m, batch) => (ctx) => ['--model', m.model, '--batch', batch, '--channels', m.channels, '--img', m.img,
+  ...(m.classes ? ['--classes', m.classes] : []), '--threads', ctx.threads, '--iters', ctx.steps ?? m.iters[batch], '--warmup', batch === 1 ? 5 : 2];
+const inferMetric = (batch) => (batch === 1
+  ? { kind: 'infer', unit: 'ms', lower: true, get: (o) => o.msPerBatch }
+  : { kind: 'infer', unit: 'img/s', get: (o) => o.imgPerSec });
 
 function inferCase(m, batch) {
-  const args = (ctx) => ['--model', m.model, '--batch', batch, '--channels', m.channels, '--img', m.img,
-    '--threads', ctx.threads, '--iters', ctx.steps ?? m.iters[batch], '--warmup', batch === 1 ? 5 : 2];
-  const metrics = [batch === 1
-    ? { kind: 'infer', unit: 'ms', lower: true, get: (o) => o.msPerBatch }
-    : { kind: 'infer', unit: 'img/s', get: (o) => o.imgPerSec }];
+  const args = inferArgs(m, batch);
+  const metrics = [inferMetric(batch)];
   if (m.model === 'resnet18' && batch > 1) metrics.push(gflops(2 * resnet18Macs(m.img, m.channels, 1000)));
   // The same seeded model exported by Kestrel and run on ONNX Runtime (float32; int8 for smallcnn).
   const onnx = (ctx, precision) => path.join(ctx.cache, `${m.model}-${m.channels}x${m.img}-${precision}.onnx`);
@@ -94,6 +127,19 @@ function inferCase(m, batch) {
       pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
     },
     metrics,
+  };
+}
+
+function inferDetectCase(m, batch) {
+  const args = inferArgs(m, batch);
+  return {
+    name: `infer-${m.model}-b${batch}`, group: 'infer',
+    setting: `detect, ${m.channels}×${m.img}×${m.img}, ${m.classes} classes, batch ${batch}, ${batch === 1 ? 'median latency' : 'throughput'}, decoded output, channels-last`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'libtorch']),
+      pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
+    },
+    metrics: [inferMetric(batch)],
   };
 }
 
@@ -202,7 +248,9 @@ const memoryEpochsCase = {
 
 export const CASES = [
   ...TRAIN.map(trainCase),
+  ...DETECT_TRAIN.map(detectTrainCase),
   ...INFER.flatMap((m) => [inferCase(m, 1), inferCase(m, 32)]),
+  ...INFER_DETECT.flatMap((m) => [inferDetectCase(m, 1), inferDetectCase(m, 8)]),
   pipelineCase(0),
   pipelineCase(2),
   e2eCase,

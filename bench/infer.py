@@ -1,15 +1,17 @@
 # PyTorch side of the inference benchmark (peer: bench/infer.ts). Forward passes in eval mode under
-# torch.no_grad() (PyTorch eager) on one seeded random batch, after warm-up passes. Prints one JSON
+# torch.no_grad() (PyTorch eager) on one seeded random batch, after warm-up passes; detectors
+# (bench/yolo.py) run channels-last, as Kestrel runs them, and decode their maps. Prints one JSON
 # line: {"msPerBatch": median time of one pass, "imgPerSec": batch x iters / total time}. Run with
 # Debian's /usr/bin/python3 by bench/run.mjs:
-#   /usr/bin/python3 bench/infer.py --model NAME --batch N --channels C --img S --threads N
-#       --iters N --warmup N
+#   /usr/bin/python3 bench/infer.py --model NAME --batch N --channels C --img S [--classes N]
+#       --threads N --iters N --warmup N
 import argparse
 import json
 import statistics
 import time
 
 import torch
+from yolo import DETECTORS, detector
 from zoo import build
 
 p = argparse.ArgumentParser()
@@ -17,6 +19,7 @@ p.add_argument("--model", default="resnet18")
 p.add_argument("--batch", type=int, default=1)
 p.add_argument("--channels", type=int, default=3)
 p.add_argument("--img", type=int, default=224)
+p.add_argument("--classes", type=int, default=1000)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--iters", type=int, default=20)
 p.add_argument("--warmup", type=int, default=3)
@@ -24,8 +27,12 @@ args = p.parse_args()
 
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
-model = build(args.model, args.channels, args.img, num_classes=1000).eval()
-x = torch.randn(args.batch, args.channels, args.img, args.img)
+if args.model in DETECTORS:
+    model = detector(args.model, args.classes).eval().to(memory_format=torch.channels_last)
+    x = torch.randn(args.batch, args.channels, args.img, args.img).contiguous(memory_format=torch.channels_last)
+else:
+    model = build(args.model, args.channels, args.img, num_classes=args.classes).eval()
+    x = torch.randn(args.batch, args.channels, args.img, args.img)
 times = []
 with torch.no_grad():
     for _ in range(args.warmup):

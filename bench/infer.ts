@@ -1,13 +1,14 @@
 // Kestrel side of the inference benchmark (peer: bench/infer.py). Forward passes in eval mode with
-// autograd off (as the predictor runs them) on one seeded random batch, after warm-up passes.
+// autograd off (as the predictor runs them) on one seeded random batch, after warm-up passes; a
+// detector's pass includes decoding its maps into boxes and scores (its eval-mode output).
 // Prints one JSON line: {"msPerBatch": median time of one pass, "imgPerSec": batch × iters / total
 // time}. Run by bench/run.mjs as
-//   node dist/bench/infer.js --model NAME --batch N --channels C --img S --threads N --iters N
-//        --warmup N [--backend libtorch | --backend ort --onnx FILE]
+//   node dist/bench/infer.js --model NAME --batch N --channels C --img S [--classes N] --threads N
+//        --iters N --warmup N [--backend libtorch | --backend ort --onnx FILE]
 // A backend builds a `pass` function; `ort` runs an ONNX file on onnxruntime-node with the same
 // threads (the file must take an NCHW float32 batch of this shape).
 import { parseArgs } from 'node:util';
-import { createModel, MODELS, isModelName } from '../src/models/index.js';
+import { createDetector, createModel, isDetectorName, isModelName, MODELS } from '../src/models/index.js';
 import { manualSeed, noGrad, randn, setNumThreads, tidy } from '../src/tensor/index.js';
 
 const { values } = parseArgs({
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1' },
     channels: { type: 'string', default: '3' },
     img: { type: 'string', default: '224' },
+    classes: { type: 'string', default: '1000' },
     threads: { type: 'string', default: '2' },
     iters: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
@@ -37,7 +39,8 @@ type Pass = () => unknown;
 function libtorch(): Pass {
   setNumThreads(threads);
   manualSeed(0);
-  const net = createModel(values.model!, { numClasses: 1000, inChannels: channels, imgSize: img });
+  const opts = { numClasses: int('classes', values.classes), inChannels: channels, imgSize: img };
+  const net = isDetectorName(values.model!) ? createDetector(values.model!, opts) : createModel(values.model!, opts);
   net.eval();
   // As `kestrel predict` and `val` run a checkpoint: channels-last for the CNNs.
   const channelsLast = isModelName(values.model!) && MODELS[values.model!].channelsLast;

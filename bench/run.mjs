@@ -155,8 +155,8 @@ async function runCase(c, ctx) {
 }
 
 const KINDS = {
-  train: 'Training steps (forward, cross-entropy, backward, optimizer step) on synthetic inputs held in memory.',
-  infer: 'Inference: eval mode, autograd off (PyTorch eager under no_grad), 1000 classes, one random batch; batch 1 is the median latency of one pass.',
+  train: 'Training steps (forward, cross-entropy or for detectors the YOLOv8 loss, backward, optimizer step) on synthetic inputs held in memory.',
+  infer: 'Inference: eval mode, autograd off (PyTorch eager under no_grad), 1000 classes (detectors: 80, output decoded), one random batch; batch 1 is the median latency of one pass.',
   pipeline: 'Input pipeline alone: JPEG decode + RandomResizedCrop 224 + flip + normalize into batches; Kestrel DataLoader vs torchvision ImageFolder (PIL) + DataLoader with the same number of workers (processes for PyTorch, threads for Kestrel).',
   e2e: 'End to end: wall time of the whole process, start to exit — `kestrel train --data mnist --model smallcnn --epochs 1 --workers 0` vs bench/mnist.py (same model, data, augmentation, optimizer, schedule, evaluation and checkpoints).',
   memory: 'Memory: peak RSS (VmHWM) of the process of each training case; memory-epochs: RSS (VmRSS) after the last of 10 MNIST epochs. Targets (issue 4): peak RSS ≤ 1.2× PyTorch\'s (ratio ≥ 0.833), RSS growth from epoch 2 to 10 ≤ 5 %.',
@@ -176,6 +176,7 @@ function markdown(rows, meta) {
       const fmt = (e) => `${list(e.rssMB)} MiB; growth epoch 2→10 ${e.growth2to10Pct} %${e.epochPeakMB ? `; peak within ${list(e.epochPeakMB)} MiB` : ''}`;
       out.push('', `${r.case}: Kestrel ${fmt(r.epochs.kestrel)}. PyTorch ${fmt(r.epochs.pytorch)}.`);
     }
+    for (const r of rs.filter((x) => x.firstLoss)) out.push('', `${r.case}: loss of the first step Kestrel ${r.firstLoss.kestrel.toPrecision(7)}, PyTorch ${r.firstLoss.pytorch.toPrecision(7)} (last run; same seed, weights, input and boxes).`);
     for (const r of rs.filter((x) => x.accuracy)) out.push('', `${r.case}: test accuracy Kestrel ${(r.accuracy.kestrel * 100).toFixed(2)} %, PyTorch ${(r.accuracy.pytorch * 100).toFixed(2)} % (last run).`);
     if (kind === 'flops' && meta.peak) {
       out.push('', `Peak: ${meta.peak.how}. Of that peak: ${rs.map((r) => `${r.case} Kestrel ${((r.kestrel / meta.peak.gflops) * 100).toFixed(1)} %, PyTorch ${((r.pytorch / meta.peak.gflops) * 100).toFixed(1)} %`).join('; ')}.`);
