@@ -31,6 +31,12 @@ export const IMAGE_EXTENSIONS: readonly string[] = Object.values(FORMATS).flat()
 
 export const isImagePath = (path: string): boolean => IMAGE_EXTENSIONS.includes(extname(path).toLowerCase());
 
+/**
+ * Extensions of image formats Kestrel refuses (vector documents) or cannot read. A folder given to
+ * `predict` lists these too, so each gets its own error line instead of vanishing silently.
+ */
+export const REFUSED_IMAGE_EXTENSIONS: readonly string[] = ['.svg', '.svgz', '.pdf', '.bmp', '.heic', '.heif', '.avif', '.ico', '.jp2'];
+
 
 const LUMA: [number, number, number] = [0.299, 0.587, 0.114];
 

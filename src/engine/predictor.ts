@@ -13,7 +13,7 @@ import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { Sharp } from 'sharp';
 import { glob } from 'tinyglobby';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
-import { IMAGE_EXTENSIONS } from '../data/image.js';
+import { IMAGE_EXTENSIONS, REFUSED_IMAGE_EXTENSIONS } from '../data/image.js';
 import { BatchStream } from '../data/stream.js';
 import type { SampleGeometry } from '../data/targets.js';
 import type { TransformSpec } from '../data/transforms.js';
@@ -44,7 +44,8 @@ export interface PredictorOptions<R> {
 
 /** The image files a source names: one file, every image under a folder, or a glob's matches. */
 export async function expandSource(source: string): Promise<string[]> {
-  const isImage = (p: string): boolean => IMAGE_EXTENSIONS.includes(extname(p).toLowerCase());
+  // Image-like files Kestrel does not read are listed too: each gets its own error line.
+  const isImage = (p: string): boolean => [...IMAGE_EXTENSIONS, ...REFUSED_IMAGE_EXTENSIONS].includes(extname(p).toLowerCase());
   let st;
   try {
     st = statSync(source);

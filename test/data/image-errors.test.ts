@@ -102,7 +102,7 @@ describe('one pixel limit on every decode', () => {
   it('checkImage (what scans training and val data) applies it and words its failures the same way', async () => {
     const path = join(tmp.dir, 'ok.png');
     await writeImage(path, 16, 12, 2, 'png');
-    assert.deepEqual(await checkImage(path, true, 192), { ok: true, channels: 3 });
+    assert.deepEqual(await checkImage(path, true, 192), { ok: true, channels: 3, width: 16, height: 12 });
     assert.deepEqual(await checkImage(path, false, 100), { ok: false, reason: 'too many pixels: 16×12 is 192 pixels, over the limit of 100 (--max-pixels)' });
     writeFileSync(join(tmp.dir, 'cut.jpg'), jpeg.subarray(0, jpeg.length >> 1));
     assert.deepEqual(await checkImage(join(tmp.dir, 'cut.jpg'), true), { ok: false, reason: 'truncated file (the image data ends early)' });
