@@ -1,33 +1,28 @@
 /**
- * A training time budget (`--time M`, Ultralytics' `time`): the epochs are planned from the
- * measured time per epoch (validation included) so the schedule ends when the budget does, and a
+ * A training time budget (`--time M`, Ultralytics' `time`): wall time since training started,
+ * everything included (steps, validation, checkpoints, plots), as Ultralytics measures it. The
+ * epochs are planned from the mean epoch so far so the schedule ends when the budget does, and a
  * run that still overshoots stops mid-epoch. Seconds spent carry across resume.
  */
 export class TimeBudget {
-  #spent: number;
-  #epochs = 0;
+  readonly #start: number;
+  readonly #before: number;
+  readonly #now: () => number;
 
-  constructor(readonly seconds: number, spentBefore = 0) {
-    this.#spent = spentBefore;
+  /** `now` gives seconds (a test passes its own clock). */
+  constructor(readonly seconds: number, spentBefore = 0, now: () => number = () => performance.now() / 1000) {
+    this.#now = now;
+    this.#start = now();
+    this.#before = spentBefore;
   }
 
-  /** Seconds spent in completed epochs. */
+  /** Seconds spent so far, earlier sessions of a resumed run included. */
   get spent(): number {
-    return this.#spent;
+    return this.#before + (this.#now() - this.#start);
   }
 
-  /** Seconds spent including `current` seconds of the epoch under way. */
-  spentBefore(current: number): number {
-    return this.#spent + current;
-  }
-
-  exceeded(current: number): boolean {
-    return this.#spent + current >= this.seconds;
-  }
-
-  endEpoch(seconds: number): void {
-    this.#spent += seconds;
-    this.#epochs++;
+  exceeded(): boolean {
+    return this.spent >= this.seconds;
   }
 
   /**
@@ -36,8 +31,8 @@ export class TimeBudget {
    * than `completed`, which ends the run.
    */
   plan(completed: number): number {
-    const mean = this.#spent / Math.max(completed, 1);
-    const left = this.seconds - this.#spent;
-    return completed + Math.max(0, Math.round(left / Math.max(mean, 1e-9)));
+    const spent = this.spent;
+    const mean = spent / Math.max(completed, 1);
+    return completed + Math.max(0, Math.round((this.seconds - spent) / Math.max(mean, 1e-9)));
   }
 }

@@ -225,12 +225,12 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
           if (hooks.onStep?.(epoch, done) === false) stop = true;
           await nextPoll();
           if (stop) break;
-          if (budget?.exceeded(seconds())) {
+          if (budget?.exceeded()) {
             timeUp = true;
             break;
           }
           if (Date.now() - lastSave > SAVE_EVERY_MS && done < steps) {
-            saveLast(epoch - 1, { epoch, done, lossSum, itemSums, seconds: seconds() }, budget?.spentBefore(seconds()) ?? 0);
+            saveLast(epoch - 1, { epoch, done, lossSum, itemSums, seconds: seconds() }, budget?.spent ?? 0);
             lastSave = Date.now();
           }
         }
@@ -240,7 +240,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
       partial = null;
       if (stop && done < steps) {
         interrupted = true;
-        saveLast(epoch - 1, { epoch, done, lossSum, itemSums, seconds: seconds() }, budget?.spentBefore(seconds()) ?? 0);
+        saveLast(epoch - 1, { epoch, done, lossSum, itemSums, seconds: seconds() }, budget?.spent ?? 0);
         say(`interrupted in epoch ${epoch} after ${done}/${steps} steps: saved ${run.weights}/last.safetensors (continue with --resume ${run.path})`);
         break;
       }
@@ -256,10 +256,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
         bestEpoch = epoch;
         saveCheckpoint(`${run.weights}/best.safetensors`, evalModel, t.meta(evalModel, epoch, v.metrics));
       }
-      if (budget) {
-        budget.endEpoch(seconds());
-        if (!timeUp) replan(budget.plan(epoch));
-      }
+      if (budget && !timeUp) replan(budget.plan(epoch));
       saveLast(epoch, null, budget?.spent ?? 0);
       lastSave = Date.now();
       await t.afterEpoch?.(run, v, { epoch, isBest, say });
