@@ -70,7 +70,8 @@ export interface TaskRun<M extends TaskModel, V extends Validation = Validation>
   meta(model: M, epoch: number, metrics?: Record<string, number>): CheckpointMeta;
   /**
    * The loss of one batch (inside the step's scope); with `items`, its parts for the log and
-   * results.csv (`train_<name>` columns: detection's box, cls and dfl).
+   * results.csv (`train_<name>` columns: detection's box, cls and dfl), whose sum is then the
+   * logged train_loss.
    */
   loss(model: M, batch: Batch, ctx: StepContext): Tensor | { loss: Tensor; items: Record<string, number> };
   /** Validates (eval mode) after an epoch. */

@@ -323,6 +323,9 @@ function trainStep<M extends TaskModel>(t: TaskRun<M, Validation>, model: M, bat
     const [loss, items] = 'items' in out ? [out.loss, out.items] : [out, {}];
     loss.backward();
     update();
-    return { loss: loss.item(), items };
+    // A task that reports parts logs their sum: detection's loss tensor is scaled by the batch
+    // size for its gradients (as Ultralytics'), which would make train_loss dwarf its parts.
+    const parts = Object.values(items);
+    return { loss: parts.length > 0 ? parts.reduce((a, b) => a + b, 0) : loss.item(), items };
   });
 }
