@@ -206,6 +206,16 @@ export function defaultPatchSize(imgSize: number): number {
   return [16, 8, 4, 2].find((p) => imgSize % p === 0 && imgSize / p >= 7) ?? 1;
 }
 
+/** The config fields every model has, checked, with the task's default class count. */
+function baseConfig(name: ModelName, opts: { numClasses?: number; inChannels?: number; imgSize?: number }, defaultClasses: number): ModelConfig {
+  return {
+    name,
+    numClasses: checkPositiveInt('numClasses', opts.numClasses ?? defaultClasses),
+    inChannels: checkPositiveInt('inChannels', opts.inChannels ?? 3),
+    imgSize: checkPositiveInt('imgSize', opts.imgSize ?? MODELS[name].defaultImgsz),
+  };
+}
+
 /**
  * Builds a classification model by name. Defaults: 1000 classes, 3 input channels, the model's
  * design size, for ViTs defaultPatchSize(imgSize) (16 at 224), the reference dropout.
@@ -222,12 +232,7 @@ export function createModel(name: string, opts: ModelOptions = {}): ClassifierMo
   if (!isModelName(name)) throw new Error(`unknown model '${name}'; known models: ${modelNames().join(', ')}`);
   if (isDetectorName(name)) throw new RangeError(`${name} is a detect model; createModel() builds classify models (${namesOf('classify')}); use createDetector()`);
   const entry = MODELS[name];
-  const config: ModelConfig = {
-    name,
-    numClasses: checkPositiveInt('numClasses', opts.numClasses ?? 1000),
-    inChannels: checkPositiveInt('inChannels', opts.inChannels ?? 3),
-    imgSize: checkPositiveInt('imgSize', opts.imgSize ?? entry.defaultImgsz),
-  };
+  const config = baseConfig(name, opts, 1000);
   if (entry.patched) {
     config.patchSize = checkPositiveInt('patchSize', opts.patchSize ?? defaultPatchSize(config.imgSize!));
     if (config.imgSize! % config.patchSize !== 0) throw new RangeError(`${name}: imgSize ${config.imgSize} is not a multiple of patchSize ${config.patchSize}`);
@@ -267,12 +272,7 @@ export function createDetector(name: string, opts: DetectorOptions = {}): Detect
   const extra = (['patchSize', 'dropRate'] as const).filter((k) => (opts as ModelOptions)[k] !== undefined);
   if (extra.length > 0) throw new RangeError(`${name} takes no ${extra.join(' or ')}`);
   const entry = MODELS[name];
-  const config: ModelConfig = {
-    name,
-    numClasses: checkPositiveInt('numClasses', opts.numClasses ?? 80),
-    inChannels: checkPositiveInt('inChannels', opts.inChannels ?? 3),
-    imgSize: checkPositiveInt('imgSize', opts.imgSize ?? entry.defaultImgsz),
-  };
+  const config = baseConfig(name, opts, 80);
   if (config.imgSize! % 32 !== 0) throw new RangeError(`${name}: imgSize ${config.imgSize} is not a multiple of 32 (the largest stride)`);
   return entry.create(config);
 }
