@@ -11,7 +11,7 @@ import { progress } from '../../engine/progress.js';
 import type { TaskRun, TrainTask, Validation } from '../../engine/task.js';
 import { DetectionMetrics, type DetectionSummary } from '../../metrics/detect-metrics.js';
 import { NMS_VAL } from '../../metrics/nms.js';
-import { createDetector, isModelName, MODELS, type DetectorModel } from '../../models/registry.js';
+import { createDetector, isModelName, listModels, MODELS, type DetectorModel } from '../../models/registry.js';
 import { detectionConfusionPng, f1CurvePng, prCurvePng, trainingCurves } from '../../plot/index.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Device } from '../../tensor/device.js';
@@ -84,8 +84,7 @@ const f3 = (v: number): string => v.toFixed(3);
 
 async function setup(args: DetectTrainArgs): Promise<TaskRun<DetectorModel, DetectValidation>> {
   if (!isModelName(args.model) || MODELS[args.model].task !== 'detect') {
-    const known = Object.keys(MODELS).filter((n) => MODELS[n as keyof typeof MODELS].task === 'detect');
-    throw new Error(`'${args.model}' is not a detection model (detection models: ${known.join(', ')})`);
+    throw new Error(`'${args.model}' is not a detection model (detection models: ${listModels('detect').map((m) => m.name).join(', ')})`);
   }
   const s = await prepareDetect(args);
   const { data, preprocess, device, trainLoader, closeLoader, valLoader } = s;
