@@ -35,7 +35,7 @@ const ONNX_ONLY = ['provider', 'preprocess', 'names', 'imgsz', 'channels', 'mean
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify images; prints one JSON line per image: {"source", "top": [{"label", "score"}]}. A .safetensors checkpoint runs on libtorch, an .onnx model on ONNX Runtime (its Kestrel metadata, or the preprocessing options below, say how to prepare the images)')
+    .description('classify images or find objects in them; prints one JSON line per image: a classifier gives {"source", "top": [{"label", "score"}]}, a detector {"source", "boxes": [{"label", "class", "score", "box": [x1, y1, x2, y2]}]} in the image\'s pixels; an unreadable image gets {"source", "error"} and makes the exit code 1. A .safetensors checkpoint runs on libtorch, an .onnx classifier on ONNX Runtime (its Kestrel metadata, or the preprocessing options below, say how to prepare the images)')
     .requiredOption('--weights <file>', 'a .safetensors checkpoint written by kestrel train, or an .onnx model')
     .requiredOption('--source <path>', 'an image, a folder (searched recursively) or a glob in quotes')
     .option('--topk <k>', 'classify: labels per image (default 5)', positiveInt)

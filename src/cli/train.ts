@@ -18,11 +18,11 @@ export function registerTrain(program: Command): void {
     .option('--lr <x>', 'peak learning rate (default 1e-3 for Adam(W), 0.01 for SGD)', positiveNumber)
     .option('--weight-decay <x>', 'weight decay (default 0.05 AdamW, 5e-4 SGD, 0 Adam)', nonNegativeNumber)
     .option('--warmup-epochs <n>', 'linear warm-up before the cosine schedule, in epochs (at most a fifth of the run)', nonNegativeNumber, 1)
-    .option('--label-smoothing <x>', 'label smoothing', nonNegativeNumber, 0.1)
-    .option('--mixup <alpha>', 'MixUp alpha (0 = off)', nonNegativeNumber, 0)
-    .option('--cutmix <alpha>', 'CutMix alpha (0 = off)', nonNegativeNumber, 0)
-    .addOption(new Option('--augment <level>', 'augmentation (auto: light for small images, else standard)').choices(['auto', 'none', 'light', 'standard', 'strong']).default('auto'))
-    .option('--hflip', 'random horizontal flips (default: on from 64 px, off below, where digits must not mirror)')
+    .option('--label-smoothing <x>', 'classify: label smoothing', nonNegativeNumber, 0.1)
+    .option('--mixup <alpha>', 'classify: MixUp alpha (0 = off)', nonNegativeNumber, 0)
+    .option('--cutmix <alpha>', 'classify: CutMix alpha (0 = off)', nonNegativeNumber, 0)
+    .addOption(new Option('--augment <level>', 'classify: augmentation (auto: light for small images, else standard)').choices(['auto', 'none', 'light', 'standard', 'strong']).default('auto'))
+    .option('--hflip', 'classify: random horizontal flips (default: on from 64 px, off below, where digits must not mirror)')
     .option('--no-hflip', 'never flip')
     .option('--ema', 'validate and save an exponential moving average of the weights')
     .option('--patience <n>', 'stop after N epochs without improvement (0 = never)', nonNegativeInt, 0)
@@ -44,7 +44,7 @@ export function registerTrain(program: Command): void {
     .option('--degrees <d>', 'detect: random rotation range in degrees (default 0)', nonNegativeNumber)
     .option('--translate <f>', 'detect: random translation, a fraction of the size (default 0.1)', nonNegativeNumber)
     .option('--scale <f>', 'detect: random scale gain (default 0.5)', nonNegativeNumber)
-    .option('--val-fraction <x>', 'share held out for validation when there is no val/ (default 0.1; mnist and fashion-mnist validate on their test split unless given)', positiveNumber)
+    .option('--val-fraction <x>', 'classify: share held out for validation when there is no val/ (default 0.1; mnist and fashion-mnist validate on their test split unless given)', positiveNumber)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       if (o.task === 'detect') return trainDetect(o, cmd);
       const given = Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli');

@@ -146,7 +146,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   }
   if (resume.ckpt) say(`resuming ${run.path} from epoch ${partial?.epoch ?? completed + 1}${partial ? ` step ${partial.done + 1}` : ''}`);
   else run.writeYaml('args.yaml', { task: task.name, ...args, ...t.argsYaml() });
-  say(`${t.describe(model)} · ${budget ? `${args.time} min budget` : `${args.epochs} epochs`} · ${device} → ${run.path}`);
+  say(`${t.describe(model)} · ${budget ? `${args.time} min budget` : `${args.epochs} epoch${args.epochs === 1 ? '' : 's'}`} · ${device} → ${run.path}`);
   for (const note of t.notes ?? []) say(`note: ${note}`);
 
   let stop = false;

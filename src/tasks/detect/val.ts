@@ -139,7 +139,7 @@ const detectVal: ValTask<DetectValOptions, Scored, DetectValMetrics> = {
     return {
       metrics, count: scored.source.paths.length,
       json: { ...overall, coco: Object.fromEntries(COCO_NAMES.map((k, i) => [k, coco[i]])), perClass, confusionMatrix },
-      lines: (dir) => [formatDetectionSummary(summary), formatCocoStats(coco), `${split}: ${scored.source.paths.length} images · mAP50 ${summary.map50.toFixed(3)} · mAP50-95 ${summary.map50_95.toFixed(3)} → ${dir}`],
+      lines: (dir) => [formatDetectionSummary(summary), 'COCO evaluation of predictions.json against ground_truth.json (101-point interpolation; the table above integrates as Ultralytics does, so the two differ slightly):', formatCocoStats(coco), `${split}: ${scored.source.paths.length} images · mAP50 ${summary.map50.toFixed(3)} · mAP50-95 ${summary.map50_95.toFixed(3)} → ${dir}`],
     };
   },
   async write(run, scored, metrics, { classes }) {
