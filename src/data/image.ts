@@ -69,12 +69,54 @@ export function refusedFormat(format: string | null): string | null {
 
 /** The first bytes of a file, enough for sniffFormat. */
 function readHead(path: string): Uint8Array {
+  return readAt(path, 0, 256);
+}
+
+function readAt(path: string, position: number, length: number): Uint8Array {
   const fd = openSync(path, 'r');
   try {
-    const head = Buffer.alloc(256);
-    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    const bytes = Buffer.alloc(length);
+    return bytes.subarray(0, readSync(fd, bytes, 0, length, position));
   } finally {
     closeSync(fd);
+  }
+}
+
+const TAIL = 64;
+
+/**
+ * Whether an image's bytes stop before its format's end marker: PNG's IEND chunk, JPEG's EOI
+ * marker, GIF's trailer, or a WebP shorter than its RIFF header says. Asked only after a decode
+ * failed: the decoders' own wording for a cut-off file varies with where the cut falls (libspng says
+ * "end of stream" or "read error", libjpeg "premature end" or "corrupt data"), the bytes do not.
+ */
+export function endsEarly(input: string | Uint8Array): boolean {
+  const size = typeof input === 'string' ? statSync(input).size : input.length;
+  const head = typeof input === 'string' ? readHead(input) : input.subarray(0, 256);
+  const tail = typeof input === 'string' ? readAt(input, Math.max(0, size - TAIL), TAIL) : input.subarray(Math.max(0, size - TAIL));
+  const has = (ascii: string): boolean => Buffer.from(tail).includes(Buffer.from(ascii, 'latin1'));
+  switch (sniffFormat(head)) {
+    case 'png':
+      return !has('IEND');
+    case 'jpeg':
+      return !has('\xff\xd9');
+    case 'gif':
+      return tail[tail.length - 1] !== 0x3b;
+    case 'webp':
+      return head.length >= 8 && Buffer.from(head).readUInt32LE(4) + 8 > size;
+    default:
+      return false;
+  }
+}
+
+/** imageError, with a corrupt or unreadable file that stops before its end marker called truncated. */
+function decodeError(e: unknown, input: string | Buffer, limit?: { maxPixels: number; size?: [number, number] | undefined }): ImageError {
+  const err = imageError(e, limit);
+  if (err.problem !== 'corrupt' && err.problem !== 'unreadable') return err;
+  try {
+    return endsEarly(input) ? new ImageError('truncated', 'truncated file (the image data ends early)') : err;
+  } catch {
+    return err;
   }
 }
 
@@ -120,7 +162,7 @@ export async function decodeImage(input: string | Buffer, opts: DecodeOptions): 
     return await decode(input, opts, maxPixels);
   } catch (e) {
     const size = /pixel limit/i.test(String((e as Error)?.message)) ? await headerSize(input) : undefined;
-    throw imageError(e, { maxPixels, size });
+    throw decodeError(e, input, { maxPixels, size });
   }
 }
 
@@ -194,7 +236,7 @@ export async function checkImage(path: string, full: boolean, maxPixels = DEFAUL
     m = await sharp(path, { limitInputPixels: false }).metadata();
     if (!m.width || !m.height) return { ok: false, reason: 'image has no size' };
   } catch (e) {
-    return { ok: false, reason: imageError(e).message };
+    return { ok: false, reason: decodeError(e, path).message };
   }
   const size: [number, number] = [m.width, m.pageHeight ?? m.height];
   if (size[0] * size[1] > maxPixels) return { ok: false, reason: tooManyPixels(maxPixels, size).message };
@@ -209,7 +251,7 @@ export async function checkImage(path: string, full: boolean, maxPixels = DEFAUL
     if (m.width >= 512 && m.height >= 512) s = s.resize(Math.ceil(m.width / 8), Math.ceil(m.height / 8), { fit: 'fill', kernel: 'nearest' });
     await s.raw().toBuffer();
   } catch (e) {
-    return { ok: false, reason: imageError(e).message };
+    return { ok: false, reason: decodeError(e, path).message };
   }
   return info;
 }

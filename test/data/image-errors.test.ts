@@ -60,6 +60,23 @@ describe('decodeImage says what is wrong with the file', () => {
     }
   });
 
+  it('a file cut anywhere after its header is truncated, whatever the decoder calls it (PNG, JPEG, GIF, WebP; buffer and path)', async () => {
+    // Where the cut falls changes the decoder's words (libspng: "end of stream" or "read error";
+    // libjpeg: "premature end" or "corrupt data"), and the encoder's bytes vary with the CPU.
+    const gif = await sharp(png).gif().toBuffer();
+    const webp = await sharp(png).webp({ quality: 80 }).toBuffer();
+    for (const [format, whole] of [['png', png], ['jpeg', jpeg], ['gif', gif], ['webp', webp]] as const) {
+      for (let f = 0.1; f < 0.99; f += 0.05) {
+        const cut = whole.subarray(0, Math.floor(whole.length * f));
+        const e = await problem(cut);
+        assert.equal(e.problem, 'truncated', `${format} cut at ${f.toFixed(2)}: ${e.message}`);
+        const path = join(tmp.dir, `cut-${format}-${f.toFixed(2)}.img`);
+        writeFileSync(path, cut);
+        assert.deepEqual(await checkImage(path, true), { ok: false, reason: 'truncated file (the image data ends early)' }, `${format} file cut at ${f.toFixed(2)}`);
+      }
+    }
+  });
+
   it('a missing file and a file that is not an image, by path', async () => {
     const e = await problem(join(tmp.dir, 'missing.png'));
     assert.deepEqual([e.problem, e.message], ['missing', 'file not found']);
