@@ -109,8 +109,8 @@ export function endsEarly(input: string | Uint8Array): boolean {
   }
 }
 
-/** imageError, with a corrupt or unreadable file that stops before its end marker called truncated. */
-function decodeError(e: unknown, input: string | Buffer, limit?: { maxPixels: number; size?: [number, number] | undefined }): ImageError {
+/** imageError, with a corrupt or unreadable file that stops before its end marker (endsEarly) called truncated. */
+export function decodeError(e: unknown, input: string | Buffer, limit?: { maxPixels: number; size?: [number, number] | undefined }): ImageError {
   const err = imageError(e, limit);
   if (err.problem !== 'corrupt' && err.problem !== 'unreadable') return err;
   try {

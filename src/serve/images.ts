@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import { imageError, tooManyPixels, type ImageError } from '../data/errors.js';
-import { IMAGE_FORMATS, decodeImage, refusedFormat, sniffFormat } from '../data/image.js';
+import { IMAGE_FORMATS, decodeError, decodeImage, refusedFormat, sniffFormat } from '../data/image.js';
 import { fitPipeline } from '../data/input-size.js';
 import { Rng } from '../data/rng.js';
 import { applyTransforms } from '../data/transforms.js';
@@ -41,7 +41,7 @@ export async function checkHeader(u: Upload, maxPixels: number): Promise<void> {
   try {
     m = await sharp(u.bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
-    throw refusal(u.source, imageError(e));
+    throw refusal(u.source, decodeError(e, u.bytes));
   }
   if (!m.width || !m.height) throw new HttpError('bad_image', `${u.source}: the image has no size`);
   const size: [number, number] = [m.width, m.pageHeight ?? m.height];
