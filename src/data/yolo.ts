@@ -216,6 +216,26 @@ async function readSplit(images: string[], classes: string[], full: boolean, str
   return { kind: 'files', paths, labels: new Int32Array(paths.length), channels: 3, boxes };
 }
 
+/** Keys of Ultralytics' data.yaml that Kestrel reads or knowingly ignores. */
+const YAML_KEYS = ['path', 'train', 'val', 'test', 'names', 'nc', 'download', 'yaml_file', 'channels', 'kpt_shape', 'flip_idx'];
+
+/** Levenshtein distance, for naming a misspelt key (a few characters: the quadratic table is fine). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** ` (unknown key 'tarin': did you mean 'train'?)` when an unknown key is one or two edits from `wanted`, else ''. */
+function misspelt(doc: Record<string, unknown>, wanted: string): string {
+  const near = Object.keys(doc).find((k) => !YAML_KEYS.includes(k) && editDistance(k.toLowerCase(), wanted) <= 2);
+  return near === undefined ? '' : ` (unknown key '${near}': did you mean '${wanted}'?)`;
+}
+
 /** Resolves a YOLO-layout `data.yaml` (or a folder holding one) into checked DetectData. */
 export async function resolveDetectData(spec: string, opts: DetectResolveOptions = {}): Promise<DetectData> {
   let yamlPath = resolve(spec);
@@ -239,8 +259,8 @@ export async function resolveDetectData(spec: string, opts: DetectResolveOptions
   const lists: Partial<Record<DetectSplit, string[]>> = {};
   const present = (['train', 'val', 'test'] as const).filter((split) => doc[split] !== undefined && doc[split] !== null);
   for (const split of present) if (!cocoOf(split)) lists[split] = splitImages(yamlPath, root, doc[split], split);
-  if (!present.includes('train')) throw new DataError(`${yamlPath}: no train split`);
-  if (!present.includes('val')) throw new DataError(`${yamlPath}: no val split (Kestrel validates every epoch: add val: images/val)`);
+  if (!present.includes('train')) throw new DataError(`${yamlPath}: no train split${misspelt(doc, 'train')}`);
+  if (!present.includes('val')) throw new DataError(`${yamlPath}: no val split${misspelt(doc, 'val') || ' (Kestrel validates every epoch: add val: images/val)'}`);
   const total = Object.values(lists).reduce((n, l) => n + l.length, 0);
   const full = opts.verify === 'full' || ((opts.verify ?? 'auto') === 'auto' && total <= 10_000);
   const read = async (split: DetectSplit): Promise<FileSource> => {

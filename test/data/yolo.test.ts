@@ -72,7 +72,9 @@ describe('YOLO layout', () => {
 
   it('a broken data.yaml gives one line naming the problem', async () => {
     const cases: [string, RegExp][] = [
-      ['train: images/train\nnames: [a]\n', /no val split/],
+      ['train: images/train\nnames: [a]\n', /no val split \(Kestrel validates every epoch/],
+      ['tarin: images/train\nval: images/val\nnames: [a]\n', /no train split \(unknown key 'tarin': did you mean 'train'\?\)$/],
+      ['train: images/train\nvalid: images/val\nnames: [a]\n', /no val split \(unknown key 'valid': did you mean 'val'\?\)$/],
       ['train: images/train\nval: images/val\n', /no names/],
       ['train: images/train\nval: images/val\nnc: 4\nnames: [a, b, c]\n', /nc is 4 but names lists 3 classes/],
       ['train: images/nope\nval: images/val\nnames: [a, b, c]\n', /train path does not exist/],
