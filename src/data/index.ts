@@ -25,3 +25,4 @@ export { readCocoFile, readCocoSplit, cocoClassNames, type CocoInstances } from 
 export { convertDetect, type DetectLayout, type ConvertResult } from './convert.js';
 export { resolveSegmentData, maskPathOf, checkMask, vocRoot, VOC_CLASSES, type SegmentData, type SegmentResolveOptions, type SegmentSplit } from './segment.js';
 export { encodePng, readPaletteIndices, pngHeader, type PngImage } from './png.js';
+export { synthSegment, cellsCanvas, ringIgnore, CELL_CLASSES, DIGIT_SEGMENT_CLASSES, type SynthSegmentOptions } from './synth-segment.js';
