@@ -42,11 +42,18 @@ export function registerData(program: Command): void {
     });
   data
     .command('convert')
-    .description('convert a detection set between the YOLO layout and COCO JSON (images copied, a data.yaml written)')
+    .description('convert a detection set between the YOLO layout and COCO JSON, or COCO JSON (polygons, RLE) into segmentation masks (images copied, a data.yaml written)')
     .requiredOption('--data <spec>', 'the set to convert: a data.yaml (YOLO folders or COCO JSON splits) or a folder holding one')
-    .addOption(new Option('--to <layout>', 'the layout to write').choices(['yolo', 'coco']).makeOptionMandatory())
+    .addOption(new Option('--to <layout>', 'the layout to write (masks: one PNG per image, 0 background, 255 ignore for crowds; smaller objects on top)').choices(['yolo', 'coco', 'masks']).makeOptionMandatory())
     .requiredOption('--out <dir>', 'a new or empty folder')
-    .action(async (o: { data: string; to: 'yolo' | 'coco'; out: string }) => {
+    .action(async (o: { data: string; to: 'yolo' | 'coco' | 'masks'; out: string }) => {
+      if (o.to === 'masks') {
+        const { convertToMasks } = await import('../data/convert-masks.js');
+        const r = await convertToMasks(o.data, o.out);
+        for (const s of r.skipped) process.stderr.write(`left out ${s.path}: ${s.reason}\n`);
+        process.stdout.write(`wrote ${r.images} images and masks of ${r.objects} objects → ${r.yaml}\n`);
+        return;
+      }
       const { convertDetect } = await import('../data/convert.js');
       const r = await convertDetect(o.data, o.to, o.out);
       for (const s of r.skipped) process.stderr.write(`left out ${s.path}: ${s.reason}\n`);

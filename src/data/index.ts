@@ -26,3 +26,5 @@ export { convertDetect, type DetectLayout, type ConvertResult } from './convert.
 export { resolveSegmentData, maskPathOf, checkMask, vocRoot, VOC_CLASSES, type SegmentData, type SegmentResolveOptions, type SegmentSplit } from './segment.js';
 export { encodePng, readPaletteIndices, pngHeader, type PngImage } from './png.js';
 export { synthSegment, cellsCanvas, ringIgnore, CELL_CLASSES, DIGIT_SEGMENT_CLASSES, type SynthSegmentOptions } from './synth-segment.js';
+export { convertToMasks, paintMask, type MaskConvertResult } from './convert-masks.js';
+export { cocoMask, decodeRleString, polygonRuns, type CocoSegmentation } from './coco-mask.js';
