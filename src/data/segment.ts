@@ -14,7 +14,7 @@
  * const loader = new DataLoader(data.splits.train, { batchSize: 8, transforms });
  * for await (const b of loader.epoch(0)) b.masks; // uint8 [B, H, W], moved with the pixels
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { DataError } from './errors.js';
@@ -111,12 +111,17 @@ export async function checkMask(path: string, width: number, height: number, n: 
   return hist.subarray(0, n);
 }
 
-/** Whether a file starts as a 16-bit PNG. */
+/** Whether a file starts as a 16-bit PNG (its first 33 bytes hold the IHDR chunk). */
 function deepPng(path: string): boolean {
+  let fd: number | undefined;
   try {
-    return is16BitPng(readFileSync(path).subarray(0, 33));
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(33);
+    return is16BitPng(head.subarray(0, readSync(fd, head, 0, 33, 0)));
   } catch {
     return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

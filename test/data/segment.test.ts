@@ -38,12 +38,14 @@ describe('resolveSegmentData: the data.yaml layout', () => {
       await writeImage(join(root, 'images', rel), w, h, 1, rel.endsWith('.jpg') ? 'jpeg' : 'png', ch);
       write(maskPathOf(join(root, 'images', rel))!, encodePng({ width: w, height: h, data: maskOf(w, h, N_CLASSES) }));
     }
-    for (const name of ['wrong-size', 'bad-value', 'corrupt', 'no-mask', 'rgb-mask']) await writeImage(join(root, 'images', 'train', `${name}.png`), 10, 10, 2, 'png', 1);
+    for (const name of ['wrong-size', 'bad-value', 'corrupt', 'truncated', 'no-mask', 'rgb-mask']) await writeImage(join(root, 'images', 'train', `${name}.png`), 10, 10, 2, 'png', 1);
     write(join(root, 'masks/train/wrong-size.png'), encodePng({ width: 10, height: 11, data: new Uint8Array(110) }));
     const badValue = maskOf(10, 10, N_CLASSES);
     [badValue[5], badValue[6]] = [7, 7];
     write(join(root, 'masks/train/bad-value.png'), encodePng({ width: 10, height: 10, data: badValue }));
     write(join(root, 'masks/train/corrupt.png'), Buffer.from('this is not a png'));
+    const whole = encodePng({ width: 10, height: 10, data: maskOf(10, 10, N_CLASSES) });
+    write(join(root, 'masks/train/truncated.png'), whole.subarray(0, whole.length - 20));
     await sharp(Buffer.alloc(300, 1), { raw: { width: 10, height: 10, channels: 3 } }).png().toFile(join(root, 'masks/train/rgb-mask.png'));
     writeFileSync(join(root, 'data.yaml'), 'train: images/train\nval: images/val\nnames: [background, ring, core]\n');
   });
@@ -69,6 +71,7 @@ describe('resolveSegmentData: the data.yaml layout', () => {
       'masks/train/wrong-size.png': 'mask is 10×11 but its image is 10×10',
       'masks/train/bad-value.png': 'mask holds value 7, neither a class (0–2) nor 255 (ignore)',
       'masks/train/corrupt.png': 'mask unreadable: not an image (no image format Kestrel reads)',
+      'masks/train/truncated.png': 'mask unreadable: truncated file (the image data ends early)',
       'masks/train/no-mask.png': 'mask not found (for no-mask.png)',
       'masks/train/rgb-mask.png': 'mask unreadable: not an 8-bit single-channel image (3 channel(s) of uchar)',
     });
@@ -87,8 +90,10 @@ describe('resolveSegmentData: the data.yaml layout', () => {
     await assert.rejects(resolveSegmentData(root, { strict: true }), (e: Error) => {
       assert.equal(e.name, 'DataError');
       assert.ok(!e.message.includes('\n'));
-      assert.match(e.message, /^5 unusable image\/mask pairs \(--strict stops; without it they are left out and listed\): /);
-      for (const name of ['wrong-size', 'bad-value', 'corrupt', 'no-mask', 'rgb-mask']) assert.ok(e.message.includes(`${name}.png (`), name);
+      assert.match(e.message, /^6 unusable image\/mask pairs \(--strict stops; without it they are left out and listed\): /);
+      // The first five are named, the sixth counted.
+      assert.equal(['wrong-size', 'bad-value', 'corrupt', 'truncated', 'no-mask', 'rgb-mask'].filter((name) => e.message.includes(`${name}.png (`)).length, 5);
+      assert.match(e.message, /; and 1 more$/);
       return true;
     });
   });
