@@ -32,11 +32,11 @@ const isImage = (f: File): boolean => f.type.startsWith('image/') || /\.(jpe?g|p
 
 type Answer = { top: Top } | { boxes: PredictedBox[] } | { error: string };
 
-/** One answer per file: top classes from a classifier, boxes from a detector. */
-async function predictOnServer(files: File[], k: number): Promise<Answer[]> {
+/** One answer per file: top classes from a classifier (k of them), boxes from a detector (k: null). */
+async function predictOnServer(files: File[], k: number | null): Promise<Answer[]> {
   const form = new FormData();
   for (const f of files) form.append('images', f, f.name);
-  const r = await request(`/v1/predict?topk=${k}`, { method: 'POST', body: form });
+  const r = await request(k === null ? '/v1/predict' : `/v1/predict?topk=${k}`, { method: 'POST', body: form });
   const body = (await r.json()) as { predictions: { top?: Top; boxes?: PredictedBox[]; error?: string | { message: string } }[] };
   return body.predictions.map((p) => (p.boxes ? { boxes: p.boxes } : p.top ? { top: p.top } : { error: typeof p.error === 'string' ? p.error : p.error?.message ?? 'no prediction' }));
 }
@@ -77,7 +77,7 @@ export function PredictPage() {
     setStatus(detect ? `Detecting objects in ${images} ${place}…` : `Classifying ${images} ${place}…`);
     try {
       if (mode === 'server') {
-        const out = await predictOnServer(batch.map((i) => i.file), topk);
+        const out = await predictOnServer(batch.map((i) => i.file), detect ? null : topk);
         const ms = Math.round(performance.now() - t0);
         batch.forEach((it, n) => {
           const r = out[n];
@@ -210,8 +210,8 @@ export function PredictPage() {
       {items.length > 0 && (
         <ul className="results" aria-label="Predictions">
           {items.map((it) => (
-            <li key={it.key} className={it.boxes ? 'card detect' : 'card'} data-state={it.state} data-where={it.where}>
-              {!it.boxes && <img src={it.url} alt="" />}
+            <li key={it.key} className={it.state === 'done' && it.boxes ? 'card detect' : 'card'} data-state={it.state} data-where={it.where}>
+              {!(it.state === 'done' && it.boxes) && <img src={it.url} alt="" />}
               <div>
                 <h2 className="card-title">{it.file.name}</h2>
                 {it.state === 'working' && <p>Working…</p>}
