@@ -19,6 +19,9 @@ export interface DetectionClassRow {
   ap50_95: number;
 }
 
+/** Ultralytics' model-selection score, what picks a detection run's best epoch. */
+export const detectionFitness = (map50: number, map50_95: number): number => 0.1 * map50 + 0.9 * map50_95;
+
 export interface DetectionSummary {
   images: number;
   instances: number;
@@ -119,7 +122,7 @@ export class DetectionMetrics {
       map50,
       map75: mean(curves.ap.map((a) => a[t75]!)),
       map50_95,
-      fitness: 0.1 * map50 + 0.9 * map50_95,
+      fitness: detectionFitness(map50, map50_95),
       perClass,
       curves,
       confusionMatrix: this.cm.map((row) => [...row]),

@@ -4,13 +4,10 @@
  * other plots are (see png.ts for why SVG).
  */
 import sharp from 'sharp';
+import { boxColour, labelInk } from './box-overlay.js';
 import { FONT, escapeXml, px } from './svg.js';
 
-/** Ultralytics' 20-colour palette, so class colours match what users know from there. */
-export const BOX_COLOURS = [
-  '#FF3838', '#FF9D97', '#FF701F', '#FFB21D', '#CFD231', '#48F90A', '#92CC17', '#3DDB86', '#1A9334', '#00D4BB',
-  '#2C99A8', '#00C2FF', '#344593', '#6473FF', '#0018EC', '#8438FF', '#520085', '#CB38FF', '#FF95C8', '#FF37C7',
-] as const;
+export { BOX_COLOURS } from './box-overlay.js';
 
 export interface DrawnBox {
   /** x1, y1, x2, y2 in the image's pixels. */
@@ -26,7 +23,7 @@ export function boxesSvg(width: number, height: number, boxes: readonly DrawnBox
   const line = Math.max(1, Math.round(Math.min(width, height) / 200));
   const font = Math.max(9, Math.round(Math.min(width, height) / 40));
   const parts = boxes.map(({ box: [x1, y1, x2, y2], cls, label }) => {
-    const c = BOX_COLOURS[((cls % BOX_COLOURS.length) + BOX_COLOURS.length) % BOX_COLOURS.length]!;
+    const c = boxColour(cls);
     // The stroke lies inside the box, on whole pixels (a stroke centred on the edge would
     // half-cover two pixel rows).
     const h = line / 2;
@@ -34,7 +31,7 @@ export function boxesSvg(width: number, height: number, boxes: readonly DrawnBox
     if (label) {
       const w = label.length * font * 0.62 + 4;
       const top = y1 - font - 3 >= 0 ? y1 - font - 3 : y1;
-      s += `<rect x="${px(x1)}" y="${px(top)}" width="${px(w)}" height="${font + 3}" fill="${c}"/><text x="${px(x1 + 2)}" y="${px(top + font)}" font-family="${FONT}" font-size="${font}" fill="#FFFFFF">${escapeXml(label)}</text>`;
+      s += `<rect x="${px(x1)}" y="${px(top)}" width="${px(w)}" height="${font + 3}" fill="${c}"/><text x="${px(x1 + 2)}" y="${px(top + font)}" font-family="${FONT}" font-size="${font}" fill="${labelInk(c)}">${escapeXml(label)}</text>`;
     }
     return s;
   });

@@ -2,7 +2,8 @@
  * Training and validation runs under a project folder (`runs/` or `runs/classify/`), read for the
  * web UI: what each run was asked to do (args.yaml), how it went (results.csv, metrics.json,
  * test_metrics.json), which epoch the trainer kept as best (weights/best.safetensors' header), the
- * best epoch's confusion matrix and the validation images it got wrong. Ids are folder paths
+ * best epoch's confusion matrix and the validation images it got wrong (classification) or its
+ * validation images with ground truth beside predictions (detection). Ids are folder paths
  * relative to the project, and every path a request names is checked to stay inside its run.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { bestRow } from '../engine/fitness.js';
 import { parseCsv } from '../engine/run-dir.js';
 import { classifyRowFitness } from '../tasks/classify/fitness.js';
+import { detectRowFitness } from '../tasks/detect/fitness.js';
 import type { ValErrorsIndex } from '../tasks/classify/val-errors.js';
 import { HttpError } from '../http/index.js';
 import { readCheckpointMeta } from './checkpoint-meta.js';
@@ -22,21 +24,26 @@ export interface RunSummary {
   name: string;
   /** train: results.csv per epoch; val: one evaluation (metrics.json). */
   kind: 'train' | 'val';
+  /** args.yaml's `task`, else read from the run's columns (`classify`, `detect`); null when unknown. */
+  task: string | null;
   model: string | null;
   data: string | null;
   epochs: { done: number; total: number | null } | null;
   /** The last results.csv row (train) or the evaluation's headline numbers (val). */
   final: Record<string, number>;
   /**
-   * The epoch the trainer kept as best: from weights/best.safetensors (its `epoch` and
-   * `metrics.accuracy`), or by the trainer's own rule on results.csv when that is unreadable.
+   * The epoch the trainer kept as best: from weights/best.safetensors (its `epoch` and metrics),
+   * or by the trainer's own rule on results.csv when that is unreadable.
    */
-  best: { epoch: number; val_accuracy: number } | null;
+  best: BestEpoch | null;
   /** The best weights on the held-out test split (test_metrics.json), when the data has one. */
   test: TestMetrics | null;
   /** Last change to any of the run's files (ISO time). */
   updated: string;
 }
+
+/** A classification run's best epoch by validation accuracy, a detection run's by mAP. */
+export type BestEpoch = { epoch: number; val_accuracy: number } | { epoch: number; mAP50: number; 'mAP50-95': number };
 
 export interface TestMetrics {
   /** The best epoch, whose weights were tested. */
@@ -58,12 +65,16 @@ export interface RunDetail extends RunSummary {
   results: Record<string, number | string>[];
   confusion: Confusion | null;
   errors: ValErrorsIndex | null;
-  /** The PNG plots present (results.png, confusion_matrix.png, train_batch.png). */
+  /** The plots present, of results.png, confusion_matrix.png, train_batch.png, PR_curve.png, F1_curve.png. */
   plots: string[];
+  /** Detection: validation batches drawn with their labels and with the best epoch's predictions. */
+  valBatches: { labels: string; pred: string }[];
 }
 
 const MARKERS = ['args.yaml', 'results.csv', 'metrics.json'];
-const PLOTS = ['results.png', 'confusion_matrix.png', 'train_batch.png'];
+const PLOTS = ['results.png', 'confusion_matrix.png', 'train_batch.png', 'PR_curve.png', 'F1_curve.png'];
+/** Ultralytics writes up to three validation batches; the detection trainer writes the first. */
+const VAL_BATCHES = [0, 1, 2].map((i) => ({ labels: `val_batch${i}_labels.jpg`, pred: `val_batch${i}_pred.jpg` }));
 /** Folders inside a run that never hold another run. */
 const INNER = new Set(['weights', 'val_errors']);
 const MAX_DEPTH = 3;
@@ -127,6 +138,11 @@ interface ValMetrics {
   split?: string;
   accuracy?: number;
   top5?: number | null;
+  /** Detection. */
+  precision?: number;
+  recall?: number;
+  map50?: number;
+  map50_95?: number;
   loss?: number;
   count?: number;
   confusionMatrix?: number[][];
@@ -135,17 +151,33 @@ interface ValMetrics {
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** The task a run trained or evaluated: args.yaml says so; older runs are known by their columns. */
+function taskOf(args: Record<string, unknown> | null, columns: Record<string, unknown>): string | null {
+  if (typeof args?.task === 'string') return args.task;
+  if ('mAP50' in columns || 'map50' in columns) return 'detect';
+  if ('val_accuracy' in columns || 'accuracy' in columns) return 'classify';
+  return null;
+}
+
+/** The best row's numbers the runs page shows, or null when the row lacks them. */
+function bestOf(task: string | null, epoch: unknown, m: Record<string, unknown>): BestEpoch | null {
+  if (!isNumber(epoch) || !Number.isInteger(epoch) || epoch < 1) return null;
+  if (task === 'detect') {
+    const [map50, map50_95] = [m.map50 ?? m.mAP50, m.map50_95 ?? m['mAP50-95']];
+    return isNumber(map50) && isNumber(map50_95) ? { epoch, mAP50: map50, 'mAP50-95': map50_95 } : null;
+  }
+  const accuracy = m.accuracy ?? m.val_accuracy;
+  return isNumber(accuracy) ? { epoch, val_accuracy: accuracy } : null;
+}
+
 /** One definition of `best`, the trainer's: the epoch its best checkpoint records, else its rule on results.csv. */
-function bestEpoch(dir: string, results: Record<string, number | string>[]): RunSummary['best'] {
+function bestEpoch(dir: string, task: string | null, results: Record<string, number | string>[]): BestEpoch | null {
   const meta = readCheckpointMeta(dir, 'weights/best.safetensors');
   const epoch = meta?.epoch;
-  if (isNumber(epoch) && Number.isInteger(epoch) && epoch > 0) {
-    const metrics = meta?.metrics as Record<string, unknown> | undefined;
-    const accuracy = metrics?.accuracy ?? results.find((r) => r.epoch === epoch)?.val_accuracy;
-    if (isNumber(accuracy)) return { epoch, val_accuracy: accuracy };
-  }
-  const row = bestRow(results, classifyRowFitness);
-  return row && isNumber(row.epoch) && isNumber(row.val_accuracy) ? { epoch: row.epoch, val_accuracy: row.val_accuracy } : null;
+  const fromMeta = bestOf(task, epoch, { ...results.find((r) => r.epoch === epoch), ...(meta?.metrics as Record<string, unknown> | undefined) });
+  if (fromMeta) return fromMeta;
+  const row = bestRow(results, task === 'detect' ? detectRowFitness : classifyRowFitness);
+  return row ? bestOf(task, row.epoch, row) : null;
 }
 
 function readTest(dir: string): TestMetrics | null {
@@ -159,14 +191,19 @@ function summarise(project: string, dir: string, args: Record<string, unknown> |
   const base = { id: toId(project, dir), name: dir.split(sep).pop()!, updated: lastModified(dir) };
   if (results.length === 0 && existsSync(join(dir, 'metrics.json'))) {
     const m = readJson<ValMetrics>(dir, 'metrics.json') ?? {};
-    return { ...base, kind: 'val', model: str(m.weights), data: str(m.data), epochs: null, final: numbers({ accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count }), best: null, test: null };
+    const task = taskOf(args, m as Record<string, unknown>);
+    const final = task === 'detect'
+      ? { precision: m.precision, recall: m.recall, mAP50: m.map50, 'mAP50-95': m.map50_95, count: m.count }
+      : { accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count };
+    return { ...base, kind: 'val', task, model: str(m.weights), data: str(m.data), epochs: null, final: numbers(final), best: null, test: null };
   }
   const last = results.at(-1);
   const total = typeof args?.epochs === 'number' ? args.epochs : null;
+  const task = taskOf(args, results[0] ?? {});
   return {
-    ...base, kind: 'train', model: str(args?.model), data: str(args?.data),
+    ...base, kind: 'train', task, model: str(args?.model), data: str(args?.data),
     epochs: { done: typeof last?.epoch === 'number' ? last.epoch : 0, total }, final: last ? numbers(last) : {},
-    best: bestEpoch(dir, results), test: readTest(dir),
+    best: bestEpoch(dir, task, results), test: readTest(dir),
   };
 }
 
@@ -218,12 +255,14 @@ export function readRun(project: string, id: string): RunDetail {
   const results = readResults(dir);
   const summary = summarise(project, dir, args, results);
   let confusion = readJson<Confusion>(dir, 'confusion_matrix.json');
-  if (confusion === null && summary.kind === 'val') {
+  // A detection run's matrix has a background row and column and only a picture (confusion_matrix.png).
+  if (confusion === null && summary.kind === 'val' && summary.task !== 'detect') {
     const m = readJson<ValMetrics>(dir, 'metrics.json');
     if (m?.confusionMatrix && m.perClass) confusion = { classes: m.perClass.map((p) => p.class), matrix: m.confusionMatrix };
   }
   const errors = readJson<ValErrorsIndex>(dir, 'val_errors/index.json');
-  return { ...summary, args, results, confusion, errors, plots: PLOTS.filter((p) => existsSync(join(dir, p))) };
+  const has = (f: string): boolean => existsSync(join(dir, f));
+  return { ...summary, args, results, confusion, errors, plots: PLOTS.filter(has), valBatches: VAL_BATCHES.filter((b) => has(b.labels) && has(b.pred)) };
 }
 
 /**

@@ -48,7 +48,7 @@ describe('detection training', () => {
     assert.deepEqual(meta.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     const best = rows.find((x) => x.epoch === meta.epoch)!;
     assert.ok(Math.abs(meta.metrics!.map50! - best.mAP50!) < 1e-6);
-    for (const f of ['results.png', 'train_batch.png', 'PR_curve.png', 'F1_curve.png', 'confusion_matrix.png']) assert.ok(existsSync(join(r.dir, f)), f);
+    for (const f of ['results.png', 'train_batch.png', 'PR_curve.png', 'F1_curve.png', 'confusion_matrix.png', 'val_batch0_labels.jpg', 'val_batch0_pred.jpg']) assert.ok(existsSync(join(r.dir, f)), f);
     bestPath = r.best!.path;
   });
 

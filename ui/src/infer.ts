@@ -1,13 +1,18 @@
 /**
  * Prediction in this browser: the model's .onnx bytes run on ONNX Runtime Web (WebAssembly), and
  * images are prepared by the same transform code the server runs (src/data), so the top classes
- * agree with the server's. Nothing is uploaded: the image stays on this machine.
+ * agree with the server's; a detector's output goes through the same NMS and un-letterboxing
+ * (src/tasks/detect/postprocess.ts). Nothing is uploaded: the image stays on this machine.
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { fitPipeline } from '../../src/data/input-size';
 import { fromRgba } from '../../src/data/rgba';
 import { Rng } from '../../src/data/rng';
+import { applySampleTransforms } from '../../src/data/sample';
 import { applyTransforms, type TransformSpec } from '../../src/data/transforms';
+import { NMS_PREDICT } from '../../src/metrics/nms';
+import type { PredictedBox } from '../../src/plot/box-overlay';
+import { detectionsOf, toOriginal } from '../../src/tasks/detect/postprocess';
 import { request, type ModelInfo, type Top } from './api';
 
 // The .mjs loader and .wasm binary sit in ort/ beside the page (copied there by the build).
@@ -70,9 +75,35 @@ export class BrowserModel {
     if (img.channels !== channels || img.height !== imgsz[0] || img.width !== imgsz[1]) {
       throw new Error(`the transforms give ${img.channels}×${img.height}×${img.width} images; the model takes ${channels}×${imgsz[0]}×${imgsz[1]}`);
     }
-    const input = new ort.Tensor('float32', img.data, [1, channels, imgsz[0], imgsz[1]]);
-    const result = await this.session.run({ [this.session.inputNames[0]!]: input });
-    const scores = result[this.session.outputNames[0]!]!.data as Float32Array;
+    const scores = await this.run(img.data);
     return topK(output === 'logits' ? softmax(scores) : scores, names, k);
+  }
+
+  /**
+   * A detector's boxes for one image, best first, in the image's own pixels: the contract's
+   * transforms (a letterbox) with the geometry tracked, then the server's NMS defaults
+   * (conf 0.25, IoU 0.7, at most 300 boxes) and the letterbox undone.
+   */
+  async detect(file: Blob): Promise<PredictedBox[]> {
+    const { channels, imgsz, names, transforms } = this.info;
+    const img = await decodeFile(file, channels);
+    const s = applySampleTransforms({ img, geometry: { size: [img.height, img.width], scale: [1, 1], pad: [0, 0] } }, transforms.filter((t) => t.op !== 'toTensor'), new Rng(0));
+    if (s.img.height !== imgsz[0] || s.img.width !== imgsz[1] || !s.geometry) {
+      throw new Error(`the transforms give ${s.img.channels}×${s.img.height}×${s.img.width} images${s.geometry ? '' : ' without a letterbox to undo'}; the model takes ${channels}×${imgsz[0]}×${imgsz[1]}`);
+    }
+    const out = await this.run(s.img.data);
+    const d = toOriginal(detectionsOf(out, 0, names.length, out.length / (4 + names.length), NMS_PREDICT), s.geometry);
+    return Array.from(d.scores, (score, i) => ({
+      label: names[d.classes[i]!] ?? String(d.classes[i]!), class: d.classes[i]!, score,
+      box: [d.boxes[i * 4]!, d.boxes[i * 4 + 1]!, d.boxes[i * 4 + 2]!, d.boxes[i * 4 + 3]!],
+    }));
+  }
+
+  /** The first output of the model for one prepared image (CHW floats). */
+  private async run(chw: Float32Array): Promise<Float32Array> {
+    const { channels, imgsz } = this.info;
+    const input = new ort.Tensor('float32', chw, [1, channels, imgsz[0], imgsz[1]]);
+    const result = await this.session.run({ [this.session.inputNames[0]!]: input });
+    return result[this.session.outputNames[0]!]!.data as Float32Array;
   }
 }

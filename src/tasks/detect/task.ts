@@ -12,7 +12,7 @@ import type { TaskRun, TrainTask, Validation } from '../../engine/task.js';
 import { DetectionMetrics, type DetectionSummary } from '../../metrics/detect-metrics.js';
 import { NMS_VAL } from '../../metrics/nms.js';
 import { createDetector, isModelName, listModels, MODELS, type DetectorModel } from '../../models/registry.js';
-import { detectionConfusionPng, f1CurvePng, prCurvePng, trainingCurves } from '../../plot/index.js';
+import { detectionConfusionPng, f1CurvePng, prCurvePng, trainingCurves, type DrawnBox } from '../../plot/index.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Device } from '../../tensor/device.js';
 import { noGrad } from '../../tensor/runtime.js';
@@ -20,12 +20,20 @@ import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { parseDetectArgs, type DetectTrainArgs } from './config.js';
 import { DetectionLoss } from './loss.js';
-import { writeDetectBatch } from './plots.js';
+import { batchImages, drawnDetections, writeDetectBatch, writeValBatch, type PlotImage } from './plots.js';
 import { detectionsOf, toOriginal } from './postprocess.js';
 import { mosaicClosed, prepareDetect } from './setup.js';
 
 export interface DetectValidation extends Validation {
   metricsSummary: DetectionSummary;
+  /** The first validation batch with its labels and predictions, drawn when the epoch is best. */
+  sample: ValSample;
+}
+
+/** The first validation batch, in the letterboxed pixels the model saw. */
+export interface ValSample {
+  images: PlotImage[];
+  predicted: DrawnBox[][];
 }
 
 const LOSS_NAMES = { box: 'box_loss', cls: 'cls_loss', dfl: 'dfl_loss' } as const;
@@ -40,8 +48,11 @@ interface EvalContext {
   truth: BoxTargets[];
 }
 
-/** One pass over the validation loader: Ultralytics' metrics and the three loss terms. */
-export async function evaluateDetector(model: DetectorModel, loader: DataLoader, c: EvalContext, quiet: boolean): Promise<{ summary: DetectionSummary; losses: Record<string, number> }> {
+/**
+ * One pass over the validation loader: Ultralytics' metrics and the three loss terms, and with
+ * `sample` the first batch's pictures and predictions.
+ */
+export async function evaluateDetector(model: DetectorModel, loader: DataLoader, c: EvalContext, quiet: boolean, sample?: ValSample): Promise<{ summary: DetectionSummary; losses: Record<string, number> }> {
   model.eval();
   const metrics = new DetectionMetrics(c.classes);
   const sums = { box: 0, cls: 0, dfl: 0 };
@@ -56,10 +67,13 @@ export async function evaluateDetector(model: DetectorModel, loader: DataLoader,
         return { decoded: out.decoded!.dataSync() as Float32Array, anchors: out.decoded!.size(2), items: r.items };
       }));
       for (const k of ['box', 'cls', 'dfl'] as const) sums[k] += items[k];
+      const first = sample !== undefined && batches === 0;
+      if (first) sample.images = batchImages(batch, c.classes);
       batches++;
       batch.indices.forEach((index, b) => {
-        const det = toOriginal(detectionsOf(decoded, b, c.classes.length, anchors, { ...NMS_VAL, multiLabel: true }), batch.geometry![b]!);
-        metrics.update(det, c.truth[index]!);
+        const inInput = detectionsOf(decoded, b, c.classes.length, anchors, { ...NMS_VAL, multiLabel: true });
+        if (first && b < sample.images.length) sample.predicted[b] = drawnDetections(inInput, c.classes);
+        metrics.update(toOriginal(inInput, batch.geometry![b]!), c.truth[index]!);
       });
       bar.update(batches);
     }
@@ -108,23 +122,26 @@ async function setup(args: DetectTrainArgs): Promise<TaskRun<DetectorModel, Dete
       return { loss: r.loss, items: { [LOSS_NAMES.box]: r.items.box, [LOSS_NAMES.cls]: r.items.cls, [LOSS_NAMES.dfl]: r.items.dfl } };
     },
     async validate(model, _epoch, quiet) {
-      const { summary: m, losses } = await evaluateDetector(model, valLoader, ctx, quiet);
+      const sample: ValSample = { images: [], predicted: [] };
+      const { summary: m, losses } = await evaluateDetector(model, valLoader, ctx, quiet, sample);
       return {
         row: { val_box_loss: losses.box!, val_cls_loss: losses.cls!, val_dfl_loss: losses.dfl!, precision: m.precision, recall: m.recall, mAP50: m.map50, 'mAP50-95': m.map50_95 },
         fitness: m.fitness,
         metrics: { precision: m.precision, recall: m.recall, map50: m.map50, map50_95: m.map50_95 },
         summary: `P ${f3(m.precision)} · R ${f3(m.recall)} · mAP50 ${f3(m.map50)} · mAP50-95 ${f3(m.map50_95)}`,
         metricsSummary: m,
+        sample,
       };
     },
     plotBatch: (batch, path) => writeDetectBatch(batch, classes, path),
-    async afterEpoch(run, v, { isBest }) {
+    async afterEpoch(run, v, { epoch, isBest }) {
       await trainingCurves(run.rows as Record<string, number>[], run.file('results.png'));
       if (isBest) {
         const m = v.metricsSummary;
         await prCurvePng(m.curves, classes, run.file('PR_curve.png'));
         await f1CurvePng(m.curves, classes, run.file('F1_curve.png'));
         await detectionConfusionPng(m.confusionMatrix, classes, run.file('confusion_matrix.png'), { title: 'Confusion matrix (best epoch, val)' });
+        await writeValBatch(v.sample.images, v.sample.predicted, run.path, epoch);
       }
     },
     async close() {

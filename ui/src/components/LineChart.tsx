@@ -24,13 +24,14 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
-export function LineChart({ title, series, yLabel, format = (v) => v.toFixed(3) }: { title: string; series: Series[]; yLabel: string; format?: (v: number) => string }) {
+/** `domain`: a y range always shown (e.g. [0, 1] for mAP), widened when the values leave it. */
+export function LineChart({ title, series, yLabel, format = (v) => v.toFixed(3), domain }: { title: string; series: Series[]; yLabel: string; format?: (v: number) => string; domain?: [number, number] }) {
   const id = useId();
   const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
   const [at, setAt] = useState<number | null>(null);
   if (xs.length === 0 || ys.length === 0) return null;
-  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  let [y0, y1] = [Math.min(...ys, ...(domain ? [domain[0]] : [])), Math.max(...ys, ...(domain ? [domain[1]] : []))];
   if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   const yt = niceTicks(y0, y1);
   [y0, y1] = [Math.min(y0, yt[0]!), Math.max(y1, yt.at(-1)!)];

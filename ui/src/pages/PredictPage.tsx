@@ -1,9 +1,12 @@
 /**
- * Predict: drop or pick images and see the top classes, computed on the server (POST /v1/predict)
- * or in this browser (ONNX Runtime Web), where the images never leave the machine.
+ * Predict: drop or pick images and see the top classes, or for a detector the boxes drawn over the
+ * image with a score threshold, computed on the server (POST /v1/predict) or in this browser
+ * (ONNX Runtime Web), where the images never leave the machine.
  */
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
+import type { PredictedBox } from '../../../src/plot/box-overlay';
 import { ApiError, getJson, request, type ModelInfo, type Top } from '../api';
+import { BoxedImage } from '../components/BoxedImage';
 import { ScoreBars } from '../components/ScoreBars';
 import { TokenForm } from '../components/TokenForm';
 import type { BrowserModel } from '../infer';
@@ -19,25 +22,34 @@ interface Item {
   state: 'working' | 'done' | 'error';
   where: Where;
   top?: Top;
+  /** A detector's answer. */
+  boxes?: PredictedBox[];
   error?: string;
   ms?: number;
 }
 
 const isImage = (f: File): boolean => f.type.startsWith('image/') || /\.(jpe?g|png|webp|gif|tiff?)$/i.test(f.name);
 
-async function classifyOnServer(files: File[], k: number): Promise<({ top: Top } | { error: string })[]> {
+type Answer = { top: Top } | { boxes: PredictedBox[] } | { error: string };
+
+/** One answer per file: top classes from a classifier (k of them), boxes from a detector (k: null). */
+async function predictOnServer(files: File[], k: number | null): Promise<Answer[]> {
   const form = new FormData();
   for (const f of files) form.append('images', f, f.name);
-  const r = await request(`/v1/predict?topk=${k}`, { method: 'POST', body: form });
-  const body = (await r.json()) as { predictions: { top?: Top; error?: string | { message: string } }[] };
-  return body.predictions.map((p) => (p.top ? { top: p.top } : { error: typeof p.error === 'string' ? p.error : p.error?.message ?? 'no prediction' }));
+  const r = await request(k === null ? '/v1/predict' : `/v1/predict?topk=${k}`, { method: 'POST', body: form });
+  const body = (await r.json()) as { predictions: { top?: Top; boxes?: PredictedBox[]; error?: string | { message: string } }[] };
+  return body.predictions.map((p) => (p.boxes ? { boxes: p.boxes } : p.top ? { top: p.top } : { error: typeof p.error === 'string' ? p.error : p.error?.message ?? 'no prediction' }));
 }
+
+/** Ultralytics' and `kestrel predict`'s default confidence. */
+const DEFAULT_THRESHOLD = 0.25;
 
 export function PredictPage() {
   const [model, setModel] = useState<ModelInfo | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [where, setWhere] = useState<Where>('server');
   const [k, setK] = useState(5);
+  const [minScore, setMinScore] = useState(DEFAULT_THRESHOLD);
   const [items, setItems] = useState<Item[]>([]);
   const [status, setStatus] = useState('');
   const [dragging, setDragging] = useState(false);
@@ -59,14 +71,17 @@ export function PredictPage() {
   const run = useCallback(async (batch: Item[], mode: Where, topk: number) => {
     if (model === null || batch.length === 0) return;
     const t0 = performance.now();
-    setStatus(`Classifying ${batch.length} image${batch.length > 1 ? 's' : ''} ${mode === 'server' ? 'on the server' : 'in this browser'}…`);
+    const detect = model.task === 'detect';
+    const images = `${batch.length} image${batch.length > 1 ? 's' : ''}`;
+    const place = mode === 'server' ? 'on the server' : 'in this browser';
+    setStatus(detect ? `Detecting objects in ${images} ${place}…` : `Classifying ${images} ${place}…`);
     try {
       if (mode === 'server') {
-        const out = await classifyOnServer(batch.map((i) => i.file), topk);
+        const out = await predictOnServer(batch.map((i) => i.file), detect ? null : topk);
         const ms = Math.round(performance.now() - t0);
         batch.forEach((it, n) => {
           const r = out[n];
-          update(it, r && 'top' in r ? { state: 'done', where: mode, top: r.top, ms } : { state: 'error', where: mode, error: r?.error ?? 'no prediction' });
+          update(it, r && 'top' in r ? { state: 'done', where: mode, top: r.top, ms } : r && 'boxes' in r ? { state: 'done', where: mode, boxes: r.boxes, ms } : { state: 'error', where: mode, error: r?.error ?? 'no prediction' });
         });
       } else {
         if (browserModel.current === null) {
@@ -79,14 +94,14 @@ export function PredictPage() {
         for (const it of batch) {
           const t1 = performance.now();
           try {
-            const top = await bm.classify(it.file, topk);
-            update(it, { state: 'done', where: mode, top, ms: Math.round(performance.now() - t1) });
+            const answer = detect ? { boxes: await bm.detect(it.file) } : { top: await bm.classify(it.file, topk) };
+            update(it, { state: 'done', where: mode, ...answer, ms: Math.round(performance.now() - t1) });
           } catch (e) {
             update(it, { state: 'error', where: mode, error: (e as Error).message });
           }
         }
       }
-      setStatus(`Done: ${batch.length} image${batch.length > 1 ? 's' : ''} classified ${mode === 'server' ? 'on the server' : 'in this browser'}.`);
+      setStatus(`Done: ${images} ${detect ? 'searched for objects' : 'classified'} ${place}.`);
     } catch (e) {
       const msg = (e as Error).message;
       for (const it of batch) update(it, { state: 'error', where: mode, error: msg });
@@ -133,7 +148,7 @@ export function PredictPage() {
       {model && (
         <>
           <p className="model-info">
-            Model <strong>{model.id}</strong>: {model.names.length} classes, {model.imgsz[0]}×{model.imgsz[1]} px, {model.channels === 1 ? 'grey' : 'RGB'}
+            Model <strong>{model.id}</strong>: {model.task === 'detect' ? 'a detector of ' : ''}{model.names.length} classes, {model.imgsz[0]}×{model.imgsz[1]} px, {model.channels === 1 ? 'grey' : 'RGB'}
             {model.precision ? `, ${model.precision}` : ''}.
           </p>
           <div className="controls">
@@ -146,15 +161,23 @@ export function PredictPage() {
                 <input type="radio" name="where" value="browser" checked={where === 'browser'} onChange={() => switchTo('browser')} /> in this browser
               </label>
             </fieldset>
-            <label className="topk">
-              Labels per image{' '}
-              <input type="number" min={1} max={Math.min(20, model.names.length)} value={k} onChange={(e) => setK(Math.max(1, Math.min(20, Number(e.target.value) || 1)))} />
-            </label>
+            {model.task === 'detect' ? (
+              <label className="threshold">
+                Score threshold
+                <input type="range" min={0} max={1} step={0.05} value={minScore} onChange={(e) => setMinScore(Number(e.target.value))} aria-valuetext={minScore.toFixed(2)} />
+                <output data-testid="threshold">{minScore.toFixed(2)}</output>
+              </label>
+            ) : (
+              <label className="topk">
+                Labels per image{' '}
+                <input type="number" min={1} max={Math.min(20, model.names.length)} value={k} onChange={(e) => setK(Math.max(1, Math.min(20, Number(e.target.value) || 1)))} />
+              </label>
+            )}
           </div>
           <p className="privacy" id="privacy">
             {where === 'browser'
               ? 'In this browser: the model is downloaded once and runs here with ONNX Runtime Web (WebAssembly). Your images never leave this machine.'
-              : 'On the server: your images are uploaded to this Kestrel server, classified and not kept.'}
+              : `On the server: your images are uploaded to this Kestrel server, ${model.task === 'detect' ? 'searched for objects' : 'classified'} and not kept.`}
           </p>
           <div
             className={`drop${dragging ? ' over' : ''}`}
@@ -187,17 +210,16 @@ export function PredictPage() {
       {items.length > 0 && (
         <ul className="results" aria-label="Predictions">
           {items.map((it) => (
-            <li key={it.key} className="card" data-state={it.state} data-where={it.where}>
-              <img src={it.url} alt="" />
+            <li key={it.key} className={it.state === 'done' && it.boxes ? 'card detect' : 'card'} data-state={it.state} data-where={it.where}>
+              {!(it.state === 'done' && it.boxes) && <img src={it.url} alt="" />}
               <div>
                 <h2 className="card-title">{it.file.name}</h2>
                 {it.state === 'working' && <p>Working…</p>}
                 {it.state === 'error' && <p className="error">{it.error}</p>}
-                {it.state === 'done' && it.top && (
-                  <>
-                    <ScoreBars top={it.top} />
-                    <p className="where">{it.where === 'server' ? 'on the server' : 'in this browser'}{it.ms === undefined ? '' : ` · ${it.ms} ms`}</p>
-                  </>
+                {it.state === 'done' && it.top && <ScoreBars top={it.top} />}
+                {it.state === 'done' && it.boxes && <BoxedImage src={it.url} boxes={it.boxes} minScore={minScore} name={it.file.name} />}
+                {it.state === 'done' && (
+                  <p className="where">{it.where === 'server' ? 'on the server' : 'in this browser'}{it.ms === undefined ? '' : ` · ${it.ms} ms`}</p>
                 )}
               </div>
             </li>

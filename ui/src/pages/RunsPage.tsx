@@ -1,15 +1,19 @@
 /**
  * Runs: the training and validation runs of the project folder, and for one run its arguments,
- * final metrics, the best epoch (the trainer's) and the test split's accuracy, loss and accuracy curves (results.csv), confusion matrix and the validation
- * images it got wrong.
+ * final metrics, the best epoch (the trainer's) and the test split's accuracy, curves from
+ * results.csv, and what the task drew: for classification the confusion matrix and the validation
+ * images it got wrong, for detection the PR and F1 curves, the confusion matrix and validation
+ * images with their labels beside the predictions (DetectRun.tsx).
  */
 import { useEffect, useState } from 'react';
 import { getJson, runPath, type ApiError, type RunDetail, type RunSummary } from '../api';
 import { AuthImg } from '../components/AuthImg';
 import { ConfusionTable } from '../components/ConfusionTable';
-import { LineChart, type Series } from '../components/LineChart';
+import { LineChart } from '../components/LineChart';
 import { TokenForm } from '../components/TokenForm';
 import { pct } from '../components/ScoreBars';
+import { DetectImages } from './DetectRun';
+import { bestText, classifyCurves, detectCurves, SHOWN_PLOTS } from './run-parts';
 
 const fmt = (k: string, v: number): string => (/accuracy|top5|^acc/.test(k) ? pct(v) : k === 'lr' ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(4));
 const when = (iso: string): string => new Date(iso).toLocaleString();
@@ -45,12 +49,13 @@ function RunList() {
               <span className="run-name">{r.id}</span>
               <span className="run-meta">
                 {r.kind === 'train' ? 'training' : 'validation'}
+                {r.task ? ` · ${r.task}` : ''}
                 {r.model ? ` · ${r.model}` : ''}
                 {r.data ? ` · ${r.data}` : ''}
                 {r.epochs ? ` · ${r.epochs.done}${r.epochs.total ? `/${r.epochs.total}` : ''} epochs` : ''}
               </span>
               <span className="run-score">
-                {r.best ? `best val accuracy ${pct(r.best.val_accuracy)} (epoch ${r.best.epoch})` : r.final.accuracy !== undefined ? `accuracy ${pct(r.final.accuracy)}` : 'no results yet'}
+                {r.best ? bestText(r.best) : r.final.accuracy !== undefined ? `accuracy ${pct(r.final.accuracy)}` : r.final['mAP50-95'] !== undefined ? `mAP50-95 ${r.final['mAP50-95'].toFixed(3)}` : 'no results yet'}
                 {r.test ? ` · test accuracy ${pct(r.test.accuracy)}` : ''}
               </span>
               <span className="run-time">updated {when(r.updated)}</span>
@@ -62,21 +67,13 @@ function RunList() {
   );
 }
 
-function curves(rows: RunDetail['results']): { loss: Series[]; acc: Series[] } {
-  const col = (k: string): Series | null => {
-    const points = rows.filter((r) => typeof r.epoch === 'number' && typeof r[k] === 'number').map((r) => [r.epoch as number, r[k] as number] as [number, number]);
-    return points.length > 0 ? { name: k, points } : null;
-  };
-  const pick = (ks: string[]): Series[] => ks.map(col).filter((s): s is Series => s !== null);
-  return { loss: pick(['train_loss', 'val_loss']), acc: pick(['val_accuracy', 'val_top5']) };
-}
-
 function RunView({ id }: { id: string }) {
   const { data: run, error } = useJson<RunDetail>(runPath(id));
   if (error?.status === 401) return <TokenForm onSaved={() => location.reload()} />;
   if (error) return <p className="error" role="alert">{error.message}</p>;
   if (!run) return <p role="status">Loading {id}…</p>;
-  const { loss, acc } = curves(run.results);
+  const detect = run.task === 'detect';
+  const charts = (detect ? detectCurves : classifyCurves)(run.results).filter((c) => c.series.length > 0);
   const file = (f: string): string => runPath(id, `/files/${f.split('/').map(encodeURIComponent).join('/')}`);
   const args = Object.entries(run.args ?? {}).filter(([k]) => k !== 'classes');
   return (
@@ -84,6 +81,7 @@ function RunView({ id }: { id: string }) {
       <h2 id="run-title">{run.id}</h2>
       <p className="run-meta">
         {run.kind === 'train' ? 'Training run' : 'Validation run'}
+        {run.task ? ` · ${run.task}` : ''}
         {run.model ? ` · ${run.model}` : ''}
         {run.data ? ` · data ${run.data}` : ''}
         {run.epochs ? ` · ${run.epochs.done}${run.epochs.total ? ` of ${run.epochs.total}` : ''} epochs` : ''} · updated {when(run.updated)}
@@ -98,10 +96,16 @@ function RunView({ id }: { id: string }) {
                 <dd>{fmt(k, v)}</dd>
               </div>
             ))}
-            {run.best && (
+            {run.best && 'val_accuracy' in run.best && (
               <div>
                 <dt>best val_accuracy</dt>
                 <dd>{pct(run.best.val_accuracy)} (epoch {run.best.epoch})</dd>
+              </div>
+            )}
+            {run.best && 'mAP50' in run.best && (
+              <div>
+                <dt>best mAP50-95</dt>
+                <dd>{run.best['mAP50-95'].toFixed(3)}, mAP50 {run.best.mAP50.toFixed(3)} (epoch {run.best.epoch})</dd>
               </div>
             )}
             {run.test && (
@@ -117,8 +121,7 @@ function RunView({ id }: { id: string }) {
         <section aria-labelledby="curves-title">
           <h3 id="curves-title">Curves</h3>
           <div className="charts" data-testid="curves">
-            <LineChart title="Loss" yLabel="loss" series={loss} />
-            <LineChart title="Validation accuracy" yLabel="accuracy" series={acc} format={(v) => pct(v)} />
+            {charts.map((c) => <LineChart key={c.title} title={c.title} yLabel={c.yLabel} series={c.series} {...(c.format ? { format: c.format } : {})} {...(c.domain ? { domain: c.domain } : {})} />)}
           </div>
           <details>
             <summary>Every epoch's numbers (results.csv)</summary>
@@ -147,6 +150,7 @@ function RunView({ id }: { id: string }) {
           ) : null}
         </section>
       )}
+      {detect && <DetectImages run={run} file={file} />}
       {run.errors && (
         <section aria-labelledby="errors-title">
           <h3 id="errors-title">Misclassified validation images</h3>
@@ -182,10 +186,10 @@ function RunView({ id }: { id: string }) {
           </dl>
         </details>
       )}
-      {run.plots.length > 0 && (
+      {run.plots.some((p) => !detect || !SHOWN_PLOTS.includes(p)) && (
         <details>
           <summary>Plots written by the trainer</summary>
-          {run.plots.map((p) => <AuthImg key={p} className="plot" src={file(p)} alt={p} loading="lazy" />)}
+          {run.plots.filter((p) => !detect || !SHOWN_PLOTS.includes(p)).map((p) => <AuthImg key={p} className="plot" src={file(p)} alt={p} loading="lazy" />)}
         </details>
       )}
     </article>
