@@ -98,7 +98,11 @@ async function receive(res: Response, tmp: string, url: string, total: number | 
  * const path = await fetchHub('torchvision:resnet50.IMAGENET1K_V2', { onProgress: (d, t) => bar.update(d) });
  */
 export async function fetchHub(name: string, opts: DownloadOptions = {}): Promise<string> {
-  const e = hubEntry(name);
+  return fetchEntry(hubEntry(name), opts);
+}
+
+/** fetchHub for an entry not in the table (a mirror's, a test's). */
+export async function fetchEntry(e: HubEntry, opts: DownloadOptions = {}): Promise<string> {
   const path = cachedPath(e);
   if (existsSync(path)) return path;
   const url = downloadUrl(e);
