@@ -5,10 +5,12 @@
  * --pretrained uses `applyPretrained` (the head may differ; see tasks/classify/pretrained.ts).
  */
 import { readFileSync } from 'node:fs';
-import { CheckpointError, readWeights, type WeightFile } from '../checkpoint/index.js';
+import { CheckpointError, readSafetensorsHeader, readWeights, type WeightFile } from '../checkpoint/index.js';
 import { buildTransforms } from '../data/transforms.js';
 import { fetchHub, hubEntry, imagenetClasses, isHubName, type HubEntry } from '../hub/index.js';
-import { createModel, type ClassifierModel } from '../models/registry.js';
+import { createModel, type ClassifierModel, type TaskModel } from '../models/registry.js';
+import type { Module } from '../nn/module.js';
+import type { TaskName } from '../task.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { saveCheckpoint, type CheckpointMeta, type Preprocess } from './checkpoint.js';
 import { checkFinite } from './checkpoint-checks.js';
@@ -191,6 +193,93 @@ export async function importWeights(o: ImportOptions): Promise<{ out: string; mo
     } finally {
       model.dispose();
     }
+  } finally {
+    for (const t of w.tensors.values()) t.dispose();
+  }
+}
+
+/** What --pretrained implies before any weights are read: the model and the input normalisation. */
+export interface PretrainedInfo {
+  model?: string;
+  mean: number[];
+  std: number[];
+  channels: number;
+}
+
+/**
+ * The model and normalisation of pretrained weights, from the hub table or the checkpoint's
+ * header (no tensor is read, nothing is downloaded). Plain .pth and safetensors files say
+ * neither: they get ImageNet's mean and std, which torchvision's and timm's CNNs trained with.
+ */
+export function pretrainedInfo(spec: string): PretrainedInfo {
+  if (isHubName(spec)) {
+    const e = hubEntry(spec);
+    return { model: e.model, mean: e.eval.mean, std: e.eval.std, channels: 3 };
+  }
+  const meta = kestrelMeta(spec);
+  if (meta) return { model: meta.model.name, mean: meta.preprocess.mean, std: meta.preprocess.std, channels: meta.preprocess.channels };
+  return { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channels: 3 };
+}
+
+function kestrelMeta(path: string): CheckpointMeta | null {
+  try {
+    const raw = readSafetensorsHeader(path).metadata.kestrel;
+    return raw === undefined ? null : (JSON.parse(raw) as CheckpointMeta);
+  } catch (e) {
+    if (e instanceof CheckpointError && e.problem === 'file not found') throw e;
+    return null; // not a safetensors file: a .pth, read later
+  }
+}
+
+const sameList = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Loads pretrained weights into a fresh model for fine-tuning. Everything but the head must fit
+ * (the error names what does not), except from a Kestrel checkpoint of another task or model,
+ * whose tensors load wherever name and shape agree (a detector's backbone into a classifier).
+ * The head loads only when its shape fits and the weights' classes (when they name any) are the
+ * data's; otherwise it keeps its fresh initialisation, and the log says so.
+ *
+ * @example
+ * const lines = await applyPretrained(model, 'torchvision:resnet18.IMAGENET1K_V1', { head: model.getClassifier(), classes, task: 'classify' });
+ */
+export async function applyPretrained(model: TaskModel, spec: string, o: { head: Module<never[], unknown> | null; classes: string[]; task: TaskName }): Promise<string[]> {
+  const w = await openWeights(spec);
+  try {
+    const meta = w.format === 'kestrel' ? (JSON.parse(w.metadata.kestrel!) as CheckpointMeta) : null;
+    const { tensors, how } = zooNames(w.tensors, model.config.name);
+    const own = model.stateDict();
+    const headParams = new Set(o.head?.parameters() ?? []);
+    const isHead = (k: string): boolean => headParams.has(own.get(k)!);
+    const fit = fitWeights(own, tensors);
+    const source = `${spec} (${w.format}${how === 'names as they are' ? '' : `, ${how}`})`;
+    const foreign = meta !== null && (meta.task !== o.task || meta.model.name !== model.config.name);
+    if (foreign) {
+      const body = new Map([...fit.mapped].filter(([k]) => !isHead(k)));
+      if (body.size === 0) throw new CheckpointError(w.path, `shares no tensor (by name and shape) with ${model.config.name}: a ${meta.task} checkpoint of ${meta.model.name}`);
+      checkFinite(w.path, body);
+      model.loadStateDict(body, { strict: false });
+      const total = [...own.keys()].filter((k) => !isHead(k)).length;
+      return [`pretrained: ${source}: ${body.size} of ${total} backbone tensors matched by name in a ${meta.task} checkpoint of ${meta.model.name}; the rest keep their fresh initialisation`];
+    }
+    const misfit = describeMisfit({
+      missing: fit.missing.filter((k) => !isHead(k)),
+      unexpected: fit.unexpected,
+      mismatched: fit.mismatched.filter((m) => !isHead(m.name)),
+    });
+    if (misfit) throw new CheckpointError(w.path, `does not fit ${model.config.name}: ${misfit}`);
+    const theirClasses = meta?.classes ?? (w.hub?.imagenet ? imagenetClasses() : null);
+    const headKeys = [...own.keys()].filter(isHead);
+    const headShapes = headKeys.every((k) => fit.mapped.has(k));
+    const keepHead = headShapes && (theirClasses === null || sameList(theirClasses, o.classes));
+    const load = new Map([...fit.mapped].filter(([k]) => keepHead || !isHead(k)));
+    checkFinite(w.path, load);
+    model.loadStateDict(load, { strict: false });
+    const n = theirClasses?.length ?? tensors.get(headKeys[0] ?? '')?.shape[0];
+    const headLine = keepHead
+      ? `head loaded too (${theirClasses === null ? 'same number of outputs; the weights name no classes' : 'same classes'})`
+      : `head re-initialised: the weights ${n === undefined ? 'have no head' : `have ${n} classes${theirClasses ? ` (${theirClasses.slice(0, 3).join(', ')}, …)` : ''}`}, the data ${o.classes.length}`;
+    return [`pretrained: ${source}: ${load.size} tensors loaded; ${headLine}`];
   } finally {
     for (const t of w.tensors.values()) t.dispose();
   }
