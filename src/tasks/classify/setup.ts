@@ -97,9 +97,9 @@ export async function prepare(args: TrainArgs): Promise<Setup> {
   });
   // Pretrained weights expect the normalisation they were trained with, and name their model.
   const pre = args.pretrained === undefined ? null : pretrainedInfo(args.pretrained);
-  const choices = chooseDefaults({ ...args, model: args.model ?? pre?.model }, data);
+  const choices = chooseDefaults({ ...args, model: args.model ?? pre?.model }, pre === null ? data : { ...data, inChannels: pre.channels === 1 ? 1 : 3 });
   const { imgsz, channels, augment } = choices;
-  const { mean, std } = pre !== null && pre.channels === channels ? pre : channelStats(data, channels);
+  const { mean, std } = pre ?? channelStats(data, channels);
   const tf = { imgsz, channels, augment, mean, std, nativeSize: data.nativeSize, ...(args.hflip === undefined ? {} : { hflip: args.hflip }) };
   const preprocess: Preprocess = { imgsz, channels, mean, std, transforms: buildTransforms('eval', tf) };
   // A time budget plans its own epochs: judge the step count by the epochs asked for otherwise.
