@@ -14,7 +14,7 @@ import { BYTES } from '../tensor/dtype.js';
 import { PickleError, PyDict, PyTuple, unpickle, type PyCallable } from './pickle.js';
 import { isZip, ZipError, ZipReader } from './zip.js';
 
-/** A tensor read from a file: contiguous little-endian bytes in row-major order. */
+/** A tensor read from a file: little-endian bytes in row-major order (possibly a view of a storage another tensor shares). */
 export interface RawTensor {
   dtype: DType;
   shape: number[];
@@ -108,7 +108,7 @@ function storageLoader(storages: Map<string, Storage>): (pid: unknown) => Storag
   };
 }
 
-/** The row-major bytes of a strided view (a copy; shared storages stay independent). */
+/** The row-major bytes of a strided view: a view of the storage when contiguous, else a copy. */
 function materialize(ref: TensorRef, source: string): RawTensor {
   const { storage, offset, shape, stride } = ref;
   const bytes = storage.root.bytes;
@@ -116,16 +116,14 @@ function materialize(ref: TensorRef, source: string): RawTensor {
   const es = BYTES[storage.dtype];
   const base = (offset + storage.elemOffset) * es;
   const numel = shape.reduce((a, b) => a * b, 1);
-  const out = new Uint8Array(numel * es);
-  if (numel === 0) return { dtype: storage.dtype, shape, data: out };
+  if (numel === 0) return { dtype: storage.dtype, shape, data: new Uint8Array(0) };
   let last = 0;
   for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * stride[d]!;
   if (base + (last + 1) * es > bytes.byteLength) throw new TorchFileError(`${source}: a tensor of shape [${shape.join(', ')}] reads past the end of storage '${storage.key}'`);
   const contiguous = shape.every((_, d) => shape[d] === 1 || stride[d] === shape.slice(d + 1).reduce((a, b) => a * b, 1));
-  if (contiguous) {
-    out.set(bytes.subarray(base, base + numel * es));
-    return { dtype: storage.dtype, shape, data: out };
-  }
+  // A view, not a copy: a state dict's tensors are mostly whole, contiguous storages.
+  if (contiguous) return { dtype: storage.dtype, shape, data: bytes.subarray(base, base + numel * es) };
+  const out = new Uint8Array(numel * es);
   const idx = new Array<number>(shape.length).fill(0);
   for (let i = 0; i < numel; i++) {
     let at = 0;
@@ -142,7 +140,8 @@ function materialize(ref: TensorRef, source: string): RawTensor {
 function checkStorage(s: Storage, bytes: Uint8Array, source: string): Uint8Array {
   const want = s.numel * BYTES[s.dtype];
   if (bytes.byteLength < want) throw new TorchFileError(`${source}: storage '${s.key}' holds ${bytes.byteLength} bytes, needs ${want}: truncated`);
-  return bytes;
+  // A plain Uint8Array over the Buffer's bytes: Buffer's slice() shares memory, Uint8Array's copies.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function readZip(path: string): { obj: unknown; storages: Map<string, Storage> } {
