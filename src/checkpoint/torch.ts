@@ -120,6 +120,9 @@ function materialize(ref: TensorRef, source: string): RawTensor {
   let last = 0;
   for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * stride[d]!;
   if (base + (last + 1) * es > bytes.byteLength) throw new TorchFileError(`${source}: a tensor of shape [${shape.join(', ')}] reads past the end of storage '${storage.key}'`);
+  // Stride-0 (expanded) views may be larger than their storage, but not without bound: a few bytes
+  // of hostile pickle must not make us allocate gigabytes.
+  if (numel * es > Math.max(64 << 20, 16 * bytes.byteLength)) throw new TorchFileError(`${source}: a tensor of shape [${shape.join(', ')}] expands a ${bytes.byteLength}-byte storage to ${numel * es} bytes: refused`);
   const contiguous = shape.every((_, d) => shape[d] === 1 || stride[d] === shape.slice(d + 1).reduce((a, b) => a * b, 1));
   // A view, not a copy: a state dict's tensors are mostly whole, contiguous storages.
   if (contiguous) return { dtype: storage.dtype, shape, data: bytes.subarray(base, base + numel * es) };
@@ -182,6 +185,7 @@ function readLegacy(bytes: Buffer, path: string): { obj: unknown; storages: Map<
     if (!s) throw new TorchFileError(`${path}: lists storage '${String(key)}' that no tensor uses`);
     if (p + 8 > bytes.length) throw new TorchFileError(`${path}: ends before storage '${s.key}': truncated`);
     const n = Number(bytes.readBigInt64LE(p));
+    if (n < 0) throw new TorchFileError(`${path}: storage '${s.key}' has a negative size: corrupt`);
     const len = n * BYTES[s.dtype];
     if (p + 8 + len > bytes.length) throw new TorchFileError(`${path}: storage '${s.key}' runs past the end of the file: truncated`);
     s.bytes = checkStorage(s, bytes.subarray(p + 8, p + 8 + len), path);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES } from '../helpers.js';
+import { IMAGENET_WEIGHTS, imagenetWeightsMissing } from '../imagenet-weights.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-import-cli-'));
@@ -30,8 +31,9 @@ async function closedPort(): Promise<number> {
 
 describe('kestrel import (CLI)', () => {
   it('imports torchvision weights; predict --topk 5 prints torchvision\'s five classes', (t) => {
-    const weights = join(FIXTURES, 'imagenet', 'weights', 'mobilenet_v2_legacy.pth');
-    if (!existsSync(weights)) return t.skip('run /usr/bin/python3 test/fixtures/gen_pretrained.py first');
+    const missing = imagenetWeightsMissing();
+    if (missing) return t.skip(missing);
+    const weights = join(IMAGENET_WEIGHTS, 'mobilenet_v2_legacy.pth');
     const out = join(dir, 'mnv2.safetensors');
     const imp = kestrel(['import', '--weights', weights, '--model', 'mobilenet_v2', '-o', out]);
     assert.equal(imp.status, 0, imp.stderr);
