@@ -99,6 +99,13 @@ describe('readTorchFile', () => {
     });
   }
 
+  test('an expanded (stride-0) view reads as its values; one that would allocate 400 MB from 4 bytes is refused', () => {
+    const x = asMap(readTorchFile(join(PTH, 'expanded.pth'))).get('expanded') as RawTensor;
+    assert.deepEqual(x.shape, [4, 3]);
+    assert.deepEqual([...new Float32Array(x.data.slice().buffer)], [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    assert.throws(() => readTorchFile(join(PTH, 'bomb.pth')), /bomb\.pth: a tensor of shape \[100000000\] expands a 4-byte storage to 400000000 bytes: refused/);
+  });
+
   test('a file that is neither zip nor pickle is named as such', () => {
     writeFileSync(join(dir, 'text.pth'), 'hello world, not weights');
     assert.throws(() => readTorchFile(join(dir, 'text.pth')), /text\.pth: not a PyTorch file/);
