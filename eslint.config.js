@@ -12,6 +12,8 @@ const LAYERS = [
   { name: 'native' },
   { name: 'tensor' },
   { name: 'checkpoint' },
+  // Hub names, downloads and the cache: plain files and HTTP, no tensors.
+  { name: 'hub', may: ['paths.ts'] },
   { name: 'data', may: ['task.ts', 'tensor', 'checkpoint'] },
   { name: 'onnx' },
   { name: 'nn' },

@@ -5,6 +5,7 @@ import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerExport } from './export.js';
+import { registerImport } from './import.js';
 import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
 import { registerServe } from './serve.js';
@@ -27,6 +28,7 @@ function program(): Command {
   registerPredict(p);
   registerServe(p);
   registerExport(p);
+  registerImport(p);
   registerModels(p);
   registerData(p);
   registerDoctor(p);

@@ -36,6 +36,12 @@ export const trainerFields = {
    */
   time: z.number().positive().optional(),
   strict: z.boolean().default(false),
+  /** Start from these weights: a .pth/.safetensors file, a hub name or a Kestrel checkpoint of any task. */
+  pretrained: z.string().min(1).optional(),
+  /** Keep pretrained: 'backbone' (all but the head) or the first N layers (finetune.ts's layersOf). */
+  freeze: z.union([z.literal('backbone'), z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "'backbone' or a number of layers")]).optional(),
+  /** The backbone's learning rate as a fraction of the head's (discriminative learning rates). */
+  backboneLr: z.number().gt(0).max(1).default(1),
 };
 
 /** What the Trainer reads of any task's settings. */
@@ -59,6 +65,9 @@ export interface TrainerArgs {
   existOk: boolean;
   resume?: string | undefined;
   time?: number | undefined;
+  pretrained?: string | undefined;
+  freeze?: string | number | undefined;
+  backboneLr: number;
 }
 
 /** Validates settings against a task's schema; the message names each bad field on one line. */

@@ -1,7 +1,6 @@
 /** The optimizer and learning-rate schedule a run gets from its settings. */
 import { Adam, AdamW, SGD, warmupCosine, warmupSteps, type Scheduler } from '../optim/index.js';
-import type { Optimizer } from '../optim/optimizer.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Optimizer, Params } from '../optim/optimizer.js';
 import type { TrainerArgs } from './config.js';
 
 type OptimizerArgs = Pick<TrainerArgs, 'optimizer' | 'lr' | 'weightDecay' | 'momentum'>;
@@ -12,11 +11,12 @@ export function optimizerDefaults(a: OptimizerArgs): { lr: number; weightDecay: 
   return { lr, weightDecay: a.weightDecay ?? { sgd: 5e-4, adam: 0, adamw: 0.05 }[a.optimizer] };
 }
 
-export function makeOptimizer(a: OptimizerArgs, params: Tensor[]): Optimizer<never> {
+/** `params`: a list, or groups whose `lr` overrides the run's (finetune.ts's backbone group). */
+export function makeOptimizer(a: OptimizerArgs, params: Params<{ lr: number; weightDecay: number }>): Optimizer<never> {
   const { lr, weightDecay } = optimizerDefaults(a);
-  if (a.optimizer === 'sgd') return new SGD(params, { lr, momentum: a.momentum, nesterov: true, weightDecay }) as unknown as Optimizer<never>;
-  if (a.optimizer === 'adam') return new Adam(params, { lr, weightDecay }) as unknown as Optimizer<never>;
-  return new AdamW(params, { lr, weightDecay }) as unknown as Optimizer<never>;
+  if (a.optimizer === 'sgd') return new SGD(params as never, { lr, momentum: a.momentum, nesterov: true, weightDecay }) as unknown as Optimizer<never>;
+  if (a.optimizer === 'adam') return new Adam(params as never, { lr, weightDecay }) as unknown as Optimizer<never>;
+  return new AdamW(params as never, { lr, weightDecay }) as unknown as Optimizer<never>;
 }
 
 /**

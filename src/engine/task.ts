@@ -4,6 +4,7 @@
  * `TrainTask` (its settings schema and a `setup`) whose setup returns a `TaskRun` (data, model
  * factory, loss, validation, plots) for one run.
  */
+import type { Module } from '../nn/module.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import type { Rng } from '../data/rng.js';
 import type { Skipped } from '../data/source.js';
@@ -62,6 +63,14 @@ export interface TaskRun<M extends TaskModel, V extends Validation = Validation>
   notes?: string[];
   /** A fresh model (the Trainer seeds the generator first). */
   createModel(): M;
+  /**
+   * Loads `--pretrained` weights into a fresh model (a file, hub name or checkpoint) and returns
+   * lines for the log (what loaded, whether the head was re-initialised). A task without this
+   * hook refuses --pretrained; detection and segmentation add it for their backbones.
+   */
+  loadPretrained?(model: M, spec: string): Promise<string[]>;
+  /** The module that maps features to the task's outputs: what --freeze backbone leaves training. */
+  head?(model: M): Module<never[], unknown>;
   /** Keys args.yaml records besides the settings (resolved model, image size, classes…). */
   argsYaml(): Record<string, unknown>;
   /** The run's first line: what trains on what. */

@@ -20,7 +20,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { TrainerArgs } from './config.js';
 import { isFitter } from './fitness.js';
-import { makeOptimizer, makeSchedule, runWarmup } from './optimizer.js';
+import { applyFreeze, paramGroups, type FreezePlan } from './finetune.js';
+import { makeOptimizer, makeSchedule, optimizerDefaults, runWarmup } from './optimizer.js';
 import { progress } from './progress.js';
 import { RunDir } from './run-dir.js';
 import type { EpochRow, TrainHooks, TrainTask, TaskRun, TrainerResult, Validation } from './task.js';
@@ -93,6 +94,26 @@ async function setUp<A extends TrainerArgs, M extends TaskModel, V extends Valid
   }
 }
 
+/**
+ * --pretrained (a fresh run only: a resumed one has its own weights) and --freeze, before the
+ * run folder exists; on error the task's loaders and the model are freed.
+ */
+async function startFrom<A extends TrainerArgs, M extends TaskModel, V extends Validation>(t: TaskRun<M, V>, model: M, args: A, resumed: boolean): Promise<{ plan: FreezePlan; lines: string[] }> {
+  try {
+    let lines: string[] = [];
+    if (args.pretrained !== undefined && !resumed) {
+      if (!t.loadPretrained) throw new Error('--pretrained: this task cannot start from pretrained weights yet');
+      lines = await t.loadPretrained(model, args.pretrained);
+    }
+    const freeze = args.freeze === undefined ? undefined : String(args.freeze);
+    return { plan: applyFreeze(model, freeze, t.head?.(model) ?? null), lines };
+  } catch (e) {
+    await t.close();
+    model.dispose();
+    throw e;
+  }
+}
+
 export async function runTraining<A extends TrainerArgs, M extends TaskModel, V extends Validation>(task: TrainTask<A, M, V>, input: unknown, hooks: TrainHooks = {}): Promise<TrainerResult> {
   const log = hooks.log ?? ((l: string) => void process.stdout.write(`${l}\n`));
   const quiet = hooks.quiet ?? false;
@@ -104,10 +125,11 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
 
   manualSeed(args.seed);
   const model = resume.ckpt?.model ?? t.createModel();
+  const { plan, lines: pretrainedLines } = await startFrom(t, model, args, resume.ckpt !== null);
   if (device !== 'cpu') model.to(device);
   const channelsLast = args.channelsLast ?? t.channelsLast;
   if (channelsLast) model.memoryFormat('channelsLast');
-  const optimizer = makeOptimizer(args, model.parameters());
+  const optimizer = makeOptimizer(args, paramGroups(model, t.head?.(model) ?? null, optimizerDefaults(args).lr, args.backboneLr));
   const budget = args.time === undefined ? null : new TimeBudget(args.time * 60, resumed?.trainSeconds ?? 0);
   let planned = resumed?.plannedEpochs ?? args.epochs;
   const warmup = runWarmup(args, steps);
@@ -148,6 +170,8 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   else run.writeYaml('args.yaml', { task: task.name, ...args, ...t.argsYaml() });
   say(`${t.describe(model)} · ${budget ? `${args.time} min budget` : `${args.epochs} epoch${args.epochs === 1 ? '' : 's'}`} · ${device} → ${run.path}`);
   for (const note of t.notes ?? []) say(`note: ${note}`);
+  for (const line of pretrainedLines) say(line);
+  if (args.pretrained !== undefined || args.freeze !== undefined) say(plan.summary);
 
   let stop = false;
   const force = (): never => process.exit(130);
@@ -196,6 +220,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
       const t0 = performance.now() - (resumeAt?.seconds ?? 0) * 1000;
       const seconds = (): number => (performance.now() - t0) / 1000;
       model.train();
+      for (const m of plan.frozen) m.eval();
       const bar = progress({ label: `epoch ${epoch}/${planned}`, total: steps, unit: 'batch', quiet, write: say });
       let lossSum = resumeAt?.lossSum ?? 0;
       const itemSums: Record<string, number> = { ...resumeAt?.itemSums };

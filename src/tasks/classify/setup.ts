@@ -9,6 +9,7 @@ import type { AugmentLevel } from '../../data/presets.js';
 import { resolveClassifyData, type ClassifyData } from '../../data/sources.js';
 import { buildTransforms } from '../../data/transforms.js';
 import type { Preprocess } from '../../engine/checkpoint.js';
+import { pretrainedInfo } from '../../engine/pretrained.js';
 import { MODELS, type ModelName } from '../../models/registry.js';
 import { checkDevice, type Device } from '../../tensor/device.js';
 import type { TrainArgs } from './config.js';
@@ -94,9 +95,11 @@ export async function prepare(args: TrainArgs): Promise<Setup> {
   const data = await resolveClassifyData(args.data, {
     seed: args.seed, strict: args.strict, ...(args.valFraction === undefined ? {} : { valFraction: args.valFraction }), ...(args.maxPixels === undefined ? {} : { maxPixels: args.maxPixels }),
   });
-  const choices = chooseDefaults(args, data);
+  // Pretrained weights expect the normalisation they were trained with, and name their model.
+  const pre = args.pretrained === undefined ? null : pretrainedInfo(args.pretrained);
+  const choices = chooseDefaults({ ...args, model: args.model ?? pre?.model }, pre === null ? data : { ...data, inChannels: pre.channels === 1 ? 1 : 3 });
   const { imgsz, channels, augment } = choices;
-  const { mean, std } = channelStats(data, channels);
+  const { mean, std } = pre ?? channelStats(data, channels);
   const tf = { imgsz, channels, augment, mean, std, nativeSize: data.nativeSize, ...(args.hflip === undefined ? {} : { hflip: args.hflip }) };
   const preprocess: Preprocess = { imgsz, channels, mean, std, transforms: buildTransforms('eval', tf) };
   // A time budget plans its own epochs: judge the step count by the epochs asked for otherwise.

@@ -8,6 +8,7 @@ import { cutmix, mixup } from '../../data/mix.js';
 import type { Rng } from '../../data/rng.js';
 import { FORMAT, type ClassifierMeta } from '../../engine/checkpoint.js';
 import { optimizerDefaults } from '../../engine/optimizer.js';
+import { applyPretrained } from '../../engine/pretrained.js';
 import type { TaskRun, TrainTask, Validation } from '../../engine/task.js';
 import { classificationReport, type ClassificationMetrics } from '../../metrics/classify.js';
 import { createModel, MODELS, type ClassifierModel } from '../../models/registry.js';
@@ -46,6 +47,8 @@ async function setup(args: TrainArgs): Promise<TaskRun<ClassifierModel, Classify
   return {
     classes, trainLoader, device, channelsLast: MODELS[modelName].channelsLast, skipped: data.skipped, notes: s.notes,
     createModel: () => createModel(modelName, { numClasses: classes.length, inChannels: preprocess.channels, imgSize: preprocess.imgsz }),
+    loadPretrained: (model, spec) => applyPretrained(model, spec, { head: model.getClassifier(), classes, task: 'classify' }),
+    head: (model) => model.getClassifier(),
     argsYaml: () => ({ model: modelName, imgsz: preprocess.imgsz, batch: s.batch, augment: s.augment, ...optimizerDefaults(args), classes, mean: preprocess.mean, std: preprocess.std }),
     describe: (model) => `${describeChoices(s.choices)} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.labels.length} train / ${data.splits.val.labels.length} val images · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): ClassifierMeta => ({

@@ -1,0 +1,286 @@
+/**
+ * Pretrained weights into zoo models: open a file, a hub name or a Kestrel checkpoint, map the
+ * publisher's names onto the model's, and say exactly what does not fit (missing and unexpected
+ * keys, mismatched shapes). `importWeights` writes the result as a Kestrel checkpoint; training's
+ * --pretrained uses `applyPretrained` (the head may differ; see tasks/classify/pretrained.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { CheckpointError, readSafetensorsHeader, readWeights, type WeightFile } from '../checkpoint/index.js';
+import { buildTransforms } from '../data/transforms.js';
+import { fetchHub, hubEntry, imagenetClasses, isHubName, type HubEntry } from '../hub/index.js';
+import { createModel, type ClassifierModel, type TaskModel } from '../models/registry.js';
+import type { Module } from '../nn/module.js';
+import type { TaskName } from '../task.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { saveCheckpoint, type CheckpointMeta, type Preprocess } from './checkpoint.js';
+import { checkFinite } from './checkpoint-checks.js';
+import { progress } from './progress.js';
+import { hasTimmNames, timmRename } from './timm-names.js';
+
+export interface OpenedWeights extends WeightFile {
+  /** The file read (the cached download for a hub name). */
+  path: string;
+  hub: HubEntry | null;
+}
+
+/**
+ * Opens weights by file path or hub name (downloading once into the cache, with a progress bar).
+ *
+ * @example
+ * const w = await openWeights('torchvision:resnet18.IMAGENET1K_V1');
+ */
+export async function openWeights(spec: string, opts: { quiet?: boolean } = {}): Promise<OpenedWeights> {
+  const hub = isHubName(spec) ? hubEntry(spec) : null;
+  let path = spec;
+  if (hub) {
+    let bar: ReturnType<typeof progress> | null = null;
+    path = await fetchHub(spec, {
+      onProgress: (done, total) => {
+        bar ??= progress({ label: `download ${spec}`, total: Math.ceil((total ?? 0) / 2 ** 20), unit: 'MiB', quiet: opts.quiet ?? false, write: (l) => void process.stderr.write(`${l}\n`) });
+        bar.update(Math.floor(done / 2 ** 20));
+      },
+    });
+    (bar as ReturnType<typeof progress> | null)?.stop();
+  }
+  return { ...readWeights(path), path, hub };
+}
+
+/**
+ * A names file maps the publisher's names to the zoo's: a JSON object whose keys are names, or
+ * prefixes ending in '.', and whose values are the new name (or prefix), or null to drop it.
+ */
+export function renameTensors(tensors: Map<string, Tensor>, names: Record<string, string | null>): Map<string, Tensor> {
+  const rules = Object.entries(names).sort(([a], [b]) => b.length - a.length);
+  const out = new Map<string, Tensor>();
+  for (const [k, t] of tensors) {
+    const rule = rules.find(([from]) => k === from || (from.endsWith('.') && k.startsWith(from)));
+    if (rule && rule[1] === null) continue;
+    out.set(rule ? `${rule[1]}${k.slice(rule[0].length)}` : k, t);
+  }
+  return out;
+}
+
+export function readNamesFile(path: string): Record<string, string | null> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: not a JSON names file (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => v === null || typeof v === 'string')) {
+    throw new Error(`${path}: a names file is a JSON object mapping the file's names (or prefixes ending in '.') to the model's, or to null`);
+  }
+  return raw as Record<string, string | null>;
+}
+
+/** BatchNorm's counter: PyTorch loads state dicts without it (older files lack it), and so do we. */
+const optional = (k: string): boolean => k.endsWith('.num_batches_tracked');
+
+export interface Fit {
+  /** The weights under the model's names (the file's own tensors; not copies). */
+  mapped: Map<string, Tensor>;
+  missing: string[];
+  unexpected: string[];
+  mismatched: { name: string; file: number[]; model: number[] }[];
+}
+
+const same = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Matches weights to a model by name: what fits, and what is missing, unexpected or of another shape. */
+export function fitWeights(own: Map<string, Tensor>, tensors: Map<string, Tensor>): Fit {
+  const mapped = new Map<string, Tensor>();
+  const mismatched: Fit['mismatched'] = [];
+  for (const [k, t] of own) {
+    const w = tensors.get(k);
+    if (w === undefined) continue;
+    if (same(w.shape, t.shape)) mapped.set(k, w);
+    else mismatched.push({ name: k, file: w.shape, model: t.shape });
+  }
+  const missing = [...own.keys()].filter((k) => !tensors.has(k) && !optional(k));
+  const unexpected = [...tensors.keys()].filter((k) => !own.has(k));
+  return { mapped, missing, unexpected, mismatched };
+}
+
+/**
+ * The weights under the zoo's names for `model`: a names file's mapping when given, else timm's
+ * layout translated where it differs from the zoo's (timm-names.ts); 'how' says which.
+ */
+export function zooNames(tensors: Map<string, Tensor>, model: string, namesFile?: string): { tensors: Map<string, Tensor>; how: string } {
+  if (namesFile !== undefined) return { tensors: renameTensors(tensors, readNamesFile(namesFile)), how: `names from ${namesFile}` };
+  const rename = timmRename(model);
+  if (rename && hasTimmNames(tensors.keys())) return { tensors: new Map([...tensors].map(([k, t]) => [rename(k), t])), how: "timm's names translated" };
+  return { tensors, how: 'names as they are' };
+}
+
+const list = (xs: string[]): string => `${xs.slice(0, 6).join(', ')}${xs.length > 6 ? `, … (${xs.length} in all)` : ''}`;
+
+/** One line naming what does not fit, or null when everything does. */
+export function describeMisfit(fit: Pick<Fit, 'missing' | 'unexpected' | 'mismatched'>): string | null {
+  const parts: string[] = [];
+  if (fit.missing.length > 0) parts.push(`missing keys: ${list(fit.missing)}`);
+  if (fit.unexpected.length > 0) parts.push(`unexpected keys: ${list(fit.unexpected)}`);
+  if (fit.mismatched.length > 0) parts.push(`mismatched shapes: ${list(fit.mismatched.map((m) => `${m.name} [${m.file.join(', ')}] in the file, [${m.model.join(', ')}] in the model`))}`);
+  return parts.length > 0 ? parts.join('; ') : null;
+}
+
+/** The state-dict name of a classifier's final Linear weight ('fc.weight', 'classifier.1.weight', 'head.weight'). */
+export function headKey(model: ClassifierModel): string {
+  const w = model.getClassifier().weight;
+  const hit = [...model.stateDict()].find(([, t]) => t === w);
+  if (!hit) throw new Error(`${model.config.name}: its classifier is not in its state dict`);
+  return hit[0];
+}
+
+export interface ImportOptions {
+  weights: string;
+  /** A zoo model name; defaults to the hub entry's or the Kestrel checkpoint's. */
+  model?: string;
+  /** A names file (see renameTensors). */
+  names?: string;
+  out: string;
+  /** Class names; default ImageNet's for 1,000 outputs, the checkpoint's for Kestrel files, else class_0… */
+  classes?: string[];
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+function preprocessFor(w: OpenedWeights, meta: CheckpointMeta | null, log: (l: string) => void): Preprocess {
+  if (meta) return meta.preprocess;
+  const e = w.hub?.eval;
+  const mean = e?.mean ?? [0.485, 0.456, 0.406];
+  const std = e?.std ?? [0.229, 0.224, 0.225];
+  const transforms = [{ op: 'resize' as const, size: e?.resize ?? 256 }, { op: 'centerCrop' as const, size: e?.crop ?? 224 }, ...buildTransforms('eval', { imgsz: 224, channels: 3, mean, std }).slice(-1)];
+  if (e?.interpolation === 'bicubic') log(`note: ${w.hub!.name} was evaluated with bicubic resizing; Kestrel resizes bilinear (antialiased), so scores can differ slightly from the publisher's`);
+  return { imgsz: e?.crop ?? 224, channels: 3, mean, std, transforms };
+}
+
+/**
+ * Turns weights from any source into a Kestrel classification checkpoint that `kestrel predict`
+ * and `kestrel val` use as is. Everything must fit: the error names what does not.
+ *
+ * @example
+ * await importWeights({ weights: 'resnet50.pth', model: 'resnet50', out: 'resnet50.safetensors' });
+ */
+export async function importWeights(o: ImportOptions): Promise<{ out: string; model: string; numClasses: number; how: string; tensors: number }> {
+  const log = o.log ?? ((l: string) => void process.stdout.write(`${l}\n`));
+  const w = await openWeights(o.weights, { quiet: o.quiet ?? false });
+  try {
+    const meta = w.format === 'kestrel' ? (JSON.parse(w.metadata.kestrel!) as CheckpointMeta) : null;
+    const name = o.model ?? w.hub?.model ?? meta?.model.name;
+    if (name === undefined) throw new Error('which model do these weights fit? give --model (kestrel models lists them)');
+    const { tensors, how } = zooNames(w.tensors, name, o.names);
+    const probe = createModel(name, { imgSize: 224 });
+    const head = headKey(probe);
+    probe.dispose();
+    const numClasses = tensors.get(head)?.shape[0] ?? meta?.model.numClasses ?? 1000;
+    const model = createModel(name, { ...(meta?.model ?? {}), numClasses });
+    try {
+      const fit = fitWeights(model.stateDict(), tensors);
+      const misfit = describeMisfit(fit);
+      if (misfit) throw new CheckpointError(w.path, `does not fit ${name}: ${misfit}`);
+      checkFinite(w.path, fit.mapped);
+      model.loadStateDict(fit.mapped, { strict: false });
+      const classes = o.classes ?? meta?.classes ?? (numClasses === 1000 ? imagenetClasses() : Array.from({ length: numClasses }, (_, i) => `class_${i}`));
+      if (classes.length !== numClasses) throw new Error(`${classes.length} class names for a head of ${numClasses} outputs`);
+      const out: CheckpointMeta<'classify'> = {
+        format: 'kestrel.classify/1', task: 'classify', model: model.config, classes, preprocess: preprocessFor(w, meta, log), epoch: meta?.epoch ?? 0,
+        ...(meta?.metrics ? { metrics: meta.metrics } : {}), createdAt: new Date().toISOString(),
+      };
+      model.eval();
+      saveCheckpoint(o.out, model, out);
+      log(`${w.path} (${w.format}) → ${o.out}: ${name}, ${fit.mapped.size} tensors (${how}), ${numClasses} classes`);
+      return { out: o.out, model: name, numClasses, how, tensors: fit.mapped.size };
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    for (const t of w.tensors.values()) t.dispose();
+  }
+}
+
+/** What --pretrained implies before any weights are read: the model and the input normalisation. */
+export interface PretrainedInfo {
+  model?: string;
+  mean: number[];
+  std: number[];
+  channels: number;
+}
+
+/**
+ * The model and normalisation of pretrained weights, from the hub table or the checkpoint's
+ * header (no tensor is read, nothing is downloaded). Plain .pth and safetensors files say
+ * neither: they get ImageNet's mean and std, which torchvision's and timm's CNNs trained with.
+ */
+export function pretrainedInfo(spec: string): PretrainedInfo {
+  if (isHubName(spec)) {
+    const e = hubEntry(spec);
+    return { model: e.model, mean: e.eval.mean, std: e.eval.std, channels: 3 };
+  }
+  const meta = kestrelMeta(spec);
+  if (meta) return { model: meta.model.name, mean: meta.preprocess.mean, std: meta.preprocess.std, channels: meta.preprocess.channels };
+  return { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channels: 3 };
+}
+
+function kestrelMeta(path: string): CheckpointMeta | null {
+  try {
+    const raw = readSafetensorsHeader(path).metadata.kestrel;
+    return raw === undefined ? null : (JSON.parse(raw) as CheckpointMeta);
+  } catch (e) {
+    if (e instanceof CheckpointError && e.problem === 'file not found') throw e;
+    return null; // not a safetensors file: a .pth, read later
+  }
+}
+
+const sameList = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Loads pretrained weights into a fresh model for fine-tuning. Everything but the head must fit
+ * (the error names what does not), except from a Kestrel checkpoint of another task or model,
+ * whose tensors load wherever name and shape agree (a detector's backbone into a classifier).
+ * The head loads only when its shape fits and the weights' classes (when they name any) are the
+ * data's; otherwise it keeps its fresh initialisation, and the log says so.
+ *
+ * @example
+ * const lines = await applyPretrained(model, 'torchvision:resnet18.IMAGENET1K_V1', { head: model.getClassifier(), classes, task: 'classify' });
+ */
+export async function applyPretrained(model: TaskModel, spec: string, o: { head: Module<never[], unknown> | null; classes: string[]; task: TaskName }): Promise<string[]> {
+  const w = await openWeights(spec);
+  try {
+    const meta = w.format === 'kestrel' ? (JSON.parse(w.metadata.kestrel!) as CheckpointMeta) : null;
+    const { tensors, how } = zooNames(w.tensors, model.config.name);
+    const own = model.stateDict();
+    const headParams = new Set(o.head?.parameters() ?? []);
+    const isHead = (k: string): boolean => headParams.has(own.get(k)!);
+    const fit = fitWeights(own, tensors);
+    const source = `${spec} (${w.format}${how === 'names as they are' ? '' : `, ${how}`})`;
+    const foreign = meta !== null && (meta.task !== o.task || meta.model.name !== model.config.name);
+    if (foreign) {
+      const body = new Map([...fit.mapped].filter(([k]) => !isHead(k)));
+      if (body.size === 0) throw new CheckpointError(w.path, `shares no tensor (by name and shape) with ${model.config.name}: a ${meta.task} checkpoint of ${meta.model.name}`);
+      checkFinite(w.path, body);
+      model.loadStateDict(body, { strict: false });
+      const total = [...own.keys()].filter((k) => !isHead(k)).length;
+      return [`pretrained: ${source}: ${body.size} of ${total} backbone tensors matched by name in a ${meta.task} checkpoint of ${meta.model.name}; the rest keep their fresh initialisation`];
+    }
+    const misfit = describeMisfit({
+      missing: fit.missing.filter((k) => !isHead(k)),
+      unexpected: fit.unexpected,
+      mismatched: fit.mismatched.filter((m) => !isHead(m.name)),
+    });
+    if (misfit) throw new CheckpointError(w.path, `does not fit ${model.config.name}: ${misfit}`);
+    const theirClasses = meta?.classes ?? (w.hub?.imagenet ? imagenetClasses() : null);
+    const headKeys = [...own.keys()].filter(isHead);
+    const headShapes = headKeys.every((k) => fit.mapped.has(k));
+    const keepHead = headShapes && (theirClasses === null || sameList(theirClasses, o.classes));
+    const load = new Map([...fit.mapped].filter(([k]) => keepHead || !isHead(k)));
+    checkFinite(w.path, load);
+    model.loadStateDict(load, { strict: false });
+    const n = theirClasses?.length ?? tensors.get(headKeys[0] ?? '')?.shape[0];
+    const headLine = keepHead
+      ? `head loaded too (${theirClasses === null ? 'same number of outputs; the weights name no classes' : 'same classes'})`
+      : `head re-initialised: the weights ${n === undefined ? 'have no head' : `have ${n} classes${theirClasses ? ` (${theirClasses.slice(0, 3).join(', ')}, …)` : ''}`}, the data ${o.classes.length}`;
+    return [`pretrained: ${source}: ${load.size} tensors loaded; ${headLine}`];
+  } finally {
+    for (const t of w.tensors.values()) t.dispose();
+  }
+}
