@@ -35,9 +35,20 @@ export class DoubleConv extends Module {
 }
 
 /** 2×2 max pooling, then a DoubleConv (`maxpool_conv.0..1`). */
-export class Down extends Sequential {
+export class Down extends Module {
+  readonly maxpoolConv: Sequential;
+
   constructor(inC: number, outC: number) {
-    super(new MaxPool2d(2), new DoubleConv(inC, outC));
+    super();
+    this.maxpoolConv = this.registerModule('maxpool_conv', new Sequential(new MaxPool2d(2), new DoubleConv(inC, outC)));
+  }
+
+  forward(x: Tensor): Tensor {
+    return tidy(() => this.maxpoolConv.forward(x));
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return this.maxpoolConv.toOnnx(g, x);
   }
 }
 
