@@ -128,13 +128,14 @@ export class SegmentationLoss extends Module<[Tensor, Tensor]> {
 
   /** Each term of positive weight, already multiplied by its weight. */
   terms(logits: Tensor, target: Tensor): Partial<Record<SegmentationLossTerm, Tensor>> {
-    const weight = this.classWeights === null ? null : this.classWeights.to(logits.dtype);
+    const cw = this.classWeights;
+    const weight = cw === null ? null : tidy(() => cw.to(logits.device).to(logits.dtype));
     const out: Partial<Record<SegmentationLossTerm, Tensor>> = {};
     const { ce, dice, focal } = this.weights;
     if (ce > 0) out.ce = tidy(() => F.crossEntropy(logits, target, { weight, ignoreIndex: this.ignoreIndex }).mul(ce));
     if (dice > 0) out.dice = tidy(() => diceLoss(logits, target, { weight, ignoreIndex: this.ignoreIndex, smooth: this.smooth }).mul(dice));
     if (focal > 0) out.focal = tidy(() => focalLoss(logits, target, { weight, ignoreIndex: this.ignoreIndex, gamma: this.gamma }).mul(focal));
-    if (weight !== null && weight !== this.classWeights) weight.dispose();
+    weight?.dispose();
     return out;
   }
 
