@@ -101,12 +101,14 @@ describe('registry', () => {
     const models = listModels();
     assert.deepEqual(models.map((m) => m.name), [
       'smallcnn', 'resnet18', 'resnet34', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'vit_tiny', 'yolov8n', 'yolov8s',
+      'unet', 'fcn_resnet50', 'deeplabv3_resnet50', 'deeplabv3_mobilenet_v3_large', 'lraspp_mobilenet_v3_large', 'deeplabv3', 'lraspp',
     ]);
     for (const m of models) {
       assert.ok(m.description.length > 10, `${m.name}: description`);
       // YOLOv8 has no paper: its entries link Ultralytics' repository.
       assert.ok(m.paper.startsWith(m.task === 'detect' ? 'https://github.com/ultralytics/' : 'https://arxiv.org/abs/'), `${m.name}: paper ${m.paper}`);
-      assert.equal(m.defaultImgsz, m.name === 'smallcnn' ? 28 : m.task === 'detect' ? 640 : 224);
+      const size = { classify: 224, detect: 640, segment: m.name === 'unet' ? 128 : 520 }[m.task];
+      assert.equal(m.defaultImgsz, m.name === 'smallcnn' ? 28 : size);
     }
     assert.deepEqual(JSON.parse(JSON.stringify(models[0])), { name: 'smallcnn', task: 'classify', description: models[0]!.description, defaultImgsz: 28, paper: models[0]!.paper });
   });
