@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../engine/checkpoint.js';
 import type { ClassifierModel, DetectorModel } from '../models/model.js';
+import { Detect } from '../models/yolo-head.js';
 import type { Module } from '../nn/module.js';
 import { contractProps, type DeployContract } from '../onnx/contract.js';
 import { MAX_OPSET, OnnxGraph, type Dim, type OnnxValue } from '../onnx/graph.js';
@@ -213,6 +214,17 @@ export interface ExportResult {
   output: { name: string; shape: Dim[] };
 }
 
+/**
+ * The Detect head's own nodes (flattening, DFL, anchor decoding, sigmoid), which int8 leaves in
+ * float: one uint8 scale cannot hold box coordinates up to the image size and probabilities near 0
+ * at once. Its convolution branches (cv2, cv3) are quantized like the rest.
+ */
+function decodeNodes(model: DetectorModel, g: GraphProto): string[] {
+  const head = [...model.namedModules()].find(([, m]) => m instanceof Detect)?.[0];
+  if (head === undefined) return [];
+  return g.node.map((n) => n.name ?? '').filter((n) => n.startsWith(`${head}/`) || n.startsWith(`${head}.dfl/`));
+}
+
 /** A graph input's or output's name and declared shape. */
 function ioOf(v: ValueInfoProto): { name: string; shape: Dim[] } {
   const dims = v.type?.tensorType?.shape?.dim ?? [];
@@ -267,6 +279,7 @@ export async function checkpointToOnnx(weights: string, opts: CheckpointExportOp
       const { calib = meta.data?.spec, ...q } = opts.int8;
       if (calib === undefined) throw new Error(`int8 needs calibration images: give --calib (the checkpoint does not name the data it was trained on)`);
       const batch = opts.dynamicBatch ? 32 : (opts.batch ?? 1);
+      if (meta.task === 'detect') q.exclude = [...(q.exclude ?? []), ...decodeNodes(model as DetectorModel, proto.graph)];
       proto = await quantizeStatic(proto, typeof calib === 'string' ? calibrationFromData(calib, meta, batch, q.calibSize ?? 256) : calib, q);
     }
     return { bytes: encodeModel(proto), meta, io };
