@@ -12,7 +12,7 @@
 // each level's class bias is set so that about 1 % of its logits on those images are positive.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ import { noGrad, tidy } from '../../src/tensor/index.js';
 import { readContract } from '../../src/onnx/contract.js';
 import { readOnnxFile } from '../../src/runtime/session.js';
 import { detectTask } from '../../src/tasks/detect/task.js';
+import { valDetect } from '../../src/tasks/detect/val.js';
 import type { DetectBox } from '../../src/tasks/detect/postprocess.js';
 import { checkOnnxFiles, onnxCheckerMissing } from '../onnx/ort.js';
 
@@ -159,6 +160,35 @@ describe('detection export (acceptance 3)', () => {
     const wide = torch.find((l) => l.source.endsWith('wide.png'))!;
     assert.ok(wide.boxes.every((b) => b.box[2] <= 100 && b.box[3] <= 70), 'boxes in the 100×70 original\'s pixels');
     assertSameBoxes(torch, onnx, 0.5, 1e-3);
+  });
+
+  it('kestrel val on the .onnx writes the checkpoint\'s predictions.json', async () => {
+    // The fixed weights detect nothing real (every COCO statistic is 0 on both sides), so the
+    // detections themselves are compared: at val's conf 0.001, every class above it per box.
+    const yaml80 = join(dir, 'digits80', 'data.yaml');
+    type Det = { image_id: number | string; category_id: number; bbox: number[]; score: number };
+    const run = async (w: string, name: string): Promise<Det[]> => {
+      const r = await valDetect({ weights: w, data: yaml80, project: join(dir, 'runs'), name, quiet: true, log: () => {} });
+      return JSON.parse(readFileSync(join(r.dir, 'predictions.json'), 'utf8')) as Det[];
+    };
+    const [a, b] = [await run(weights, 'val-torch'), await run(join(dir, 'det.onnx'), 'val-onnx')];
+    assert.ok(a.length > 100, `${a.length} detections`);
+    const free = [...b];
+    let matched = 0;
+    for (const x of a) {
+      const j = free.findIndex((y) => y.image_id === x.image_id && y.category_id === x.category_id && Math.abs(y.score - x.score) <= 1e-3 && y.bbox.every((v, k) => Math.abs(v - x.bbox[k]!) <= 0.5));
+      if (j < 0) continue;
+      free.splice(j, 1);
+      matched++;
+    }
+    // Candidates just at conf 0.001 or the 300-box cut may differ by one or two.
+    assert.ok(matched >= 0.99 * Math.max(a.length, b.length), `${matched} of ${a.length} (checkpoint) and ${b.length} (.onnx) detections match`);
+  });
+
+  it('a detection .onnx refuses classifier preprocessing options in one line', () => {
+    const r = spawnSync(process.execPath, [main, 'predict', '--weights', join(dir, 'det.onnx'), '--source', images, '--mean', '0.5,0.5,0.5'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim(), `kestrel: --mean: a detection model's own metadata gives its preprocessing (${join(dir, 'det.onnx')})`);
   });
 
   it('--fp16 and --int8 files pass the checker and predict close to the checkpoint', { skip: onnxCheckerMissing() ?? false }, () => {
