@@ -4,12 +4,7 @@
 // validation images larger than the input (80×80 and a 100×70 one, so the letterbox's scale and
 // padding are undone). fp16 and int8 files pass the checker and predict close to it.
 //
-// A checkpoint from a short `runTraining` run, with fixed weights set on top: a detector trained
-// for the minutes a confident one needs (hundreds of steps) is too slow for a test on two cores,
-// and a barely trained one scores every anchor about 0.001 alike, so the comparison would be of
-// empty lists or of near-ties. So its batch-norm statistics are set from the training images, its
-// box branch is sharpened (weights ×20: peaked distance distributions, boxes of varied sizes), and
-// each level's class bias is set so that about 1 % of its logits on those images are positive.
+// A checkpoint from a short `runTraining` run, with the fixed weights of detect-fixture.ts on top.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -18,21 +13,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { DataLoader } from '../../src/data/loader.js';
 import { synthDetect } from '../../src/data/synth.js';
-import { resolveDetectData } from '../../src/data/yolo.js';
-import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.js';
+import { loadCheckpoint } from '../../src/engine/checkpoint.js';
 import { runTraining } from '../../src/engine/trainer.js';
 import type { YOLOv8 } from '../../src/models/yolo.js';
-import type { Conv2d } from '../../src/nn/conv.js';
-import { BatchNorm2d } from '../../src/nn/norm.js';
-import { noGrad, tidy } from '../../src/tensor/index.js';
 import { readContract } from '../../src/onnx/contract.js';
 import { readOnnxFile } from '../../src/runtime/session.js';
 import { detectTask } from '../../src/tasks/detect/task.js';
 import { valDetect } from '../../src/tasks/detect/val.js';
 import type { DetectBox } from '../../src/tasks/detect/postprocess.js';
 import { checkOnnxFiles, onnxCheckerMissing } from '../onnx/ort.js';
+import { fixWeights } from './detect-fixture.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const kestrel = (...args: string[]): string => {
@@ -63,45 +54,10 @@ before(async () => {
     data: yaml, imgsz: 64, batch: 8, epochs: 2, warmupEpochs: 0, lr: 1e-3, weightDecay: 0, ema: false, mosaic: 0, translate: 0, scale: 0, fliplr: 0, hsvH: 0, hsvS: 0, hsvV: 0, workers: 0, project: join(dir, 'runs'), name: 't',
   }, { quiet: true, log: () => {} });
   weights = join(dir, 'fixed.safetensors');
-  await fixWeights(join(r.dir, 'weights', 'last.safetensors'), yaml, weights);
+  const { model, meta } = loadCheckpoint<YOLOv8, 'detect'>(join(r.dir, 'weights', 'last.safetensors'), { task: 'detect' });
+  await fixWeights(model, meta, yaml, weights);
 });
 
-/** The checkpoint with the fixed weights described at the top, written to `out`. */
-async function fixWeights(path: string, yaml: string, out: string): Promise<void> {
-  const { model, meta } = loadCheckpoint<YOLOv8, 'detect'>(path, { task: 'detect' });
-  const data = await resolveDetectData(yaml);
-  const loader = new DataLoader(data.splits.train, { batchSize: 8, transforms: meta.preprocess.transforms, seed: 0, workers: 0 });
-  const norms = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
-  const setMomentum = (m: BatchNorm2d, v: number): void => void ((m as { momentum: number }).momentum = v);
-  const last = (s: { at(i: number): unknown }): Conv2d => s.at(-1) as Conv2d;
-  try {
-    for await (const batch of loader.epoch(0)) {
-      using _batch = batch;
-      noGrad(() => {
-        model.train();
-        for (const m of norms) setMomentum(m, 1);
-        tidy(() => void model.forward(batch.images));
-        for (const m of norms) setMomentum(m, 0.03);
-        model.eval();
-        for (const s of model.detect.cv2.items) {
-          last(s).weight.mul_(20);
-          last(s).bias!.fill_(0);
-        }
-        for (const s of model.detect.cv3.items) last(s).bias!.fill_(0);
-        const logits = tidy(() => model.forward(batch.images).maps.map((m) => m.narrow(1, 4 * model.regMax, meta.classes.length).flatten().toArray()));
-        logits.forEach((l, i) => {
-          const sorted = Float64Array.from(l).sort();
-          last(model.detect.cv3.items[i]!).bias!.fill_(-sorted[Math.floor(0.99 * sorted.length)]!);
-        });
-      });
-      break;
-    }
-  } finally {
-    await loader.close();
-  }
-  saveCheckpoint(out, model, meta);
-  model.dispose();
-}
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Index of a box in `free` with x's label, corners within `px` and score within `score`, or -1. */
