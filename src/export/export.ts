@@ -167,9 +167,12 @@ export function buildDetectOnnxModel(model: DetectorModel, info: ExportInfo, opt
   };
 }
 
-/** The model as ONNX bytes, after `opts.passes`. */
-export function exportOnnx(model: ClassifierModel, info: ExportInfo, opts: OnnxExportOptions = {}): Uint8Array {
-  let proto = buildOnnxModel(model, info, opts);
+/** A detector (it has a box regression head), as opposed to a classifier. */
+const isDetector = (m: ClassifierModel | DetectorModel): m is DetectorModel => 'regMax' in m && 'strides' in m;
+
+/** The model as ONNX bytes, after `opts.passes`: a classifier's logits, or a detector's decoded output0. */
+export function exportOnnx(model: ClassifierModel | DetectorModel, info: ExportInfo, opts: OnnxExportOptions = {}): Uint8Array {
+  let proto = isDetector(model) ? buildDetectOnnxModel(model, info, opts) : buildOnnxModel(model, info, opts);
   for (const pass of opts.passes ?? []) proto = pass(proto);
   return encodeModel(proto);
 }
