@@ -69,6 +69,8 @@ const DEPLOY_ONLY = [
   'src/runtime/**/*.ts', 'src/http/**/*.ts', 'src/serve/**/*.ts', 'src/cli/serve.ts', 'src/ui/**/*.ts', 'src/cli/ui.ts', 'src/cli/listen.ts',
   'src/data/stream.ts', 'src/data/batch.ts', 'src/data/image.ts',
   'src/tasks/classify/predict.ts', 'src/tasks/classify/predict-onnx.ts', 'src/tasks/classify/predict-common.ts',
+  'src/tasks/detect/predict.ts', 'src/tasks/detect/predict-onnx.ts', 'src/tasks/detect/postprocess.ts', 'src/metrics/nms.ts', 'src/metrics/boxes.ts',
+  'src/data/targets.ts', 'src/plot/boxes.ts',
   'src/engine/predictor.ts', 'src/engine/validator.ts', 'src/engine/run-dir.ts', 'src/task.ts',
   'src/engine/fitness.ts', 'src/tasks/classify/fitness.ts',
 ];

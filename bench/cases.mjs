@@ -114,8 +114,9 @@ const INFER = [
   { model: 'smallcnn', channels: 1, img: 28, iters: { 1: 300, 32: 100 } },
 ];
 // Detectors (80 classes, COCO's): the pass includes decoding the maps into boxes and scores, the
-// eval-mode output, channels-last on both sides; batch 8 is the throughput case. No ONNX Runtime
-// side until Kestrel exports detectors.
+// eval-mode output, channels-last on the libtorch and PyTorch sides; batch 8 is the throughput case.
+// The ONNX Runtime side runs the same seeded model exported by Kestrel (decoding in the graph, NMS
+// not included on any side): rows infer-yolov8n-b<N>-ort.
 const INFER_DETECT = [
   { model: 'yolov8n', channels: 3, img: 320, classes: 80, iters: { 1: 30, 8: 8 } },
 ];
@@ -161,11 +162,17 @@ function inferCase(m, batch) {
 
 function inferDetectCase(m, batch) {
   const args = inferArgs(m, batch);
+  const onnx = (ctx) => path.join(ctx.cache, `${m.model}-${m.channels}x${m.img}-${m.classes}-fp32.onnx`);
   return {
     name: `infer-${m.model}-b${batch}`, group: 'infer',
     setting: `detect, ${m.channels}×${m.img}×${m.img}, ${m.classes} classes, batch ${batch}, ${batch === 1 ? 'median latency' : 'throughput'}, decoded output, channels-last`,
+    prepare: async (ctx) => {
+      const side = node(ctx, 'dist/bench/export-model.js', ['--model', m.model, '--channels', m.channels, '--img', m.img, '--classes', m.classes, '--out', onnx(ctx)]);
+      execFileSync(side.cmd, side.args, { cwd: ctx.root, env: side.env, stdio: ['ignore', 'ignore', 'inherit'] });
+    },
     sides: {
       kestrel: (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'libtorch']),
+      'kestrel-ort': (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'ort', '--onnx', onnx(ctx)]),
       pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
     },
     metrics: [inferMetric(batch)],

@@ -35,7 +35,7 @@ const ONNX_ONLY = ['provider', 'preprocess', 'names', 'imgsz', 'channels', 'mean
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify images or find objects in them; prints one JSON line per image: a classifier gives {"source", "top": [{"label", "score"}]}, a detector {"source", "boxes": [{"label", "class", "score", "box": [x1, y1, x2, y2]}]} in the image\'s pixels; an unreadable image gets {"source", "error"} and makes the exit code 1. A .safetensors checkpoint runs on libtorch, an .onnx classifier on ONNX Runtime (its Kestrel metadata, or the preprocessing options below, say how to prepare the images)')
+    .description('classify images or find objects in them; prints one JSON line per image: a classifier gives {"source", "top": [{"label", "score"}]}, a detector {"source", "boxes": [{"label", "class", "score", "box": [x1, y1, x2, y2]}]} in the image\'s pixels; an unreadable image gets {"source", "error"} and makes the exit code 1. A .safetensors checkpoint runs on libtorch, an .onnx model on ONNX Runtime (its Kestrel metadata, or for a classifier the preprocessing options below, say how to prepare the images)')
     .requiredOption('--weights <file>', 'a .safetensors checkpoint written by kestrel train, or an .onnx model')
     .requiredOption('--source <path>', 'an image, a folder (searched recursively) or a glob in quotes')
     .option('--topk <k>', 'classify: labels per image (default 5)', positiveInt)
@@ -68,6 +68,8 @@ export function registerPredict(program: Command): void {
       const detect = (await taskOf(o.weights)) === 'detect';
       const misplaced = detect ? (o.topk === undefined ? [] : ['--topk']) : (['conf', 'iou', 'maxDet'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k === 'maxDet' ? 'max-det' : k}`);
       if (misplaced.length > 0) throw new Error(`${misplaced.join(', ')}: only for ${detect ? 'classifiers' : 'detection models'} (${o.weights} is a ${detect ? 'detect' : 'classify'} model)`);
+      const preprocessing = detect ? onnxOnly.filter((k) => k !== 'provider') : [];
+      if (preprocessing.length > 0) throw new Error(`${preprocessing.map((k) => `--${k}`).join(', ')}: a detection model's own metadata gives its preprocessing (${o.weights})`);
       // preprocess.js is light (no ONNX Runtime): it only reads the names file.
       const { readNames } = await import('../runtime/preprocess.js');
       const { weights, source, topk, conf: _conf, iou: _iou, maxDet: _maxDet, batch, workers, maxPixels, save, project, name, threads, provider, preprocess: preprocessFile, names, channels, ...pre } = o;
@@ -82,7 +84,7 @@ export function registerPredict(program: Command): void {
         if (e.code !== 'EPIPE') process.exitCode = 1;
       });
       const { predictDetect } = detect ? await import('../tasks/detect/predict.js') : { predictDetect: null };
-      const lines = predictDetect ? predictDetect(defined({ weights, source, batch, workers, maxPixels, threads, save: save === true, project, name, conf: o.conf, iou: o.iou, maxDet: o.maxDet })) : predict(opts);
+      const lines = predictDetect ? predictDetect(defined({ weights, source, batch, workers, maxPixels, threads, provider, save: save === true, project, name, conf: o.conf, iou: o.iou, maxDet: o.maxDet })) : predict(opts);
       for await (const r of lines) {
         if (closed) break;
         if ('error' in r) failed++;

@@ -7,7 +7,7 @@ import { taskOf } from './task-of.js';
 export function registerVal(program: Command): void {
   program
     .command('val')
-    .description('evaluate a checkpoint (libtorch) or an .onnx classifier (ONNX Runtime). A classifier: metrics.json, predictions.csv, confusion_matrix.png and a table; a detector: metrics.json, predictions.json (COCO results), ground_truth.json, PR/F1 curves, the confusion matrix, Ultralytics\' per-class table and the 12 COCO statistics')
+    .description('evaluate a checkpoint (libtorch) or an .onnx file from kestrel export (ONNX Runtime). A classifier: metrics.json, predictions.csv, confusion_matrix.png and a table; a detector: metrics.json, predictions.json (COCO results), ground_truth.json, PR/F1 curves, the confusion matrix, Ultralytics\' per-class table and the 12 COCO statistics')
     .requiredOption('--weights <ckpt>', 'a .safetensors checkpoint written by kestrel train, or an .onnx file from kestrel export')
     .requiredOption('--data <spec>', 'the data set, folder or CSV to evaluate on')
     .addOption(new Option('--split <split>', 'which split').choices(['train', 'val', 'test']).default('val'))

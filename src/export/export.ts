@@ -13,14 +13,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
-import { loadCheckpoint, type ClassifierMeta } from '../engine/checkpoint.js';
-import type { ClassifierModel } from '../models/model.js';
+import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../engine/checkpoint.js';
+import type { ClassifierModel, DetectorModel } from '../models/model.js';
+import { Detect } from '../models/yolo-head.js';
 import type { Module } from '../nn/module.js';
 import { contractProps, type DeployContract } from '../onnx/contract.js';
 import { MAX_OPSET, OnnxGraph, type Dim, type OnnxValue } from '../onnx/graph.js';
-import { encodeModel, type DataTypeCode, type GraphProto, type ModelProto } from '../onnx/proto.js';
+import { encodeModel, toNumber, type DataTypeCode, type GraphProto, type ModelProto, type ValueInfoProto } from '../onnx/proto.js';
 import { BatchStream } from '../data/stream.js';
 import { resolveClassifyData } from '../data/sources.js';
+import { resolveDetectData } from '../data/yolo.js';
 import type { CalibrationBatch, CalibrationData } from './calibrate.js';
 import { convertToFloat16 } from './fp16.js';
 import { quantizeStatic, type QuantizeOptions } from './quantize.js';
@@ -31,6 +33,11 @@ type AnyModule = Module<never, unknown>;
 export const IR_VERSION = 8;
 export const INPUT_NAME = 'images';
 export const OUTPUT_NAME = 'logits';
+/** A detector's output, named as Ultralytics names it, so tools written for their exports read ours. */
+export const DETECT_OUTPUT_NAME = 'output0';
+
+/** Tasks whose checkpoints export. */
+type ExportTask = 'classify' | 'detect';
 
 /** A rewrite of the built model before it is encoded (float16 conversion, quantization). */
 export type ModelPass = (model: ModelProto) => ModelProto;
@@ -137,15 +144,41 @@ export function buildOnnxModel(model: ClassifierModel, info: ExportInfo, opts: O
   };
 }
 
-/** The model as ONNX bytes, after `opts.passes`. */
-export function exportOnnx(model: ClassifierModel, info: ExportInfo, opts: OnnxExportOptions = {}): Uint8Array {
-  let proto = buildOnnxModel(model, info, opts);
+/**
+ * Builds a detector's ONNX model: images → `output0` [N, 4 + classes, anchors], per anchor the box
+ * (cx, cy, w, h in input pixels) then each class's probability: Ultralytics' layout, decoded in
+ * the graph; NMS is left to the runtime (src/tasks/detect/postprocess.ts).
+ */
+export function buildDetectOnnxModel(model: DetectorModel, info: ExportInfo, opts: OnnxExportOptions = {}): ModelProto {
+  const config = model.config;
+  const [h, w] = typeof info.imgsz === 'number' ? [info.imgsz, info.imgsz] : info.imgsz;
+  const { g, out, ins: [images] } = emit(model, [{ name: INPUT_NAME, shape: [batchDim(opts), config.inChannels, h, w] }], opts.opset, DETECT_OUTPUT_NAME);
+  const anchors = model.strides.reduce((s, st) => s + (h / st) * (w / st), 0);
+  const expected = [images!.shape[0], 4 + config.numClasses, anchors];
+  if (out.shape.length !== 3 || out.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`ONNX export of ${config.name}: the graph gives [${out.shape.join(', ')}], expected [${expected.join(', ')}]`);
+  }
+  const doc = `Kestrel ${config.name} object detector (${config.numClasses} classes). Input '${INPUT_NAME}': float32 [${images!.shape.join(', ')}], `
+    + `letterboxed to ${h}×${w} (grey 114 padding), pixels/255. Output '${DETECT_OUTPUT_NAME}': [${out.shape.join(', ')}], per anchor cx, cy, w, h in input pixels `
+    + `then class probabilities; apply NMS after. Metadata 'names' labels the classes.`;
+  return {
+    ...modelProto(g.graph(config.name), g.opset, doc),
+    ...(info.contract ? { metadataProps: contractProps(info.contract) } : {}),
+  };
+}
+
+/** A detector (it has a box regression head), as opposed to a classifier. */
+const isDetector = (m: ClassifierModel | DetectorModel): m is DetectorModel => 'regMax' in m && 'strides' in m;
+
+/** The model as ONNX bytes, after `opts.passes`: a classifier's logits, or a detector's decoded output0. */
+export function exportOnnx(model: ClassifierModel | DetectorModel, info: ExportInfo, opts: OnnxExportOptions = {}): Uint8Array {
+  let proto = isDetector(model) ? buildDetectOnnxModel(model, info, opts) : buildOnnxModel(model, info, opts);
   for (const pass of opts.passes ?? []) proto = pass(proto);
   return encodeModel(proto);
 }
 
 /** The deployment contract of a checkpoint: class names and preprocessing from its metadata. */
-export function contractFromMeta(meta: ClassifierMeta, precision: DeployContract['precision'] = 'fp32'): DeployContract {
+export function contractFromMeta(meta: CheckpointMeta, precision: DeployContract['precision'] = 'fp32'): DeployContract {
   const p = meta.preprocess;
   return {
     task: meta.task,
@@ -155,7 +188,7 @@ export function contractFromMeta(meta: ClassifierMeta, precision: DeployContract
     mean: p.mean,
     std: p.std,
     transforms: p.transforms,
-    output: 'logits',
+    output: meta.task === 'detect' ? 'detections' : 'logits',
     model: { ...meta.model },
     precision,
   };
@@ -184,6 +217,23 @@ export interface ExportResult {
   output: { name: string; shape: Dim[] };
 }
 
+/**
+ * The Detect head's own nodes (flattening, DFL, anchor decoding, sigmoid), which int8 leaves in
+ * float: one uint8 scale cannot hold box coordinates up to the image size and probabilities near 0
+ * at once. Its convolution branches (cv2, cv3) are quantized like the rest.
+ */
+function decodeNodes(model: DetectorModel, g: GraphProto): string[] {
+  const head = [...model.namedModules()].find(([, m]) => m instanceof Detect)?.[0];
+  if (head === undefined) return [];
+  return g.node.map((n) => n.name ?? '').filter((n) => n.startsWith(`${head}/`) || n.startsWith(`${head}.dfl/`));
+}
+
+/** A graph input's or output's name and declared shape. */
+function ioOf(v: ValueInfoProto): { name: string; shape: Dim[] } {
+  const dims = v.type?.tensorType?.shape?.dim ?? [];
+  return { name: v.name, shape: dims.map((d) => (d.dimParam ? d.dimParam : toNumber(d.dimValue ?? 0))) };
+}
+
 /** `weights` with its extension replaced by `.onnx`. */
 export function defaultOnnxPath(weights: string): string {
   const ext = extname(weights);
@@ -191,8 +241,9 @@ export function defaultOnnxPath(weights: string): string {
 }
 
 /** Calibration batches from a data spec: shuffled training images through the eval transforms. */
-async function* calibrationFromData(spec: string, meta: ClassifierMeta, batch: number, limit: number): AsyncGenerator<CalibrationBatch> {
-  const data = await resolveClassifyData(spec, { seed: 0 });
+async function* calibrationFromData(spec: string, meta: CheckpointMeta, batch: number, limit: number): AsyncGenerator<CalibrationBatch> {
+  // A detector calibrates on its training images letterboxed as at prediction (its eval transforms).
+  const data = meta.task === 'detect' ? await resolveDetectData(spec) : await resolveClassifyData(spec, { seed: 0 });
   const { transforms, channels } = meta.preprocess;
   const stream = new BatchStream(data.splits.train, { batchSize: batch, shuffle: true, dropLast: true, seed: 0, transforms, channels });
   let seen = 0;
@@ -215,21 +266,26 @@ async function* calibrationFromData(spec: string, meta: ClassifierMeta, batch: n
  * @example
  * const { bytes } = await checkpointToOnnx('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
  */
-export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: ClassifierMeta }> {
+export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: CheckpointMeta<ExportTask>; io: Pick<ExportResult, 'input' | 'output'> }> {
   if (opts.fp16 && opts.int8) throw new Error('fp16 and int8 exclude each other: choose one');
-  const { model, meta, extra } = loadCheckpoint<ClassifierModel, 'classify'>(weights, { task: 'classify' });
+  const task = readCheckpointMeta(weights).task;
+  if (task !== 'classify' && task !== 'detect') throw new Error(`${weights}: ${task} models do not export to ONNX yet`);
+  const { model, meta, extra } = loadCheckpoint<ClassifierModel | DetectorModel, ExportTask>(weights, { task });
   for (const t of extra.values()) t.dispose();
   try {
-    let proto = buildOnnxModel(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);
+    const info = { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) };
+    let proto = meta.task === 'detect' ? buildDetectOnnxModel(model as DetectorModel, info, opts) : buildOnnxModel(model as ClassifierModel, info, opts);
+    const io = { input: ioOf(proto.graph.input[0]!), output: ioOf(proto.graph.output[0]!) };
     for (const pass of opts.passes ?? []) proto = pass(proto);
     if (opts.fp16) proto = convertToFloat16(proto);
     if (opts.int8) {
       const { calib = meta.data?.spec, ...q } = opts.int8;
       if (calib === undefined) throw new Error(`int8 needs calibration images: give --calib (the checkpoint does not name the data it was trained on)`);
       const batch = opts.dynamicBatch ? 32 : (opts.batch ?? 1);
+      if (meta.task === 'detect') q.exclude = [...(q.exclude ?? []), ...decodeNodes(model as DetectorModel, proto.graph)];
       proto = await quantizeStatic(proto, typeof calib === 'string' ? calibrationFromData(calib, meta, batch, q.calibSize ?? 256) : calib, q);
     }
-    return { bytes: encodeModel(proto), meta };
+    return { bytes: encodeModel(proto), meta, io };
   } finally {
     model.dispose();
   }
@@ -245,15 +301,7 @@ export async function exportCheckpoint(weights: string, opts: CheckpointExportOp
   if (resolve(path) === resolve(weights)) throw new Error(`the output ${path} would overwrite the checkpoint`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`output folder ${dirname(path)} does not exist`);
-  const { bytes, meta } = await checkpointToOnnx(weights, opts);
+  const { bytes, io } = await checkpointToOnnx(weights, opts);
   writeFileAtomic(path, [bytes]);
-  const { imgsz, channels } = meta.preprocess;
-  const batch = batchDim(opts);
-  return {
-    path,
-    bytes: bytes.byteLength,
-    opset: opts.opset ?? MAX_OPSET,
-    input: { name: INPUT_NAME, shape: [batch, channels, imgsz, imgsz] },
-    output: { name: OUTPUT_NAME, shape: [batch, meta.classes.length] },
-  };
+  return { path, bytes: bytes.byteLength, opset: opts.opset ?? MAX_OPSET, ...io };
 }

@@ -90,7 +90,7 @@ export interface DetectOutput {
 /**
  * The contract of the zoo's detectors: a backbone and neck (forwardFeatures: one map per level,
  * finest first), then a head (forwardHead) whose maps the loss reads and whose decoded output NMS
- * reads. Not exportable to ONNX yet.
+ * reads. Its onnx() emits the eval output (decoded) alone.
  */
 export interface DetectorModel extends Module<[Tensor], DetectOutput> {
   readonly config: ModelConfig;

@@ -10,6 +10,8 @@ import { ModuleList } from '../nn/container.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/norm.js';
 import { MaxPool2d } from '../nn/pooling.js';
+import * as E from '../onnx/emit.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import { cat } from '../tensor/creation.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -33,6 +35,10 @@ export class Conv extends Module {
     // In place on the norm's output, which nothing else reads (Ultralytics sets inplace too).
     return tidy(() => F.silu_(this.bn.forward(this.conv.forward(x))));
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.silu(g, this.bn.toOnnx(g, this.conv.toOnnx(g, x)));
+  }
 }
 
 /** Two convolutions (k×k each) with a residual when `shortcut` and the widths agree. */
@@ -55,6 +61,11 @@ export class Bottleneck extends Module {
       // Out of place: y is the output of an in-place SiLU, which autograd may still need.
       return this.add ? x.add(y) : y;
     });
+  }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const y = this.cv2.toOnnx(g, this.cv1.toOnnx(g, x));
+    return this.add ? g.op('Add', [x, y]) : y;
   }
 }
 
@@ -83,6 +94,14 @@ export class C2f extends Module {
       return this.cv2.forward(cat(y, 1));
     });
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const both = this.cv1.toOnnx(g, x);
+    const half = (both.shape[1] as number) / 2;
+    const y = [E.narrow(g, both, 1, 0, half), E.narrow(g, both, 1, half, half)];
+    for (const m of this.m) y.push(m.toOnnx(g, y[y.length - 1]!));
+    return this.cv2.toOnnx(g, E.cat(g, y, 1));
+  }
 }
 
 /** Spatial pyramid pooling, fast: three chained k×k max pools (stride 1) concatenated with their input. */
@@ -106,6 +125,12 @@ export class SPPF extends Module {
       return this.cv2.forward(cat(y, 1));
     });
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const y = [this.cv1.toOnnx(g, x)];
+    for (let i = 0; i < 3; i++) y.push(this.m.toOnnx(g, y[i]!));
+    return this.cv2.toOnnx(g, E.cat(g, y, 1));
+  }
 }
 
 /** nn.Upsample(scale_factor=2, mode='nearest'). */
@@ -117,6 +142,10 @@ export class Upsample extends Module {
   forward(x: Tensor): Tensor {
     return F.interpolate(x, { scaleFactor: this.scaleFactor, mode: 'nearest' });
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    return E.upsampleNearest(g, x, this.scaleFactor);
+  }
 }
 
 /** Concatenates its inputs along channels. */
@@ -127,5 +156,9 @@ export class Concat extends Module<[Tensor[]], Tensor> {
 
   forward(xs: Tensor[]): Tensor {
     return cat(xs, this.dim);
+  }
+
+  protected override onnx(g: OnnxGraph, ...xs: OnnxValue[]): OnnxValue {
+    return E.cat(g, xs, this.dim);
   }
 }

@@ -10,6 +10,8 @@
 import { Sequential, ModuleList } from '../nn/container.js';
 import { Conv2d } from '../nn/conv.js';
 import { Module } from '../nn/module.js';
+import * as E from '../onnx/emit.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Device } from '../tensor/device.js';
 import { arange, cat, full, stack } from '../tensor/creation.js';
@@ -52,6 +54,24 @@ export function anchors(shapes: readonly (readonly [number, number])[], strides:
     const perAnchor = shapes.map(([h, w], i) => full([h * w, 1], strides[i]!, o));
     return { points: cat(points, 0), strides: cat(perAnchor, 0) };
   });
+}
+
+/** anchors() as plain arrays for the ONNX graph's constants: points [2, A] (x row, then y row) and strides [A]. */
+function anchorTables(shapes: readonly (readonly [number, number])[], strides: readonly number[], offset = 0.5): { points: Float32Array; strides: Float32Array } {
+  const total = shapes.reduce((s, [h, w]) => s + h * w, 0);
+  const points = new Float32Array(2 * total);
+  const perAnchor = new Float32Array(total);
+  let i = 0;
+  shapes.forEach(([h, w], level) => {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, i++) {
+        points[i] = x + offset;
+        points[total + i] = y + offset;
+        perAnchor[i] = strides[level]!;
+      }
+    }
+  });
+  return { points, strides: perAnchor };
 }
 
 /**
@@ -126,6 +146,12 @@ export class DFL extends Module {
     const [b, , a] = x.shape as [number, number, number];
     return tidy(() => this.conv.forward(x.reshape(b, 4, this.c1, a).transpose(2, 1).softmax(1)).reshape(b, 4, a));
   }
+
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const [b, , a] = x.shape;
+    const probs = E.softmax(g, E.transpose(g, g.reshape(x, [b!, 4, this.c1, a!]), 2, 1), 1);
+    return g.reshape(this.conv.toOnnx(g, probs), [b!, 4, a!]);
+  }
 }
 
 /**
@@ -174,5 +200,30 @@ export class Detect extends Module<[Tensor[]], DetectOutput> {
     if (this.training) return { maps, decoded: null };
     const decoded = decode(maps, { numClasses: this.numClasses, strides: this.strides, regMax: this.regMax, dfl: (b) => this.dfl.forward(b) });
     return { maps, decoded };
+  }
+
+  /** The eval output, decoded in the graph as decode() does it: [N, 4 + nc, A] from the levels' features. */
+  protected override onnx(g: OnnxGraph, ...xs: OnnxValue[]): OnnxValue {
+    if (xs.length !== this.strides.length) throw new RangeError(`Detect: ${xs.length} feature maps, expected ${this.strides.length}`);
+    const shapes = xs.map((x) => {
+      const [h, w] = x.shape.slice(2);
+      if (typeof h !== 'number' || typeof w !== 'number') throw new RangeError(`Detect needs feature maps of a static size, got [${x.shape.join(', ')}]`);
+      return [h, w] as const;
+    });
+    const n = xs[0]!.shape[0]!;
+    const flat = E.cat(g, xs.map((x, i) => {
+      const map = E.cat(g, [this.cv2.items[i]!.toOnnx(g, x), this.cv3.items[i]!.toOnnx(g, x)], 1);
+      return g.reshape(map, [n, this.no, shapes[i]![0] * shapes[i]![1]]);
+    }), 2);
+    const a = flat.shape[2] as number;
+    const box = E.narrow(g, flat, 1, 0, 4 * this.regMax);
+    const cls = E.narrow(g, flat, 1, 4 * this.regMax, this.numClasses);
+    const dist = this.dfl.toOnnx(g, box);
+    const { points, strides } = anchorTables(shapes, this.strides);
+    const p = g.floats(points, [1, 2, a], 'anchor_points');
+    const [lt, rb] = [E.narrow(g, dist, 1, 0, 2), E.narrow(g, dist, 1, 2, 2)];
+    const [x1y1, x2y2] = [g.op('Sub', [p, lt]), g.op('Add', [p, rb])];
+    const xywh = E.cat(g, [g.op('Div', [g.op('Add', [x1y1, x2y2]), g.scalar(2)]), g.op('Sub', [x2y2, x1y1])], 1);
+    return E.cat(g, [g.op('Mul', [xywh, g.floats(strides, [1, a], 'anchor_strides')]), E.sigmoid(g, cls)], 1);
   }
 }

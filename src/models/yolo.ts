@@ -2,7 +2,7 @@
 import { ModuleList } from '../nn/container.js';
 import { Conv2d } from '../nn/conv.js';
 import { Module } from '../nn/module.js';
-import type { OnnxValue } from '../onnx/graph.js';
+import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { DetectOutput, DetectorModel, ModelConfig } from './model.js';
@@ -227,8 +227,15 @@ export class YOLOv8 extends Module<[Tensor], DetectOutput> implements DetectorMo
     return (2 * macs) / 1e9;
   }
 
-  protected override onnx(): OnnxValue {
-    throw new Error(`${this.#config.name}: ONNX export of detection models is not implemented yet`);
+  /** The eval forward as ONNX: images [N, C, H, W] → decoded [N, 4 + nc, A] (boxes cx, cy, w, h in input pixels, class probabilities). */
+  protected override onnx(g: OnnxGraph, x: OnnxValue): OnnxValue {
+    const [, c, h, w] = x.shape;
+    const stride = Math.max(...this.strides);
+    if (x.shape.length !== 4 || c !== this.#config.inChannels) throw new RangeError(`expected images [N, ${this.#config.inChannels}, H, W], got [${x.shape.join(', ')}]`);
+    if (typeof h !== 'number' || typeof w !== 'number' || h % stride !== 0 || w % stride !== 0) throw new RangeError(`input is ${h}×${w}; both sides must be multiples of ${stride} (the largest stride)`);
+    const outs: OnnxValue[] = [];
+    for (const layer of this.#layers) outs.push(layer.module.toOnnx(g, ...layer.from.map((j) => (j < 0 ? x : outs[j]!))));
+    return this.detect.toOnnx(g, ...this.#features.map((j) => outs[j]!));
   }
 }
 

@@ -15,7 +15,9 @@
  * | input          | `NCHW float32, pixels/255 then (x - mean) / std`              |
  * | mean, std      | JSON arrays on the 0–1 scale, one per channel                 |
  * | transforms     | JSON eval pipeline (Kestrel TransformSpec[]: resize, crop…)   |
- * | output         | `logits` (softmax not applied) or `probs`                     |
+ * | output         | `logits` (softmax not applied), `probs`, or `detections`      |
+ * |                | (a detector's [N, 4 + classes, anchors]: cx, cy, w, h in input |
+ * |                | pixels, then class probabilities; NMS not applied)            |
  * | model          | JSON model config (`{"name":"resnet18",…}`)                   |
  * | precision      | `fp32`, `fp16` or `int8`                                      |
  */
@@ -34,7 +36,7 @@ export interface DeployContract {
   mean: number[];
   std: number[];
   transforms: TransformSpec[];
-  output: 'logits' | 'probs';
+  output: 'logits' | 'probs' | 'detections';
   model?: Record<string, unknown>;
   precision: 'fp32' | 'fp16' | 'int8';
 }
@@ -78,7 +80,7 @@ const schema = z.object({
   mean: json(z.array(z.number()).min(1)),
   std: json(z.array(z.number().positive()).min(1)),
   transforms: json(z.unknown()),
-  output: z.enum(['logits', 'probs']),
+  output: z.enum(['logits', 'probs', 'detections']),
   model: json(z.record(z.string(), z.unknown())).optional(),
   precision: z.enum(['fp32', 'fp16', 'int8']).default('fp32'),
 });

@@ -230,3 +230,21 @@ export function attention(g: OnnxGraph, q: OnnxValue, k: OnnxValue, v: OnnxValue
 
 /** Index `i` of axis `axis`, dropping the axis (x.select(axis, i)). */
 export const select = (g: OnnxGraph, x: OnnxValue, axis: number, i: number): OnnxValue => g.op('Gather', [x, g.scalarInt(i)], { axis });
+
+/** `length` entries of axis `axis` from `start` (x.narrow(axis, start, length)): a Slice. */
+export const narrow = (g: OnnxGraph, x: OnnxValue, axis: number, start: number, length: number): OnnxValue =>
+  g.op('Slice', [x, g.ints([start]), g.ints([start + length]), g.ints([axis])]);
+
+/** Joins values along `axis` (torch.cat). */
+export const cat = (g: OnnxGraph, xs: readonly OnnxValue[], axis: number): OnnxValue => g.op('Concat', [...xs], { axis });
+
+/**
+ * Nearest-neighbour upsampling by an integer factor (F.interpolate(mode='nearest')): Resize with
+ * scales, and ONNX's 'asymmetric' coordinates with 'floor' rounding, which is PyTorch's nearest.
+ */
+export function upsampleNearest(g: OnnxGraph, x: OnnxValue, factor: number): OnnxValue {
+  const [h, w] = spatial(x, 'Upsample');
+  if (!Number.isInteger(factor) || factor < 1) throw new RangeError(`Upsample by ${factor}: only whole factors export`);
+  const scales = g.floats([1, 1, factor, factor], [4], 'scales');
+  return g.op('Resize', [x, null, scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, { shape: [x.shape[0]!, x.shape[1]!, h * factor, w * factor] });
+}

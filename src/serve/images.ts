@@ -9,6 +9,8 @@ import { imageError, tooManyPixels, type ImageError } from '../data/errors.js';
 import { IMAGE_FORMATS, decodeError, decodeImage, refusedFormat, sniffFormat } from '../data/image.js';
 import { fitPipeline } from '../data/input-size.js';
 import { Rng } from '../data/rng.js';
+import { applySampleTransforms } from '../data/sample.js';
+import type { SampleGeometry } from '../data/targets.js';
 import { applyTransforms } from '../data/transforms.js';
 import type { Preprocessing } from '../runtime/preprocess.js';
 import { HttpError } from '../http/index.js';
@@ -48,12 +50,20 @@ export async function checkHeader(u: Upload, maxPixels: number): Promise<void> {
   if (size[0] * size[1] > maxPixels) throw refusal(u.source, tooManyPixels(maxPixels, size));
 }
 
+/** An image ready for the model: its input, and for a detector where that input came from in the image. */
+export interface Prepared {
+  data: Float32Array;
+  /** input = original·scale + pad (to map boxes back); null unless asked for. */
+  geometry: SampleGeometry | null;
+}
+
 /**
  * The image as the network's input, CHW float32 (decode with `maxPixels` as sharp's own limit too,
- * then the model's eval transforms, which end at its input size whatever the image's). Whatever is
- * wrong with the file is a 4xx.
+ * then the model's eval transforms, which end at its input size whatever the image's), with its
+ * geometry when `geometry` is set (a detector's letterbox, undone on its boxes). Whatever is wrong
+ * with the file is a 4xx.
  */
-export async function prepareImage(u: Upload, pre: Preprocessing, maxPixels: number): Promise<Float32Array> {
+export async function prepareImage(u: Upload, pre: Preprocessing, maxPixels: number, geometry = false): Promise<Prepared> {
   await checkHeader(u, maxPixels);
   let img;
   try {
@@ -62,10 +72,20 @@ export async function prepareImage(u: Upload, pre: Preprocessing, maxPixels: num
     throw refusal(u.source, imageError(e, { maxPixels }));
   }
   // Eval transforms draw no random numbers; the generator is there because the pipeline takes one.
-  const out = applyTransforms(img, fitPipeline(pre.transforms, pre.imgsz), Rng.forSample(0, 0, 0));
+  const rng = Rng.forSample(0, 0, 0);
+  const pipeline = fitPipeline(pre.transforms, pre.imgsz);
+  let out: { data: Float32Array; channels: number; height: number; width: number };
+  let moved: SampleGeometry | null = null;
+  if (geometry) {
+    const s = applySampleTransforms({ img, geometry: { size: [img.height, img.width], scale: [1, 1], pad: [0, 0] } }, pipeline, rng);
+    [out, moved] = [s.img, s.geometry ?? null];
+    if (moved === null) throw new Error('the preprocessing loses where boxes come from (an op that is not axis-aligned)');
+  } else {
+    out = applyTransforms(img, pipeline, rng);
+  }
   const [h, w] = pre.imgsz;
   if (out.channels !== pre.channels || out.height !== h || out.width !== w) {
     throw new Error(`the preprocessing gives ${out.channels}×${out.height}×${out.width} images for a ${pre.channels}×${h}×${w} input`);
   }
-  return out.data;
+  return { data: out.data, geometry: moved };
 }

@@ -1,20 +1,30 @@
 /**
- * The model a server runs on ONNX Runtime, its description for GET /v1/models, and its ONNX bytes
- * for the browser (GET /v1/models/default/model.onnx). An `.onnx` file never loads libtorch; a
- * `.safetensors` checkpoint is exported to ONNX in memory first, which does.
+ * The model a server runs on ONNX Runtime (a classifier or, by its contract's task, a detector),
+ * its description for GET /v1/models, and its ONNX bytes for the browser (GET
+ * /v1/models/default/model.onnx). An `.onnx` file never loads libtorch; a `.safetensors`
+ * checkpoint is exported to ONNX in memory first, which does.
  */
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
-import type { DeployContract } from '../onnx/contract.js';
+import { readContract, type DeployContract } from '../onnx/contract.js';
 import { OnnxClassifier, type ClassifierOptions } from '../runtime/classifier.js';
+import { OnnxDetector } from '../runtime/detector.js';
+import type { Preprocessing } from '../runtime/preprocess.js';
 import { decodeOnnx, readOnnxFile, type OnnxFile } from '../runtime/session.js';
 
 /** One entry of GET /v1/models. */
 export type ModelInfo = { id: string; /** Where the ONNX file can be downloaded (relative to the server). */ onnx: string }
   & Pick<DeployContract, 'task' | 'names' | 'imgsz' | 'channels' | 'mean' | 'std' | 'transforms' | 'output' | 'precision'>;
 
+/** What runs the images: a classifier, or a detector whose boxes post-processing gives. */
+export type ServedRunner = { task: 'classify'; classifier: OnnxClassifier } | { task: 'detect'; detector: OnnxDetector };
+
 export interface ServedModel {
-  classifier: OnnxClassifier;
+  runner: ServedRunner;
+  /** How images become its input (a detector's from its contract: letterbox, pixels/255). */
+  preprocessing: Preprocessing;
+  /** The fixed batch size the graph declares, or null. */
+  batchLimit: number | null;
   info: ModelInfo;
   /** The `.onnx` file's bytes, served to browsers (onnxruntime-web). */
   bytes: Buffer;
@@ -46,12 +56,14 @@ export async function loadServedModel(weights: string, opts: ClassifierOptions =
   } else {
     throw new Error(`${weights}: kestrel serve takes an .onnx model or a .safetensors checkpoint (got ${ext ? `a ${ext} file` : 'a file without an extension'})`);
   }
-  const classifier = await OnnxClassifier.load(file, opts);
+  const runner = await loadRunner(file, opts);
   const bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
-  const p = classifier.preprocessing;
+  const { contract, preprocessing: p, batchLimit } = runner.task === 'classify'
+    ? { contract: runner.classifier.contract, preprocessing: runner.classifier.preprocessing, batchLimit: runner.classifier.batchLimit }
+    : { contract: runner.detector.contract, preprocessing: runner.detector.contract, batchLimit: runner.detector.batchLimit };
   const info: ModelInfo = {
     id: MODEL_ID,
-    task: classifier.contract?.task ?? 'classify',
+    task: contract?.task ?? 'classify',
     names: p.names,
     imgsz: p.imgsz,
     channels: p.channels,
@@ -59,8 +71,27 @@ export async function loadServedModel(weights: string, opts: ClassifierOptions =
     std: p.std,
     transforms: p.transforms,
     output: p.output,
-    precision: classifier.contract?.precision ?? 'fp32',
+    precision: contract?.precision ?? 'fp32',
     onnx: `/v1/models/${MODEL_ID}/model.onnx`,
   };
-  return { classifier, info, bytes, etag: `"${createHash('sha256').update(bytes).digest('base64url')}"` };
+  const { names, imgsz, channels, mean, std, transforms, output } = p;
+  return { runner, preprocessing: { names, imgsz, channels, mean, std, transforms, output }, batchLimit, info, bytes, etag: `"${createHash('sha256').update(bytes).digest('base64url')}"` };
 }
+
+/** The file's contract says detect: a detector (preprocessing options do not apply); else a classifier. */
+async function loadRunner(file: OnnxFile, opts: ClassifierOptions): Promise<ServedRunner> {
+  let task: string | undefined;
+  try {
+    task = readContract(file.model.metadataProps ?? [])?.task;
+  } catch {
+    // A malformed contract: the classifier's loader names the problem.
+  }
+  if (task !== 'detect') return { task: 'classify', classifier: await OnnxClassifier.load(file, opts) };
+  const given = (['preprocess', 'preprocessFile'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length > 0) throw new Error(`${given.join(', ')}: a detection model's own metadata gives its preprocessing (${file.path})`);
+  const { provider, threads } = opts;
+  return { task: 'detect', detector: await OnnxDetector.load(file, { ...(provider === undefined ? {} : { provider }), ...(threads === undefined ? {} : { threads }) }) };
+}
+
+/** Releases the model's session. */
+export const disposeRunner = (r: ServedRunner): Promise<void> => (r.task === 'classify' ? r.classifier.dispose() : r.detector.dispose());

@@ -1,13 +1,16 @@
 /**
- * POST /v1/predict: images in (multipart files or a raw image body), the same top-k JSON as
- * `kestrel predict` out. Admission is bounded (503 + Retry-After beyond `maxQueue` images), each
+ * POST /v1/predict: images in (multipart files or a raw image body), the same JSON as `kestrel
+ * predict` out: a classifier's top-k, or a detector's boxes in each image's own pixels. Admission is bounded (503 + Retry-After beyond `maxQueue` images), each
  * image is checked from its header before it is decoded, and the decoded images go through the
  * micro-batcher to ONNX Runtime.
  */
 import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SampleGeometry } from '../data/targets.js';
+import type { NmsOptions } from '../metrics/nms.js';
 import type { TopK } from '../runtime/classifier.js';
 import { round } from '../tasks/classify/predict-common.js';
+import type { DetectBox } from '../tasks/detect/postprocess.js';
 import { BatcherClosedError, type MicroBatcher } from './batcher.js';
 import { HttpError, errorSchema, handleError, sendError } from '../http/index.js';
 import type { ServeMetrics } from './metrics.js';
@@ -15,13 +18,18 @@ import type { ServedModel } from './model.js';
 import type { ServeLimits } from './options.js';
 import type { PreprocessPool } from './preprocess-pool.js';
 import { readUploads, tooLarge, tooMany } from './uploads.js';
-import type { Upload } from './images.js';
+import type { Prepared, Upload } from './images.js';
 
-/** One image for the batcher: its network input and how many classes its request wants. */
+/** One image for the batcher: its network input and what its request wants (classes, or NMS settings and the letterbox to undo). */
 export interface BatchItem {
   chw: Float32Array;
   k: number;
+  geometry?: SampleGeometry | null;
+  nms?: NmsOptions;
 }
+
+/** What the batcher gives back per image: a classifier's top-k or a detector's boxes. */
+export type ItemResult = TopK | DetectBox[];
 
 /** Images admitted and not yet answered, bounded. */
 export class Admission {
@@ -46,7 +54,7 @@ export class Admission {
 export interface PredictDeps {
   model: ServedModel;
   limits: ServeLimits;
-  batcher: MicroBatcher<BatchItem, TopK>;
+  batcher: MicroBatcher<BatchItem, ItemResult>;
   pool: PreprocessPool;
   admission: Admission;
   metrics: ServeMetrics;
@@ -103,10 +111,53 @@ const requestBodyDoc = {
   },
 };
 
+const boxesSchema = {
+  type: 'object',
+  required: ['predictions'],
+  properties: {
+    predictions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['source', 'boxes'],
+        properties: {
+          source: { type: 'string', description: "the file name of a multipart part, or 'body'" },
+          boxes: {
+            type: 'array',
+            description: 'best first',
+            items: {
+              type: 'object',
+              required: ['label', 'class', 'score', 'box'],
+              properties: {
+                label: { type: 'string' }, class: { type: 'integer' }, score: { type: 'number', description: 'class probability, six decimals' },
+                box: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: "x1, y1, x2, y2 in the image's own pixels" },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const detectQuery = {
+  type: 'object',
+  properties: {
+    conf: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.25, description: 'confidence threshold' },
+    iou: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.7, description: 'NMS IoU threshold (class-aware)' },
+    max_det: { type: 'integer', minimum: 1, maximum: 1000, default: 300, description: 'boxes per image at most' },
+  },
+  additionalProperties: false,
+} as const;
+const classifyQuery = { type: 'object', properties: { topk: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'classes per image' } }, additionalProperties: false } as const;
+
+type Query = { topk?: number; conf?: number; iou?: number; max_det?: number };
+
 /** Registers POST /v1/predict on `app` (an encapsulated scope: its body parsers are its own). */
 export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Promise<void> {
   const { model, limits, batcher, pool, admission, metrics } = deps;
-  const pre = model.classifier.preprocessing;
+  const pre = model.preprocessing;
+  const detect = model.runner.task === 'detect';
   const signals = new WeakMap<FastifyRequest, AbortSignal>();
 
   app.removeAllContentTypeParsers();
@@ -129,13 +180,13 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
     return handleError(e, request, reply);
   });
 
-  app.post<{ Querystring: { topk: number } }>('/v1/predict', {
+  app.post<{ Querystring: Query }>('/v1/predict', {
     bodyLimit: limits.maxUploadBytes,
     schema: {
-      summary: 'Classify images',
+      summary: detect ? 'Find objects in images' : 'Classify images',
       description: `Multipart files (any field names, up to ${limits.maxImages}) or one image as the body. Results follow the order of the images.`,
-      querystring: { type: 'object', properties: { topk: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'classes per image' } }, additionalProperties: false },
-      response: { 200: predictionsSchema, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema },
+      querystring: detect ? detectQuery : classifyQuery,
+      response: { 200: detect ? boxesSchema : predictionsSchema, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema },
     },
     config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: requestBodyDoc }, url }) },
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -147,9 +198,12 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
     const signal = signals.get(request)!;
     try {
       const uploads = await readUploads(request, { maxBytes: limits.maxUploadBytes, maxImages: limits.maxImages });
-      const tops = await classify(uploads, Math.min(request.query.topk, pre.names.length), signal);
+      const q = request.query;
+      const want = detect ? { k: 0, nms: { conf: q.conf!, iou: q.iou!, maxDet: q.max_det! } } : { k: Math.min(q.topk!, pre.names.length) };
+      const results = await run(uploads, want, signal);
       if (reply.sent) return undefined;
-      return { predictions: uploads.map((u, i) => ({ source: u.source, top: tops[i]!.map((t) => ({ label: t.label, score: round(t.score) })) })) };
+      if (detect) return { predictions: uploads.map((u, i) => ({ source: u.source, boxes: results[i] as DetectBox[] })) };
+      return { predictions: uploads.map((u, i) => ({ source: u.source, top: (results[i] as TopK).map((t) => ({ label: t.label, score: round(t.score) })) })) };
     } catch (e) {
       // Past the deadline (503 already sent) or the client went away: nobody to answer.
       if (reply.sent || signal.aborted) return undefined;
@@ -159,7 +213,7 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
   });
 
   /** Admits the images, preprocesses them (a refused one fails the request) and queues them for a batch. */
-  async function classify(uploads: Upload[], k: number, signal: AbortSignal): Promise<TopK[]> {
+  async function run(uploads: Upload[], want: Omit<BatchItem, 'chw' | 'geometry'>, signal: AbortSignal): Promise<ItemResult[]> {
     const n = uploads.length;
     if (!admission.tryAcquire(n)) throw overloaded();
     try {
@@ -167,10 +221,10 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
       const settled = await Promise.allSettled(uploads.map((u) => pool.run(u)));
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) throw failed.reason;
-      const inputs = settled.map((s) => (s as PromiseFulfilledResult<Float32Array>).value);
-      const tops = await Promise.all(inputs.map((chw) => batcher.submit({ chw, k }, signal)));
+      const inputs = settled.map((s) => (s as PromiseFulfilledResult<Prepared>).value);
+      const results = await Promise.all(inputs.map((p) => batcher.submit({ ...want, chw: p.data, geometry: p.geometry }, signal)));
       metrics.images.inc(n);
-      return tops;
+      return results;
     } finally {
       admission.release(n);
     }

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Preprocessing } from '../runtime/preprocess.js';
 import { HttpError, type ErrorCode } from '../http/index.js';
-import { prepareImage, type Upload } from './images.js';
+import { prepareImage, type Prepared, type Upload } from './images.js';
 
 export interface PreprocessRequest {
   id: number;
@@ -16,11 +16,11 @@ export interface PreprocessRequest {
 }
 
 export type PreprocessReply =
-  | { id: number; ok: true; data: Float32Array }
+  | { id: number; ok: true; data: Float32Array; geometry: Prepared['geometry'] }
   | { id: number; ok: false; code: ErrorCode; message: string };
 
 interface Pending {
-  resolve: (data: Float32Array) => void;
+  resolve: (p: Prepared) => void;
   reject: (e: Error) => void;
 }
 
@@ -37,18 +37,19 @@ const WORKER_URL = new URL('./preprocess-worker.js', import.meta.url);
  *
  * @example
  * const pool = new PreprocessPool(2, classifier.preprocessing, 40e6);
- * const chw = await pool.run({ source: 'cat.jpg', bytes });
+ * const { data } = await pool.run({ source: 'cat.jpg', bytes });
  * await pool.close();
  */
 export class PreprocessPool {
   readonly #slots: Slot[] = [];
-  readonly #workerData: { pre: Preprocessing; maxPixels: number };
+  readonly #workerData: { pre: Preprocessing; maxPixels: number; geometry: boolean };
   #nextId = 0;
   #closed = false;
 
-  constructor(readonly workers: number, readonly pre: Preprocessing, readonly maxPixels: number) {
+  /** `geometry`: also report where each input came from in its image (a detector's boxes go back through it). */
+  constructor(readonly workers: number, readonly pre: Preprocessing, readonly maxPixels: number, readonly geometry = false) {
     if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be an integer ≥ 0, got ${workers}`);
-    this.#workerData = { pre, maxPixels };
+    this.#workerData = { pre, maxPixels, geometry };
     for (let i = 0; i < workers; i++) this.#slots.push(this.#spawn());
   }
 
@@ -64,7 +65,7 @@ export class PreprocessPool {
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
-      if (m.ok) p.resolve(m.data);
+      if (m.ok) p.resolve({ data: m.data, geometry: m.geometry });
       else p.reject(m.code === 'internal' ? new Error(m.message) : new HttpError(m.code, m.message));
     });
     slot.worker.on('error', (e) => fail(`crashed: ${e.message}`));
@@ -74,13 +75,13 @@ export class PreprocessPool {
     return slot;
   }
 
-  /** The image's network input (CHW float32), or the HttpError that refuses it. */
-  run(u: Upload): Promise<Float32Array> {
+  /** The image's network input (CHW float32) and geometry, or the HttpError that refuses it. */
+  run(u: Upload): Promise<Prepared> {
     if (this.#closed) return Promise.reject(new Error('the preprocessing pool is closed'));
-    if (this.#slots.length === 0) return prepareImage(u, this.pre, this.maxPixels);
+    if (this.#slots.length === 0) return prepareImage(u, this.pre, this.maxPixels, this.geometry);
     const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#nextId++;
-    return new Promise<Float32Array>((resolve, reject) => {
+    return new Promise<Prepared>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ id, source: u.source, bytes: u.bytes } satisfies PreprocessRequest);
     });

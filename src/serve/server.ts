@@ -5,13 +5,13 @@
 import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { TopK } from '../runtime/classifier.js';
+import { predictedBoxes } from '../tasks/detect/postprocess.js';
 import { MicroBatcher } from './batcher.js';
 import { checkAllowedHosts, checkToken, clientErrorHandler, errorSchema, installHttpPolicy } from '../http/index.js';
 import { ServeMetrics } from './metrics.js';
-import { MODEL_ID, loadServedModel, type ServedModel } from './model.js';
+import { MODEL_ID, disposeRunner, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
-import { Admission, predictRoutes, type BatchItem } from './predict.js';
+import { Admission, predictRoutes, type BatchItem, type ItemResult } from './predict.js';
 import { PreprocessPool } from './preprocess-pool.js';
 import { TASKS } from '../task.js';
 
@@ -26,7 +26,7 @@ const modelSchema = {
     mean: { type: 'array', items: { type: 'number' } },
     std: { type: 'array', items: { type: 'number' } },
     transforms: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'the eval pipeline (Kestrel TransformSpec), ending with normalize' },
-    output: { type: 'string', enum: ['logits', 'probs'] },
+    output: { type: 'string', enum: ['logits', 'probs', 'detections'] },
     precision: { type: 'string', enum: ['fp32', 'fp16', 'int8'] },
     onnx: { type: 'string', description: 'where to download the .onnx file' },
   },
@@ -68,18 +68,25 @@ function instrument(app: FastifyInstance, metrics: ServeMetrics): void {
   });
 }
 
-/** The micro-batcher over the classifier, with its batch-size cap for fixed-batch graphs. */
-function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetrics): MicroBatcher<BatchItem, TopK> {
-  const clf = model.classifier;
-  const { channels, imgsz } = clf.preprocessing;
+/**
+ * The micro-batcher over the model, with its batch-size cap for fixed-batch graphs: a classifier's
+ * top-k, or a detector's boxes (each image post-processed with its own request's settings).
+ */
+function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetrics): MicroBatcher<BatchItem, ItemResult> {
+  const { channels, imgsz, names } = model.preprocessing;
   const chw = [channels, imgsz[0], imgsz[1]] as const;
   const per = chw[0] * chw[1] * chw[2];
-  const maxBatch = clf.batchLimit === null ? limits.maxBatch : Math.min(limits.maxBatch, clf.batchLimit);
-  return new MicroBatcher<BatchItem, TopK>(async (items) => {
+  const maxBatch = model.batchLimit === null ? limits.maxBatch : Math.min(limits.maxBatch, model.batchLimit);
+  const { runner } = model;
+  return new MicroBatcher<BatchItem, ItemResult>(async (items) => {
     const data = new Float32Array(items.length * per);
     items.forEach((it, i) => data.set(it.chw, i * per));
+    if (runner.task === 'detect') {
+      const { data: decoded, anchors } = await runner.detector.run(data, items.length, chw);
+      return items.map((it, b) => predictedBoxes(decoded, b, names, anchors, it.geometry!, it.nms ?? {}));
+    }
     const k = Math.max(...items.map((it) => it.k));
-    const tops = await clf.classify(data, items.length, chw, k);
+    const tops = await runner.classifier.classify(data, items.length, chw, k);
     return tops.map((top, i) => top.slice(0, items[i]!.k));
   }, { maxBatch, maxWaitMs: limits.maxWaitMs, maxConcurrency: limits.maxConcurrency }, (r) => {
     metrics.batchSize.observe(r.size);
@@ -125,9 +132,9 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
       return503OnClosing: true,
       forceCloseConnections: 'idle',
     });
-    pool = new PreprocessPool(workers, model.classifier.preprocessing, limits.maxPixels);
+    pool = new PreprocessPool(workers, model.preprocessing, limits.maxPixels, model.runner.task === 'detect');
   } catch (e) {
-    await model.classifier.dispose();
+    await disposeRunner(model.runner);
     throw e;
   }
   const admission = new Admission(limits.maxQueue);
@@ -150,7 +157,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   app.addHook('onClose', async () => {
     await batcher.close();
     await pool.close();
-    await model.classifier.dispose();
+    await disposeRunner(model.runner);
   });
   try {
     installHttpPolicy(app, { ...(opts.token === undefined ? {} : { token: opts.token }), ...(opts.allowedHosts === undefined ? {} : { allowedHosts: opts.allowedHosts }) });

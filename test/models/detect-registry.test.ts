@@ -1,12 +1,13 @@
 // The registry's detectors: createDetector's defaults and errors, buildModel from a saved config,
-// listModels('detect') and `kestrel models --task detect` with parameters and GFLOPs, and a clear
-// error from the ONNX export, which detectors do not have yet.
+// listModels('detect') and `kestrel models --task detect` with parameters and GFLOPs, and the
+// shape of their ONNX export (its values: test/models/yolo-onnx.test.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildModel, createDetector, createModel, listModels, modelNames, YOLOv8, type DetectorModel, type ModelConfig } from '../../src/models/index.js';
 import { exportOnnx, moduleToOnnx } from '../../src/export/export.js';
+import { decodeModel, toNumber } from '../../src/onnx/proto.js';
 import { manualSeed, memory, noGrad, rand, randn, tidy } from '../../src/tensor/index.js';
 import { assertClose } from '../helpers.js';
 
@@ -95,18 +96,15 @@ describe('createDetector and buildModel', () => {
 });
 
 describe('ONNX export of a detector', () => {
-  it('fails with one line that says it is not implemented yet', () => {
+  it('exportOnnx and moduleToOnnx give the decoded output [N, 4 + nc, anchors] under output0', () => {
     withDetector('yolov8n', { numClasses: 2 }, (m) => {
-      for (const attempt of [
-        () => exportOnnx(m as never, { imgsz: 64 }),
-        () => moduleToOnnx(m, [{ name: 'images', shape: [1, 3, 64, 64] }]),
-      ]) {
-        assert.throws(attempt, (e: Error) => {
-          assert.match(e.message, /yolov8n: ONNX export of detection models is not implemented yet/);
-          assert.ok(!e.message.includes('\n'), e.message);
-          return true;
-        });
-      }
+      m.eval();
+      const viaExport = decodeModel(exportOnnx(m, { imgsz: 64 }, { dynamicBatch: true })).graph;
+      const viaModule = moduleToOnnx(m, [{ name: 'images', shape: [1, 3, 64, 64] }]).graph;
+      const dims = (g: typeof viaExport): (number | string)[] => g.output[0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam ?? toNumber(d.dimValue));
+      assert.equal(viaExport.output[0]!.name, 'output0');
+      assert.deepEqual(dims(viaExport), ['N', 6, 64 + 16 + 4]);
+      assert.deepEqual(dims(viaModule), [1, 6, 84]);
     });
   });
 });

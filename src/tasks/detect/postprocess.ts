@@ -2,7 +2,13 @@
  * From a detector's decoded output to boxes: per image, the candidates above a confidence
  * (every class above it with `multiLabel`, as Ultralytics validates; the best class otherwise, as it
  * predicts), class-aware NMS, and the boxes mapped back to the original image's pixels. Plain
- * arrays only, so the ONNX Runtime path and the browser can share it.
+ * arrays only and no Node built-ins: the libtorch path, the ONNX Runtime path and the browser (which
+ * runs an exported `.onnx` in onnxruntime-web) share it, so all three print the same boxes.
+ *
+ * @example
+ * // decoded: an exported detector's output0, [B, 4 + nc, A]; geometry: the letterbox of image b
+ * const boxes = predictedBoxes(decoded, b, names, anchors, geometry, { conf: 0.25, iou: 0.7, maxDet: 300 });
+ * // [{ label: 'cat', class: 0, score: 0.91, box: [x1, y1, x2, y2] }, …] in the original image's pixels
  */
 import type { SampleGeometry } from '../../data/targets.js';
 import { unletterboxBoxes } from '../../data/targets.js';
@@ -60,3 +66,27 @@ export function detectionsOf(decoded: Float32Array, b: number, nc: number, ancho
 
 /** The same detections in the original image's pixels (clipped to it). */
 export const toOriginal = (d: ImageDetections, g: SampleGeometry): ImageDetections => ({ ...d, boxes: unletterboxBoxes(d.boxes, g) });
+
+/** One predicted box as `kestrel predict` prints it and `/v1/predict` answers it. */
+export interface DetectBox {
+  label: string;
+  class: number;
+  score: number;
+  /** x1, y1, x2, y2 in the original image's pixels. */
+  box: [number, number, number, number];
+}
+
+const round = (v: number, d: number): number => Number(v.toFixed(d));
+
+/**
+ * Image `b`'s boxes, best first, from decoded output [B, 4 + nc, A] (nc = names.length): the
+ * best class per anchor above `conf`, class-aware NMS, undone letterbox; scores to 6 decimals and
+ * coordinates to 2, as printed.
+ */
+export function predictedBoxes(decoded: Float32Array, b: number, names: readonly string[], anchors: number, geometry: SampleGeometry, o: PostprocessOptions = {}): DetectBox[] {
+  const d = toOriginal(detectionsOf(decoded, b, names.length, anchors, o), geometry);
+  return Array.from(d.scores, (score, j) => ({
+    label: names[d.classes[j]!] ?? String(d.classes[j]!), class: d.classes[j]!, score: round(score, 6),
+    box: [0, 1, 2, 3].map((k) => round(d.boxes[j * 4 + k]!, 2)) as [number, number, number, number],
+  }));
+}

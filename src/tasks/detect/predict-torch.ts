@@ -7,9 +7,7 @@ import { adoptArray } from '../../tensor/creation.js';
 import { noGrad, setNumThreads } from '../../tensor/runtime.js';
 import { tidy } from '../../tensor/scope.js';
 import type { DetectPredictOptions, DetectResult } from './predict.js';
-import { detectionsOf, toOriginal } from './postprocess.js';
-
-const round = (v: number, d: number): number => Number(v.toFixed(d));
+import { predictedBoxes } from './postprocess.js';
 
 export async function detectTorchBackend(o: DetectPredictOptions, nms: NmsOptions): Promise<PredictBackend<DetectResult>> {
   const ckpt = loadCheckpoint<DetectorModel, 'detect'>(o.weights, { task: 'detect' });
@@ -25,15 +23,7 @@ export async function detectTorchBackend(o: DetectPredictOptions, nms: NmsOption
         const out = ckpt.model.forward(channelsLast ? images.contiguous(true) : images);
         return { decoded: out.decoded!.dataSync() as Float32Array, anchors: out.decoded!.size(2) };
       }));
-      return Array.from({ length: n }, (_, b) => {
-        const d = toOriginal(detectionsOf(decoded, b, classes.length, anchors, nms), geometry![b]!);
-        return {
-          boxes: Array.from(d.scores, (score, j) => ({
-            label: classes[d.classes[j]!]!, class: d.classes[j]!, score: round(score, 6),
-            box: [0, 1, 2, 3].map((k) => round(d.boxes[j * 4 + k]!, 2)) as [number, number, number, number],
-          })),
-        };
-      });
+      return Array.from({ length: n }, (_, b) => ({ boxes: predictedBoxes(decoded, b, classes, anchors, geometry![b]!, nms) }));
     },
     async dispose() {
       ckpt.model.dispose();

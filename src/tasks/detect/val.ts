@@ -9,6 +9,7 @@
  * const { metrics } = await valDetect({ weights: 'runs/detect/train/weights/best.safetensors', data: 'digits/data.yaml' });
  */
 import { basename, extname } from 'node:path';
+import type { TransformSpec } from '../../data/transforms.js';
 import { DataLoader } from '../../data/loader.js';
 import type { FileSource } from '../../data/source.js';
 import { resolveDetectData } from '../../data/yolo.js';
@@ -21,6 +22,7 @@ import { MODELS, isModelName, type DetectorModel } from '../../models/registry.j
 import { detectionConfusionPng, f1CurvePng, prCurvePng } from '../../plot/index.js';
 import { noGrad } from '../../tensor/runtime.js';
 import { tidy } from '../../tensor/scope.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { detectionsOf, toOriginal, type ImageDetections } from './postprocess.js';
 
 export interface DetectValOptions extends ValOptionsBase {
@@ -89,27 +91,63 @@ function asCoco(scored: Scored, classes: readonly string[]): { gt: CocoDataset; 
   };
 }
 
+/** What scores a batch: a checkpoint on libtorch or an exported `.onnx` on ONNX Runtime. */
+interface Engine {
+  classes: string[];
+  transforms: TransformSpec[];
+  trained?: { spec: string; seed: number; valFraction?: number } | undefined;
+  epoch: number;
+  /** The decoded output [n, 4 + nc, A] of a batch of preprocessed images. */
+  decode(images: Tensor): Promise<{ decoded: Float32Array; anchors: number }>;
+  dispose(): Promise<void>;
+}
+
+function torchEngine(weights: string): Engine {
+  const ckpt = loadCheckpoint<DetectorModel, 'detect'>(weights, { task: 'detect' });
+  const channelsLast = isModelName(ckpt.meta.model.name) && MODELS[ckpt.meta.model.name].channelsLast;
+  if (channelsLast) ckpt.model.memoryFormat('channelsLast');
+  return {
+    classes: ckpt.meta.classes, transforms: ckpt.meta.preprocess.transforms, trained: ckpt.meta.data, epoch: ckpt.meta.epoch,
+    decode: async (images) => noGrad(() => tidy(() => {
+      const out = ckpt.model.forward(channelsLast ? images.contiguous(true) : images);
+      return { decoded: out.decoded!.dataSync() as Float32Array, anchors: out.decoded!.size(2) };
+    })),
+    dispose: async () => ckpt.model.dispose(),
+  };
+}
+
+/** An exported detector: so `val` judges fp32, fp16 and int8 files on the same split as their checkpoint. */
+async function onnxEngine(weights: string): Promise<Engine> {
+  const { OnnxDetector } = await import('../../runtime/detector.js');
+  const det = await OnnxDetector.load(weights);
+  const { names, transforms } = det.contract;
+  return {
+    classes: names, transforms, epoch: 0,
+    async decode(images) {
+      const [n, ...chw] = images.shape as [number, number, number, number];
+      const { data, anchors } = await det.run(images.dataSync() as Float32Array, n, chw);
+      return { decoded: data, anchors };
+    },
+    dispose: () => det.dispose(),
+  };
+}
+
 const detectVal: ValTask<DetectValOptions, Scored, DetectValMetrics> = {
   project: 'runs/detect',
   async open(o) {
-    const ckpt = loadCheckpoint<DetectorModel, 'detect'>(o.weights, { task: 'detect' });
-    const { classes, preprocess } = ckpt.meta;
-    const channelsLast = isModelName(ckpt.meta.model.name) && MODELS[ckpt.meta.model.name].channelsLast;
-    if (channelsLast) ckpt.model.memoryFormat('channelsLast');
+    const engine = extname(o.weights).toLowerCase() === '.onnx' ? await onnxEngine(o.weights) : torchEngine(o.weights);
+    const { classes, transforms } = engine;
     const nms = { ...NMS_VAL, ...(o.conf === undefined ? {} : { conf: o.conf }), ...(o.iou === undefined ? {} : { iou: o.iou }), ...(o.maxDet === undefined ? {} : { maxDet: o.maxDet }), multiLabel: true };
     return {
-      classes, trained: ckpt.meta.data, epoch: ckpt.meta.epoch,
+      classes, trained: engine.trained, epoch: engine.epoch,
       async score(source, _label, _quiet) {
         const files = source as FileSource;
         const detections: ImageDetections[] = new Array(files.paths.length);
-        const loader = new DataLoader(files, { batchSize: o.batch ?? 32, transforms: preprocess.transforms, seed: 0, geometry: true, ...(o.workers === undefined ? {} : { workers: o.workers }) });
+        const loader = new DataLoader(files, { batchSize: o.batch ?? 32, transforms, seed: 0, geometry: true, ...(o.workers === undefined ? {} : { workers: o.workers }) });
         try {
           for await (const batch of loader.epoch(0)) {
             using _batch = batch;
-            const { decoded, anchors } = noGrad(() => tidy(() => {
-              const out = ckpt.model.forward(channelsLast ? batch.images.contiguous(true) : batch.images);
-              return { decoded: out.decoded!.dataSync() as Float32Array, anchors: out.decoded!.size(2) };
-            }));
+            const { decoded, anchors } = await engine.decode(batch.images);
             batch.indices.forEach((index, b) => (detections[index] = toOriginal(detectionsOf(decoded, b, classes.length, anchors, nms), batch.geometry![b]!)));
           }
         } finally {
@@ -119,9 +157,7 @@ const detectVal: ValTask<DetectValOptions, Scored, DetectValMetrics> = {
         const kept = [...detections.keys()].filter((i) => detections[i] !== undefined);
         return { source: { ...files, paths: kept.map((i) => files.paths[i]!), boxes: kept.map((i) => files.boxes![i]!), labels: new Int32Array(kept.length) }, detections: kept.map((i) => detections[i]!) };
       },
-      async dispose() {
-        ckpt.model.dispose();
-      },
+      dispose: () => engine.dispose(),
     };
   },
   async resolveData(spec) {
