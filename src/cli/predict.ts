@@ -75,7 +75,11 @@ export function registerPredict(program: Command): void {
       const { weights, source, topk, conf: _conf, iou: _iou, maxDet: _maxDet, batch, workers, maxPixels, save, project, name, threads, provider, preprocess: preprocessFile, names, channels, ...pre } = o;
       const spec = defined({ ...pre, names: names === undefined ? undefined : readNames(names), channels: channels === undefined ? undefined : (Number(channels) as 1 | 3) });
       let failed = 0;
-      const opts = defined({ weights, source, topk, batch, workers, maxPixels, save: save === true, project, name, threads, provider, preprocessFile, preprocess: Object.keys(spec).length > 0 ? spec : undefined });
+      let savedTo: string | null = null;
+      const onSaveDir = (dir: string): void => {
+        savedTo = dir;
+      };
+      const opts = defined({ weights, source, topk, batch, workers, maxPixels, save: save === true, project, name, threads, provider, preprocessFile, preprocess: Object.keys(spec).length > 0 ? spec : undefined, onSaveDir });
       // `kestrel predict … | head` closes stdout early: stop reading images then (and free the
       // model) instead of dying on EPIPE.
       let closed = false;
@@ -84,12 +88,14 @@ export function registerPredict(program: Command): void {
         if (e.code !== 'EPIPE') process.exitCode = 1;
       });
       const { predictDetect } = detect ? await import('../tasks/detect/predict.js') : { predictDetect: null };
-      const lines = predictDetect ? predictDetect(defined({ weights, source, batch, workers, maxPixels, threads, provider, save: save === true, project, name, conf: o.conf, iou: o.iou, maxDet: o.maxDet })) : predict(opts);
+      const lines = predictDetect ? predictDetect(defined({ weights, source, batch, workers, maxPixels, threads, provider, save: save === true, project, name, conf: o.conf, iou: o.iou, maxDet: o.maxDet, onSaveDir })) : predict(opts);
       for await (const r of lines) {
         if (closed) break;
         if ('error' in r) failed++;
         process.stdout.write(`${JSON.stringify(r)}\n`);
       }
+      // stdout is the JSON lines; where the copies went is for the person reading.
+      if (savedTo !== null) process.stderr.write(`labelled copies saved to ${savedTo}\n`);
       if (failed > 0) process.exitCode = 1;
     });
 }

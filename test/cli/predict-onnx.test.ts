@@ -129,6 +129,9 @@ describe('kestrel predict --weights model.onnx', () => {
     assert.equal(r.code, 0, r.err);
     const saved = (readdirSync(join(dir, 'runs/p'), { recursive: true }) as string[]).filter((f) => f.endsWith('.png')).sort();
     assert.deepEqual(saved, ['1.png', '4.png', '7.png']);
+    // stdout stays JSON lines; the folder is named on stderr, and a second run gets its own.
+    assert.equal(r.err, 'labelled copies saved to runs/p\n');
+    assert.equal(kestrel(['--weights', 'model.onnx', '--source', 'imgs/square', '--save', '--project', 'runs', '--name', 'p']).err, 'labelled copies saved to runs/p2\n');
   });
 
   it('imports a third-party model with preprocessing from YAML, flags overriding it', () => {

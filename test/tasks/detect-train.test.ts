@@ -80,7 +80,9 @@ describe('detection training', () => {
   it('predict streams boxes in the original pixels, best first, and --save draws them', async () => {
     const src = join(dir, 'digits80', 'images', 'val');
     const lines = [];
-    for await (const r of predictDetect({ weights: bestPath, source: src, conf: 0.001, save: true, project: join(dir, 'runs'), name: 'pred' })) lines.push(r);
+    const savedTo: string[] = [];
+    for await (const r of predictDetect({ weights: bestPath, source: src, conf: 0.001, save: true, project: join(dir, 'runs'), name: 'pred', onSaveDir: (d) => savedTo.push(d) })) lines.push(r);
+    assert.deepEqual(savedTo, [join(dir, 'runs', 'pred')]);
     assert.equal(lines.length, 6);
     let drawn = 0;
     for (const r of lines) {

@@ -26,6 +26,10 @@ async function saveLabelled(src: string, text: string, dest: string): Promise<vo
 /** Labelled copies of classified images in a run folder (see CopiesDir). */
 export class LabelledCopies {
   readonly #dir: CopiesDir;
+  /** The run folder the copies go to. */
+  get dir(): string {
+    return this.#dir.dir;
+  }
 
   constructor(paths: string[], project: string, name: string) {
     this.#dir = new CopiesDir(paths, project, name);

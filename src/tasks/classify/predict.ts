@@ -27,6 +27,8 @@ export interface PredictOptions {
   /** Writes a labelled copy of each image into a run folder. */
   save?: boolean;
   project?: string;
+  /** With `save`: told the folder the copies go to, once it exists. */
+  onSaveDir?: (dir: string) => void;
   name?: string;
   /** Intra-op threads (default: the number of cores). */
   threads?: number;
@@ -55,6 +57,7 @@ export async function* predict(o: PredictOptions): AsyncGenerator<Prediction> {
   // Each back end is imported only when used: the ONNX one must not load libtorch.
   const backend: PredictBackend<TopResult> = onnx ? await (await import('./predict-onnx.js')).onnxBackend(o) : await (await import('./predict-torch.js')).torchBackend(o);
   const copies = o.save ? new LabelledCopies(paths, o.project ?? 'runs/classify', o.name ?? 'predict') : null;
+  if (copies) o.onSaveDir?.(copies.dir);
   yield* runPredictor(backend, paths, {
     ...(o.batch === undefined ? {} : { batch: o.batch }),
     ...(o.workers === undefined ? {} : { workers: o.workers }),

@@ -41,6 +41,8 @@ export interface DetectPredictOptions {
   save?: boolean;
   project?: string;
   name?: string;
+  /** With `save`: told the folder the copies go to, once it exists. */
+  onSaveDir?: (dir: string) => void;
 }
 
 export async function* predictDetect(o: DetectPredictOptions): AsyncGenerator<DetectPrediction> {
@@ -53,6 +55,7 @@ export async function* predictDetect(o: DetectPredictOptions): AsyncGenerator<De
     ? await (await import('./predict-onnx.js')).detectOnnxBackend(o, nms)
     : await (await import('./predict-torch.js')).detectTorchBackend(o, nms);
   const copies = o.save ? new CopiesDir(paths, o.project ?? 'runs/detect', o.name ?? 'predict') : null;
+  if (copies) o.onSaveDir?.(copies.dir);
   yield* runPredictor(backend, paths, {
     ...(o.batch === undefined ? {} : { batch: o.batch }),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
