@@ -2,11 +2,11 @@
  * An `.onnx` image classifier on ONNX Runtime: the session, its resolved preprocessing, and
  * batches of preprocessed images in, class probabilities out.
  */
-import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
 import { loadPreprocessFile, resolvePreprocessing, type ModelShapes, type PreprocessSpec, type Preprocessing } from './preprocess.js';
 import { OnnxError } from './errors.js';
-import { createSession, readOnnxFile, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions, type Shape } from './session.js';
+import { createSession, readOnnxFile, runChunked, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions, type Shape } from './session.js';
 
 export interface ClassifierOptions extends SessionOptions {
   /** Preprocessing keys that override the file's contract (a third-party model needs mean and std at least). */
@@ -121,36 +121,15 @@ export class OnnxClassifier {
     if (chw.some((v, i) => v !== expected[i]) || data.length !== n * chw[0] * chw[1] * chw[2]) {
       throw new OnnxError(this.path, `the preprocessed images are ${shapeText([n, ...chw])} but the model's input '${this.#io.input.name}' is ${shapeText(this.#io.input.shape)}`);
     }
-    const per = chw[0] * chw[1] * chw[2];
-    const step = this.batchLimit ?? n;
     const k = names.length;
     const scores = new Float32Array(n * k);
-    for (let start = 0; start < n; start += step) {
-      const m = Math.min(step, n - start);
-      const rows = this.batchLimit ?? m;
-      const part = data.subarray(start * per, (start + m) * per);
-      // Copied only to pad a short chunk up to a fixed batch size.
-      const chunk = rows === m ? part : new Float32Array(rows * per);
-      if (chunk !== part) chunk.set(part);
-      const logits = await this.#forward(chunk, rows, chw);
+    await runChunked(this.#session, this.#io, this.path, data, n, chw, this.batchLimit, (logits, rows, m, start) => {
       if (logits.length !== rows * k) {
         throw new OnnxError(this.path, `the model gave ${logits.length / rows} scores per image for ${k} class names`);
       }
       scores.set(logits.subarray(0, m * k), start * k);
-    }
+    });
     return output === 'logits' ? softmaxRows(scores, n, k) : scores;
-  }
-
-  async #forward(chunk: Float32Array, rows: number, chw: readonly [number, number, number]): Promise<Float32Array> {
-    const { input, output } = this.#io;
-    let result: InferenceSession.ReturnType;
-    try {
-      result = await this.#session.run({ [input.name]: new Tensor('float32', chunk, [rows, ...chw]) }, [output.name]);
-    } catch (e) {
-      const msg = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ').trim();
-      throw new OnnxError(this.path, `ONNX Runtime failed on a ${shapeText([rows, ...chw])} batch: ${msg}`);
-    }
-    return result[output.name]!.data as Float32Array;
   }
 
   /** The k best classes of each of n images, best first (equal scores: the lower class index first). */

@@ -5,10 +5,10 @@
  * class probabilities. NMS and mapping boxes back to the image are the caller's
  * (src/tasks/detect/postprocess.ts), so the browser, which runs the same file, shares them.
  */
-import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
-import { createSession, readOnnxFile, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions } from './session.js';
+import { createSession, readOnnxFile, runChunked, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions } from './session.js';
 
 /** The decoded output of n images. */
 export interface DecodedBatch {
@@ -88,34 +88,14 @@ export class OnnxDetector {
     if (chw[0] !== channels || chw[1] !== imgsz[0] || chw[2] !== imgsz[1] || data.length < n * chw[0] * chw[1] * chw[2]) {
       throw new OnnxError(this.path, `the preprocessed images are ${shapeText([n, ...chw])} but the model's input '${this.#io.input.name}' is ${shapeText(this.#io.input.shape)}`);
     }
-    const per = chw[0] * chw[1] * chw[2];
-    const step = this.batchLimit ?? n;
     let out: Float32Array | null = null;
     let perImage = 0;
-    for (let start = 0; start < n; start += step) {
-      const m = Math.min(step, n - start);
-      const rows = this.batchLimit ?? m;
-      const part = data.subarray(start * per, (start + m) * per);
-      const chunk = rows === m ? part : new Float32Array(rows * per);
-      if (chunk !== part) chunk.set(part);
-      const y = await this.#forward(chunk, rows, chw);
+    await runChunked(this.#session, this.#io, this.path, data, n, chw, this.batchLimit, (y, rows, m, start) => {
       perImage = y.length / rows;
       out ??= new Float32Array(n * perImage);
       out.set(y.subarray(0, m * perImage), start * perImage);
-    }
+    });
     return { data: out ?? new Float32Array(0), anchors: perImage / (4 + this.contract.names.length) };
-  }
-
-  async #forward(chunk: Float32Array, rows: number, chw: readonly [number, number, number]): Promise<Float32Array> {
-    const { input, output } = this.#io;
-    let result: InferenceSession.ReturnType;
-    try {
-      result = await this.#session.run({ [input.name]: new Tensor('float32', chunk, [rows, ...chw]) }, [output.name]);
-    } catch (e) {
-      const msg = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ').trim();
-      throw new OnnxError(this.path, `ONNX Runtime failed on a ${shapeText([rows, ...chw])} batch: ${msg}`);
-    }
-    return result[output.name]!.data as Float32Array;
   }
 
   async dispose(): Promise<void> {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { InferenceSession, env, listSupportedBackends } from 'onnxruntime-node';
+import { InferenceSession, Tensor, env, listSupportedBackends } from 'onnxruntime-node';
 import { decodeModel, type ModelProto } from '../onnx/proto.js';
 import { OnnxError } from './errors.js';
 
@@ -165,3 +165,34 @@ export function sessionIO(session: InferenceSession, path: string): SessionIO {
 
 /** `[N,3,224,224]`-style text for messages. */
 export const shapeText = (s: Shape): string => `[${s.map((d) => (typeof d === 'number' ? d : d || '?')).join(',')}]`;
+
+/**
+ * Runs n preprocessed images packed as [n, C, H, W] through a one-input, one-output session. A
+ * graph with a fixed batch size (`batchLimit`) runs in chunks of it, the last one zero-padded;
+ * `take(y, rows, m, start)` gets each chunk's output for `rows` images, of which the first m are
+ * images start … start + m − 1. The classifier and the detector share this; they differ in `take`.
+ */
+export async function runChunked(
+  session: InferenceSession, io: SessionIO, path: string,
+  data: Float32Array, n: number, chw: readonly [number, number, number], batchLimit: number | null,
+  take: (y: Float32Array, rows: number, m: number, start: number) => void,
+): Promise<void> {
+  const per = chw[0] * chw[1] * chw[2];
+  const step = batchLimit ?? n;
+  for (let start = 0; start < n; start += step) {
+    const m = Math.min(step, n - start);
+    const rows = batchLimit ?? m;
+    const part = data.subarray(start * per, (start + m) * per);
+    // Copied only to pad a short chunk up to a fixed batch size.
+    const chunk = rows === m ? part : new Float32Array(rows * per);
+    if (chunk !== part) chunk.set(part);
+    let result: InferenceSession.ReturnType;
+    try {
+      result = await session.run({ [io.input.name]: new Tensor('float32', chunk, [rows, ...chw]) }, [io.output.name]);
+    } catch (e) {
+      const msg = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ').trim();
+      throw new OnnxError(path, `ONNX Runtime failed on a ${shapeText([rows, ...chw])} batch: ${msg}`);
+    }
+    take(result[io.output.name]!.data as Float32Array, rows, m, start);
+  }
+}

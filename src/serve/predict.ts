@@ -81,7 +81,8 @@ function deadline(reply: FastifyReply, ms: number): AbortSignal {
 
 const overloaded = (): HttpError => new HttpError('overloaded', 'the server is busy: too many images are waiting; retry after the time in Retry-After');
 
-const predictionsSchema = {
+/** The 200 answer: one prediction per image, its `source` and the task's `field` (`top`, `boxes`). */
+const predictionsOf = (field: string, value: object): object => ({
   type: 'object',
   required: ['predictions'],
   properties: {
@@ -89,18 +90,17 @@ const predictionsSchema = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['source', 'top'],
-        properties: {
-          source: { type: 'string', description: "the file name of a multipart part, or 'body'" },
-          top: {
-            type: 'array',
-            items: { type: 'object', required: ['label', 'score'], properties: { label: { type: 'string' }, score: { type: 'number', description: 'softmax probability, six decimals' } } },
-          },
-        },
+        required: ['source', field],
+        properties: { source: { type: 'string', description: "the file name of a multipart part, or 'body'" }, [field]: value },
       },
     },
   },
-} as const;
+});
+
+const predictionsSchema = predictionsOf('top', {
+  type: 'array',
+  items: { type: 'object', required: ['label', 'score'], properties: { label: { type: 'string' }, score: { type: 'number', description: 'softmax probability, six decimals' } } },
+});
 
 /** The request body as the OpenAPI document shows it (not validated by a schema: the handler reads it as a stream). */
 const requestBodyDoc = {
@@ -111,34 +111,18 @@ const requestBodyDoc = {
   },
 };
 
-const boxesSchema = {
-  type: 'object',
-  required: ['predictions'],
-  properties: {
-    predictions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['source', 'boxes'],
-        properties: {
-          source: { type: 'string', description: "the file name of a multipart part, or 'body'" },
-          boxes: {
-            type: 'array',
-            description: 'best first',
-            items: {
-              type: 'object',
-              required: ['label', 'class', 'score', 'box'],
-              properties: {
-                label: { type: 'string' }, class: { type: 'integer' }, score: { type: 'number', description: 'class probability, six decimals' },
-                box: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: "x1, y1, x2, y2 in the image's own pixels" },
-              },
-            },
-          },
-        },
-      },
+const boxesSchema = predictionsOf('boxes', {
+  type: 'array',
+  description: 'best first',
+  items: {
+    type: 'object',
+    required: ['label', 'class', 'score', 'box'],
+    properties: {
+      label: { type: 'string' }, class: { type: 'integer' }, score: { type: 'number', description: 'class probability, six decimals' },
+      box: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: "x1, y1, x2, y2 in the image's own pixels" },
     },
   },
-} as const;
+});
 
 const detectQuery = {
   type: 'object',
