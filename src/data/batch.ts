@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { grayscale } from './color.js';
 import { fusedSample, planTransforms, type Plan } from './fused.js';
-import { decodeImage, decodeMask, imageSize } from './image.js';
+import { decodeImageDeep, decodeMask, imageSize } from './image.js';
 import { drawMosaic, mosaic, type MosaicSpec } from './mosaic.js';
 import { Packer, type PackedTargets } from './packer.js';
 import type { Img } from './pixels.js';
@@ -181,7 +181,7 @@ async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: Pipeli
     const opts = { channels: cfg.channels, ...(cfg.decodeSize === undefined ? {} : { size: cfg.decodeSize, shrinkOnly: true }), ...(cfg.maxPixels === undefined ? {} : { maxPixels: cfg.maxPixels }) };
     // Read here, decode from memory: libvips opening the file itself costs ~10% more per image.
     buf = await readFile(src.paths[i]!);
-    img = await decodeImage(buf, opts);
+    img = await decodeImageDeep(buf, opts);
   } catch (e) {
     return `decode failed: ${why(e)}`;
   }

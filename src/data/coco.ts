@@ -40,7 +40,7 @@ export function readCocoFile(path: string): CocoInstances {
 export const cocoClassNames = (c: CocoInstances): string[] => [...c.categories].sort((a, b) => a.id - b.id).map((k) => k.name);
 
 /** Finds an image named in the JSON: absolute, beside the JSON, or under one of `roots`. */
-function locate(file: string, jsonPath: string, roots: string[]): string | null {
+export function locateCocoImage(file: string, jsonPath: string, roots: string[]): string | null {
   if (isAbsolute(file)) return existsSync(file) ? file : null;
   for (const base of [dirname(jsonPath), ...roots]) {
     const p = resolve(base, file);
@@ -89,7 +89,7 @@ export async function readCocoSplit(jsonPath: string, classes: string[], roots: 
   const paths: string[] = [];
   const boxes: BoxTargets[] = [];
   for (const im of coco.images) {
-    const path = locate(im.file_name, jsonPath, roots);
+    const path = locateCocoImage(im.file_name, jsonPath, roots);
     if (path === null) {
       problem(join(dirname(jsonPath), im.file_name), 'image file not found');
       continue;

@@ -2,11 +2,12 @@
  * Image files to pixels with sharp: EXIF orientation applied, alpha flattened on white, and the
  * colour space converted to the channels asked for (grey ↔ RGB), as 8-bit HWC.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { ImageError, imageError, tooManyPixels } from './errors.js';
 import { DEFAULT_MAX_PIXELS } from './limits.js';
+import { pngHeader, readPaletteIndices } from './png.js';
 
 export { DEFAULT_MAX_PIXELS } from './limits.js';
 
@@ -192,6 +193,54 @@ async function decode(input: string | Buffer, opts: DecodeOptions, maxPixels: nu
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: opts.channels };
 }
 
+/** An image whose samples may be 16-bit: Float32Array values on the 0–255 scale. */
+export interface DeepImage {
+  data: Uint8Array | Float32Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+/** Whether an encoded image is a 16-bit PNG, from its header. */
+export function is16BitPng(head: Uint8Array): boolean {
+  return pngHeader(head)?.bitDepth === 16;
+}
+
+/**
+ * decodeImage, except that a 16-bit PNG (a scan, a microscope frame) keeps its 16 bits: the
+ * samples come back as Float32Array values v·255/65535, on the 0–255 scale the transforms work
+ * on, so toTensor and normalize see v/65535 and all 65,536 levels stay distinct. Other images are
+ * decodeImage's 8-bit bytes.
+ *
+ * @example
+ * const img = await decodeImageDeep('scan16.png', { channels: 1 }); // img.data: Float32Array
+ */
+export async function decodeImageDeep(input: string | Buffer, opts: DecodeOptions): Promise<DeepImage> {
+  const head = typeof input === 'string' ? readHead(input) : input;
+  if (!is16BitPng(head)) return decodeImage(input, opts);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  try {
+    checkFormat(input);
+    let s = sharp(input, { failOn: 'warning', limitInputPixels: maxPixels }).rotate().flatten({ background: '#ffffff' });
+    if (opts.size !== undefined) {
+      const [h, w] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
+      s = s.resize({ width: w, height: h, fit: typeof opts.size === 'number' ? 'outside' : 'fill', withoutEnlargement: opts.shrinkOnly ?? false });
+    }
+    const { data, info } = await s.toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    const v = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+    const n = info.width * info.height;
+    const out = new Float32Array(n * opts.channels);
+    const k = 255 / 65535;
+    if (opts.channels === 3) for (let i = 0; i < out.length; i++) out[i] = v[i]! * k;
+    else for (let i = 0; i < n; i++) out[i] = (LUMA[0] * v[3 * i]! + LUMA[1] * v[3 * i + 1]! + LUMA[2] * v[3 * i + 2]!) * k;
+    return { data: out, width: info.width, height: info.height, channels: opts.channels };
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    const size = /pixel limit/i.test(String((e as Error)?.message)) ? await headerSize(input) : undefined;
+    throw decodeError(e, input, { maxPixels, size });
+  }
+}
+
 /** The [h, w] of an encoded image as decodeImage sees it (EXIF orientation applied), from its header. */
 export async function imageSize(input: string | Buffer): Promise<[number, number]> {
   const m = await sharp(input).metadata();
@@ -199,19 +248,33 @@ export async function imageSize(input: string | Buffer): Promise<[number, number
 }
 
 /**
- * Decodes a segmentation mask: an 8-bit single-channel image whose values are class ids, kept
- * exactly (no colour conversion). Palette images are refused: their values would come out as colours.
+ * Decodes a segmentation mask whose values are class ids, kept exactly: an 8-bit single-channel
+ * image (no colour conversion), or a palette PNG, whose palette indices are the values (Pascal
+ * VOC's SegmentationClass masks, as PIL reads them). Failures say what is wrong in one line.
  *
  * @example
  * const m = await decodeMask('masks/0001.png'); // m.data[y * m.width + x] is the class of pixel (x, y)
  */
 export async function decodeMask(input: string | Buffer): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const m = await sharp(input).metadata();
-  if (m.isPalette) throw new Error('palette image: save class ids as 8-bit grey values');
+  const bytes = typeof input === 'string' ? readFileSync(input) : input;
+  if (bytes.length === 0) throw new ImageError('empty', 'the file is empty');
+  // libvips would expand a palette to colours.
+  if (pngHeader(bytes)?.colorType === 3) return readPaletteIndices(bytes);
+  let m: sharp.Metadata;
+  try {
+    m = await sharp(bytes).metadata();
+  } catch (e) {
+    throw decodeError(e, bytes);
+  }
+  if (m.isPalette) throw new Error('a palette image that is not a PNG: save masks as PNG');
   if (m.channels !== 1 || m.depth !== 'uchar') throw new Error(`not an 8-bit single-channel image (${m.channels} channel(s) of ${m.depth})`);
-  // sharp writes grey as sRGB unless told otherwise; the first band holds the values unchanged.
-  const { data, info } = await sharp(input, { failOn: 'warning' }).rotate().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  try {
+    // sharp writes grey as sRGB unless told otherwise; the first band holds the values unchanged.
+    const { data, info } = await sharp(bytes, { failOn: 'warning' }).rotate().extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch (e) {
+    throw decodeError(e, bytes);
+  }
 }
 
 /** What a scan learns about one file: its channel count and upright size, or why it cannot be used. */

@@ -5,7 +5,7 @@ export { KNOWN_DATASETS, FASHION_MNIST_CLASSES, fashionMnistDir } from './named.
 export { FULL_VERIFY_LIMIT, type VerifyMode } from './scan.js';
 export { sourceLength, sampleId, subset, type ClassifyData, type DataSource, type MemorySource, type FileSource, type Skipped, type BoxTargets } from './source.js';
 export { stratifiedSplit } from './split.js';
-export { decodeImage, decodeMask, checkImage, isImagePath, IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions } from './image.js';
+export { decodeImage, decodeImageDeep, decodeMask, checkImage, isImagePath, IMAGE_EXTENSIONS, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeOptions, type DeepImage } from './image.js';
 export { fitPipeline, pipelineOutputSize } from './input-size.js';
 export { applyTransform, applyTransforms, rrcParams, type TransformSpec, type Img } from './transforms.js';
 export { applySampleTransform, applySampleTransforms, type Sample } from './sample.js';
@@ -23,3 +23,8 @@ export { resolveDetectData, parseYoloLabels, labelPathOf, type DetectData, type 
 export { synthDetect, type SynthOptions } from './synth.js';
 export { readCocoFile, readCocoSplit, cocoClassNames, type CocoInstances } from './coco.js';
 export { convertDetect, type DetectLayout, type ConvertResult } from './convert.js';
+export { resolveSegmentData, maskPathOf, checkMask, vocRoot, VOC_CLASSES, type SegmentData, type SegmentResolveOptions, type SegmentSplit } from './segment.js';
+export { encodePng, readPaletteIndices, pngHeader, type PngImage } from './png.js';
+export { synthSegment, cellsCanvas, ringIgnore, CELL_CLASSES, DIGIT_SEGMENT_CLASSES, type SynthSegmentOptions } from './synth-segment.js';
+export { convertToMasks, paintMask, type MaskConvertResult } from './convert-masks.js';
+export { cocoMask, decodeRleString, polygonRuns, type CocoSegmentation } from './coco-mask.js';

@@ -31,7 +31,7 @@ export interface SynthOptions {
   size?: [number, number];
 }
 
-interface Digits {
+export interface Digits {
   images: Uint8Array;
   labels: Uint8Array;
   n: number;
@@ -46,7 +46,7 @@ export interface Canvas {
 
 const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
-function loadDigits(split: 'train' | 'test'): Digits {
+export function loadDigits(split: 'train' | 'test'): Digits {
   const prefix = split === 'train' ? 'train' : 't10k';
   const images = readIdx(join(mnistDir(), `${prefix}-images-idx3-ubyte`));
   const labels = readIdx(join(mnistDir(), `${prefix}-labels-idx1-ubyte`));

@@ -43,7 +43,7 @@ export interface DetectResolveOptions {
 /** How far a normalised coordinate may stray outside [0, 1] before the box counts as outside (rounding in exporters). */
 const EDGE_TOLERANCE = 0.01;
 
-function readYaml(path: string): Record<string, unknown> {
+export function readYaml(path: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
@@ -55,7 +55,7 @@ function readYaml(path: string): Record<string, unknown> {
 }
 
 /** `names` as a list or a {index: name} mapping (Ultralytics accepts both). */
-function classNames(yamlPath: string, doc: Record<string, unknown>): string[] {
+export function classNames(yamlPath: string, doc: Record<string, unknown>): string[] {
   const raw = doc.names;
   let names: string[];
   if (Array.isArray(raw)) names = raw.map(String);
@@ -83,7 +83,7 @@ function listImages(dir: string): string[] {
 }
 
 /** A split entry: a folder of images, a .txt list of image paths, or a list of those. */
-function splitImages(yamlPath: string, root: string, entry: unknown, split: DetectSplit): string[] {
+export function splitImages(yamlPath: string, root: string, entry: unknown, split: DetectSplit): string[] {
   const entries = Array.isArray(entry) ? entry : [entry];
   const images: string[] = [];
   for (const e of entries) {

@@ -25,3 +25,7 @@ export {
   DetectionMetrics, formatDetectionSummary,
   type DetectionClassRow, type DetectionMetricsOptions, type DetectionSummary,
 } from './detect-metrics.js';
+export {
+  SegmentConfusion, formatSegmentReport, segmentMetrics,
+  type SegmentClassMetrics, type SegmentMetrics,
+} from './segment.js';

@@ -7,3 +7,4 @@ export { PALETTE, escapeXml } from './svg.js';
 export { formatTicks, niceTicks, type TickOptions, type Ticks } from './ticks.js';
 export { boxesSvg, drawBoxes, BOX_COLOURS, type DrawnBox } from './boxes.js';
 export { detectionConfusionPng, detectionConfusionSvg, f1CurvePng, f1CurveSvg, prCurvePng, prCurveSvg } from './detect-curves.js';
+export { iouBarPng, iouBarSvg, segmentConfusionPng, type ClassScores, type IouBarOptions } from './segment.js';

@@ -138,12 +138,12 @@ describe('file sources with boxes and mask PNGs', () => {
 
   it('a bad mask or box entry fails only its sample, with a one-line reason', async () => {
     const wrongSize = await writeSample(tmp.dir, 20, 'png');
-    const palette = join(tmp.dir, 'palette.png');
+    const rgb = join(tmp.dir, 'rgb.png');
     const [h0, w0] = sizeOf(1);
-    await sharp(Buffer.alloc(w0 * h0 * 3, 7), { raw: { width: w0, height: h0, channels: 3 } }).png({ palette: true }).toFile(palette);
+    await sharp(Buffer.alloc(w0 * h0 * 3, 7), { raw: { width: w0, height: h0, channels: 3 } }).png().toFile(rgb);
     const bad: FileSource = { ...src, masks: [...src.masks!], boxes: [...src.boxes!] };
     bad.masks![0] = wrongSize.mask;
-    bad.masks![1] = palette;
+    bad.masks![1] = rgb;
     bad.masks![2] = join(tmp.dir, 'missing.png');
     bad.boxes![3] = { boxes: Float32Array.of(4, 4, 2, 9), classes: Int32Array.of(1) };
     const skipped: string[] = [];
@@ -152,7 +152,7 @@ describe('file sources with boxes and mask PNGs', () => {
     assert.deepEqual(batches.flatMap((x) => x.indices), [4, 5, 6, 7, 8]);
     assert.deepEqual(skipped, [
       `0.png: mask: ${sizeOf(20)[1]}×${sizeOf(20)[0]}, image 40×30`,
-      '1.jpg: mask: palette image: save class ids as 8-bit grey values',
+      '1.jpg: mask: not an 8-bit single-channel image (3 channel(s) of uchar)',
       '2.png: mask: file not found',
       '3.jpg: boxes: box 0 is not x1 ≤ x2, y1 ≤ y2 in finite numbers (4, 4, 2, 9)',
     ]);
