@@ -78,6 +78,29 @@ function detectTrainCase(t) {
   };
 }
 
+// One U-Net training step (bench/train-segment.ts, bench/train-segment.py): train-mode forward,
+// per-pixel cross-entropy on a seeded random mask, backward, AdamW, channels-last on both sides;
+// the PyTorch U-Net is bench/unet.py (the layout Kestrel's keeps). The first step's loss of each
+// side goes into the result, as for detection (same seed, same weights, input and masks).
+const SEGMENT_TRAIN = [
+  { model: 'unet', channels: 1, img: 128, batch: 8, classes: 11, steps: 10, warmup: 2 },
+];
+
+function segmentTrainCase(t) {
+  const args = (ctx) => ['--model', t.model, '--batch', t.batch, '--channels', t.channels, '--img', t.img, '--classes', t.classes,
+    '--threads', ctx.threads, '--steps', ctx.steps ?? t.steps, '--warmup', t.warmup];
+  const firstLoss = (outs) => ({ firstLoss: { kestrel: outs.kestrel.at(-1).firstLoss, pytorch: outs.pytorch.at(-1).firstLoss } });
+  return {
+    name: t.model, group: 'train',
+    setting: `segment, ${t.channels}×${t.img}×${t.img}, batch ${t.batch}, ${t.classes} classes, depth 4 width 16, AdamW, channels-last`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/train-segment.js', args(ctx)),
+      pytorch: (ctx) => python(ctx, 'bench/train-segment.py', args(ctx)),
+    },
+    metrics: [{ kind: 'train', unit: 'img/s', get: (o) => o.imgPerSec, extra: firstLoss }, peakRss],
+  };
+}
+
 // Inference, eval mode, autograd off, 1000 classes (bench/infer.ts, bench/infer.py): batch 1 is
 // latency (median ms of one pass), batch 32 throughput. The ONNX Runtime runner is ready in
 // bench/infer.ts (`--backend ort --onnx FILE`); once Kestrel exports ONNX it joins as a third side:
@@ -95,6 +118,12 @@ const INFER = [
 // side until Kestrel exports detectors.
 const INFER_DETECT = [
   { model: 'yolov8n', channels: 3, img: 320, classes: 80, iters: { 1: 30, 8: 8 } },
+];
+
+// Segmentation (21 classes, torchvision's default) against torchvision's own model: logits at the
+// input size, channels-last on both sides. `short` names the case.
+const INFER_SEGMENT = [
+  { model: 'deeplabv3_mobilenet_v3_large', short: 'deeplabv3-mbv3', channels: 3, img: 520, classes: 21, iters: { 1: 10 } },
 ];
 
 const inferArgs = (m, batch) => (ctx) => ['--model', m.model, '--batch', batch, '--channels', m.channels, '--img', m.img,
@@ -138,6 +167,18 @@ function inferDetectCase(m, batch) {
     sides: {
       kestrel: (ctx) => node(ctx, 'dist/bench/infer.js', [...args(ctx), '--backend', 'libtorch']),
       pytorch: (ctx) => python(ctx, 'bench/infer.py', args(ctx)),
+    },
+    metrics: [inferMetric(batch)],
+  };
+}
+
+function inferSegmentCase(m, batch) {
+  return {
+    name: `infer-${m.short}`, group: 'infer',
+    setting: `segment, ${m.model}, ${m.channels}×${m.img}×${m.img}, ${m.classes} classes, batch ${batch}, median latency, channels-last`,
+    sides: {
+      kestrel: (ctx) => node(ctx, 'dist/bench/infer.js', [...inferArgs(m, batch)(ctx), '--backend', 'libtorch']),
+      pytorch: (ctx) => python(ctx, 'bench/infer.py', inferArgs(m, batch)(ctx)),
     },
     metrics: [inferMetric(batch)],
   };
@@ -249,8 +290,10 @@ const memoryEpochsCase = {
 export const CASES = [
   ...TRAIN.map(trainCase),
   ...DETECT_TRAIN.map(detectTrainCase),
+  ...SEGMENT_TRAIN.map(segmentTrainCase),
   ...INFER.flatMap((m) => [inferCase(m, 1), inferCase(m, 32)]),
   ...INFER_DETECT.flatMap((m) => [inferDetectCase(m, 1), inferDetectCase(m, 8)]),
+  ...INFER_SEGMENT.map((m) => inferSegmentCase(m, 1)),
   pipelineCase(0),
   pipelineCase(2),
   e2eCase,

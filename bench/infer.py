@@ -1,6 +1,7 @@
 # PyTorch side of the inference benchmark (peer: bench/infer.ts). Forward passes in eval mode under
 # torch.no_grad() (PyTorch eager) on one seeded random batch, after warm-up passes; detectors
-# (bench/yolo.py) run channels-last, as Kestrel runs them, and decode their maps. Prints one JSON
+# (bench/yolo.py) run channels-last, as Kestrel runs them, and decode their maps; segmentation
+# models are torchvision's (weights=None, aux_loss=False), channels-last as well. Prints one JSON
 # line: {"msPerBatch": median time of one pass, "imgPerSec": batch x iters / total time}. Run with
 # Debian's /usr/bin/python3 by bench/run.mjs:
 #   /usr/bin/python3 bench/infer.py --model NAME --batch N --channels C --img S [--classes N]
@@ -11,6 +12,7 @@ import statistics
 import time
 
 import torch
+import torchvision.models.segmentation as segmentation
 from yolo import DETECTORS, detector
 from zoo import build
 
@@ -27,7 +29,13 @@ args = p.parse_args()
 
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
-if args.model in DETECTORS:
+SEGMENTERS = {"deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large", "fcn_resnet50", "deeplabv3_resnet50"}
+if args.model in SEGMENTERS:
+    make = getattr(segmentation, args.model)
+    net = make(weights=None, weights_backbone=None, num_classes=args.classes, aux_loss=False).eval().to(memory_format=torch.channels_last)
+    model = lambda x: net(x)["out"]  # noqa: E731
+    x = torch.randn(args.batch, args.channels, args.img, args.img).contiguous(memory_format=torch.channels_last)
+elif args.model in DETECTORS:
     model = detector(args.model, args.classes).eval().to(memory_format=torch.channels_last)
     x = torch.randn(args.batch, args.channels, args.img, args.img).contiguous(memory_format=torch.channels_last)
 else:

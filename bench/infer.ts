@@ -1,6 +1,7 @@
 // Kestrel side of the inference benchmark (peer: bench/infer.py). Forward passes in eval mode with
 // autograd off (as the predictor runs them) on one seeded random batch, after warm-up passes; a
-// detector's pass includes decoding its maps into boxes and scores (its eval-mode output).
+// detector's pass includes decoding its maps into boxes and scores (its eval-mode output), a
+// segmentation model's gives logits at the input size.
 // Prints one JSON line: {"msPerBatch": median time of one pass, "imgPerSec": batch × iters / total
 // time}. Run by bench/run.mjs as
 //   node dist/bench/infer.js --model NAME --batch N --channels C --img S [--classes N] --threads N
@@ -8,7 +9,7 @@
 // A backend builds a `pass` function; `ort` runs an ONNX file on onnxruntime-node with the same
 // threads (the file must take an NCHW float32 batch of this shape).
 import { parseArgs } from 'node:util';
-import { createDetector, createModel, isDetectorName, isModelName, MODELS } from '../src/models/index.js';
+import { createDetector, createModel, createSegmenter, isDetectorName, isModelName, isSegmenterName, MODELS } from '../src/models/index.js';
 import { manualSeed, noGrad, randn, setNumThreads, tidy } from '../src/tensor/index.js';
 
 const { values } = parseArgs({
@@ -40,7 +41,8 @@ function libtorch(): Pass {
   setNumThreads(threads);
   manualSeed(0);
   const opts = { numClasses: int('classes', values.classes), inChannels: channels, imgSize: img };
-  const net = isDetectorName(values.model!) ? createDetector(values.model!, opts) : createModel(values.model!, opts);
+  const name = values.model!;
+  const net = isDetectorName(name) ? createDetector(name, opts) : isSegmenterName(name) ? createSegmenter(name, opts) : createModel(name, opts);
   net.eval();
   // As `kestrel predict` and `val` run a checkpoint: channels-last for the CNNs.
   const channelsLast = isModelName(values.model!) && MODELS[values.model!].channelsLast;

@@ -13,6 +13,7 @@ import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { convNormAct, initTorchvision, makeDivisible, runLayers, SqueezeExcitation } from './layers.js';
 import { Classifier, ResettableLinear, type ForwardHeadOptions, type ModelConfig } from './model.js';
+import { onnxTaps, runTaps, stageTaps, type LayerStride, type PyramidBackbone, type PyramidLevel } from './pyramid.js';
 
 const silu = (): Module => new SiLU({ inplace: true });
 
@@ -58,10 +59,12 @@ export class MBConv extends Module {
  * (`features.S.B.block.…`), `features.8` 1×1 head conv, avgpool, `classifier.0` Dropout,
  * `classifier.1` Linear. Stochastic depth rises linearly from 0 to 0.2·15/16 over the 16 blocks.
  */
-export class EfficientNet extends Classifier {
+export class EfficientNet extends Classifier implements PyramidBackbone {
   readonly features: Sequential;
   readonly classifier: Sequential;
   protected readonly classifierLayer: ResettableLinear;
+  readonly pyramidLevels: readonly PyramidLevel[];
+  readonly #taps: number[];
 
   constructor(config: ModelConfig, opts: { stochasticDepthProb?: number } = {}) {
     super(config);
@@ -71,8 +74,10 @@ export class EfficientNet extends Classifier {
       [6, 5, 1, 80, 112, 3], [6, 5, 2, 112, 192, 4], [6, 3, 1, 192, 320, 1]] as const;
     const total = setting.reduce((n, s) => n + s[5], 0);
     const layers: Module[] = [convNormAct(config.inChannels, makeDivisible(32), { stride: 2, act: silu })];
+    const strides: LayerStride[] = [{ stride: 2, channels: makeDivisible(32) }];
     let id = 0;
     for (const [t, k, s, inC, outC, n] of setting) {
+      strides.push({ stride: s, channels: makeDivisible(outC) });
       const stage: Module[] = [];
       for (let i = 0; i < n; i++) {
         stage.push(new MBConv(i === 0 ? makeDivisible(inC) : makeDivisible(outC), makeDivisible(outC), k, i === 0 ? s : 1, t, (sdProb * id) / total));
@@ -83,6 +88,8 @@ export class EfficientNet extends Classifier {
     const lastIn = makeDivisible(320);
     const lastConv = 4 * lastIn;
     layers.push(convNormAct(lastIn, lastConv, { kernel: 1, act: silu }));
+    strides.push({ stride: 1, channels: lastConv });
+    ({ taps: this.#taps, levels: this.pyramidLevels } = stageTaps(strides));
     this.features = this.registerModule('features', new Sequential(...layers));
     this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
     this.classifierLayer = new ResettableLinear(lastConv, config.numClasses);
@@ -97,6 +104,19 @@ export class EfficientNet extends Classifier {
   forwardFeatures(x: Tensor): Tensor {
     const blocks = this.features.layers.flatMap((m) => (m instanceof Sequential && m.layers[0] instanceof MBConv ? m.layers : [m]));
     return runLayers(x, blocks);
+  }
+
+  /** The last stage of each stride (features.2, .3, .5 and the 1×1 head conv features.8). */
+  forwardPyramid(x: Tensor): Tensor[] {
+    return runTaps(x, this.features.layers, this.#taps);
+  }
+
+  onnxPyramid(g: OnnxGraph, x: OnnxValue): OnnxValue[] {
+    return onnxTaps(g, x, this.features.layers, this.#taps);
+  }
+
+  pyramidModules(): [string, Module<never, unknown>][] {
+    return [...this.features.namedChildren()];
   }
 
   forwardHead(features: Tensor, opts: ForwardHeadOptions = {}): Tensor {

@@ -27,6 +27,8 @@ export interface ConvNormActOptions {
   kernel?: number;
   stride?: number;
   groups?: number;
+  /** Dilation of the convolution (its padding grows with it, as torchvision's). */
+  dilation?: number;
   /** Makes the activation (in place, as torchvision's); null for none (activation_layer=None). */
   act?: (() => Layer) | null;
   bn?: BatchNormOptions;
@@ -35,8 +37,9 @@ export interface ConvNormActOptions {
 /** torchvision.ops.Conv2dNormActivation: Sequential(conv "0" without bias, bn "1", activation "2"). */
 export function convNormAct(inC: number, outC: number, o: ConvNormActOptions = {}): Sequential {
   const k = o.kernel ?? 3;
+  const d = o.dilation ?? 1;
   const layers: Layer[] = [
-    new Conv2d(inC, outC, k, { stride: o.stride ?? 1, padding: (k - 1) >> 1, groups: o.groups ?? 1, bias: false }),
+    new Conv2d(inC, outC, k, { stride: o.stride ?? 1, padding: ((k - 1) >> 1) * d, dilation: d, groups: o.groups ?? 1, bias: false }),
     new BatchNorm2d(outC, o.bn ?? {}),
   ];
   const act = o.act === undefined ? () => new ReLU({ inplace: true }) : o.act;

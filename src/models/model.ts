@@ -44,6 +44,12 @@ export interface ModelConfig {
   imgSize?: number;
   patchSize?: number;
   dropRate?: number;
+  /** Segmentation heads over a zoo backbone: the backbone's (classify) model name. */
+  backbone?: string;
+  /** U-Net: poolings between the input and the bottleneck. */
+  depth?: number;
+  /** U-Net: channels of the first level (doubled at each pooling). */
+  width?: number;
 }
 
 export interface ForwardHeadOptions {
@@ -97,6 +103,17 @@ export interface DetectorModel extends Module<[Tensor], DetectOutput> {
   /** The head: maps (and in eval mode the decoded output) from forwardFeatures' outputs. */
   forwardHead(features: Tensor[]): DetectOutput;
   /** Billions of floating-point operations (2 × multiply-adds of the convolutions) of one eval forward of one image. */
+  gflops(imgsz?: number | [number, number]): number;
+}
+
+/**
+ * The contract of the zoo's segmentation models: images [N, C, H, W] in, class logits
+ * [N, numClasses, H, W] out, at the input's size (heads that work at a coarser stride upsample
+ * bilinearly, as torchvision's do). Every one exports to ONNX through toOnnx().
+ */
+export interface SegmentationModel extends Module<[Tensor], Tensor> {
+  readonly config: ModelConfig;
+  /** Billions of floating-point operations (2 × multiply-adds of convolutions and matrix products) of one eval forward of one image. */
   gflops(imgsz?: number | [number, number]): number;
 }
 

@@ -4,8 +4,9 @@
  */
 import { efficientnetB0 } from './efficientnet.js';
 import { mobilenetV2, mobilenetV3Small } from './mobilenet.js';
-import { checkPositiveInt, type ClassifierModel, type DetectorModel, type ModelConfig, type ModelOptions } from './model.js';
+import { checkPositiveInt, type ClassifierModel, type DetectorModel, type ModelConfig, type ModelOptions, type SegmentationModel } from './model.js';
 import { resnet18, resnet34, resnet50 } from './resnet.js';
+import { SEGMENTERS, segmenterConfig, type SegmenterEntry, type SegmenterName, type SegmenterOptions } from './segment-registry.js';
 import { smallcnn } from './smallcnn.js';
 import { vitTiny } from './vit.js';
 import { yolov8n, yolov8s } from './yolo.js';
@@ -14,12 +15,13 @@ import { getRngState, noGrad, setRngState } from '../tensor/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { TaskName } from '../task.js';
 
-export type { ClassifierModel, DetectOutput, DetectorModel, ForwardHeadOptions, ModelConfig, ModelOptions } from './model.js';
+export type { SegmenterEntry, SegmenterName, SegmenterOptions } from './segment-registry.js';
+export type { ClassifierModel, DetectOutput, DetectorModel, ForwardHeadOptions, ModelConfig, ModelOptions, SegmentationModel } from './model.js';
 
 export type ClassifierName =
   | 'smallcnn' | 'resnet18' | 'resnet34' | 'resnet50' | 'mobilenet_v2' | 'mobilenet_v3_small' | 'efficientnet_b0' | 'vit_tiny';
 export type DetectorName = 'yolov8n' | 'yolov8s';
-export type ModelName = ClassifierName | DetectorName;
+export type ModelName = ClassifierName | DetectorName | SegmenterName;
 
 /** What every model of every task offers: a module that rebuilds from its JSON config. */
 export interface TaskModel extends Module<[Tensor], unknown> {
@@ -37,6 +39,10 @@ export interface ModelEntry<M extends TaskModel = ClassifierModel, T extends Tas
   paper: string;
   /** Whether patchSize applies (ViTs). */
   patched?: boolean;
+  /** Segmentation heads over any zoo CNN: the backbone when none is named. */
+  defaultBackbone?: string;
+  /** Segmentation: takes U-Net's depth and width. */
+  sized?: boolean;
   /**
    * Trains channels-last by default: true for the CNNs, whose convolutions oneDNN runs faster on
    * NHWC data (measured by `npm run bench`); the ViT has one convolution and stays NCHW.
@@ -134,7 +140,9 @@ const DETECTORS: Record<DetectorName, DetectorEntry> = {
   },
 };
 
-export const MODELS: Record<ClassifierName, ClassifierEntry> & Record<DetectorName, DetectorEntry> = { ...CLASSIFIERS, ...DETECTORS };
+export const MODELS: Record<ClassifierName, ClassifierEntry> & Record<DetectorName, DetectorEntry> & Record<SegmenterName, SegmenterEntry> = {
+  ...CLASSIFIERS, ...DETECTORS, ...SEGMENTERS,
+};
 
 /** A table row without its constructor: what `kestrel models` lists. */
 export interface ModelInfo {
@@ -143,48 +151,54 @@ export interface ModelInfo {
   description: string;
   defaultImgsz: number;
   paper: string;
-  /** Detectors: parameters at 80 classes (Ultralytics' convention for its tables). */
+  /**
+   * Detectors: parameters at 80 classes (Ultralytics' convention for its tables); segmentation
+   * models at 21 classes (torchvision's).
+   */
   params?: number;
-  /** Detectors: GFLOPs of one 640×640 image at 80 classes (DetectorModel.gflops). */
+  /** GFLOPs of one image at defaultImgsz (640 for detectors, at 80 classes; segmentation models at 21). */
   gflops?: number;
 }
 
-const detectorStats = new Map<DetectorName, { params: number; gflops: number }>();
+const modelStats = new Map<ModelName, { params: number; gflops: number }>();
 
 /**
- * A detector's size as Ultralytics tabulates it (80 classes, 640 px), measured on the built
- * model once per process. Building draws initial weights, so the generator's state is put back:
- * listing models must not change what a seeded run draws next.
+ * A detector's or segmentation model's size as its reference tabulates it (Ultralytics: 80
+ * classes, 640 px; torchvision: 21 classes), measured on the built model once per process.
+ * Building draws initial weights, so the generator's state is put back: listing models must not
+ * change what a seeded run draws next.
  */
-function statsOf(name: DetectorName): { params: number; gflops: number } {
-  let stats = detectorStats.get(name);
+function statsOf(name: DetectorName | SegmenterName): { params: number; gflops: number } {
+  let stats = modelStats.get(name);
   if (stats === undefined) {
     const rng = getRngState();
-    const model = noGrad(() => createDetector(name, { numClasses: 80, imgSize: 640 }));
+    const imgsz = MODELS[name].defaultImgsz;
+    const model = noGrad(() => (isDetectorName(name) ? createDetector(name, { numClasses: 80, imgSize: imgsz }) : createSegmenter(name, { numClasses: 21, imgSize: imgsz })));
     try {
-      stats = { params: model.numParameters(), gflops: model.gflops(640) };
+      stats = { params: model.numParameters(), gflops: model.gflops(imgsz) };
     } finally {
       model.dispose();
       setRngState(rng);
       rng.dispose();
     }
-    detectorStats.set(name, stats);
+    modelStats.set(name, stats);
   }
   return stats;
 }
 
-/** The models of one task (all tasks when none is named), in table order; detectors with their size. */
+/** The models of one task (all tasks when none is named), in table order; detectors and segmentation models with their size. */
 export function listModels(task?: TaskName): ModelInfo[] {
   return modelNames(task).map((name) => {
     const { description, defaultImgsz, paper } = MODELS[name];
     const info: ModelInfo = { name, task: MODELS[name].task, description, defaultImgsz, paper };
-    return isDetectorName(name) ? { ...info, ...statsOf(name) } : info;
+    return isDetectorName(name) || isSegmenterName(name) ? { ...info, ...statsOf(name) } : info;
   });
 }
 
 /** Every model name in table order, or those of one task. */
 export function modelNames(task: 'classify'): ClassifierName[];
 export function modelNames(task: 'detect'): DetectorName[];
+export function modelNames(task: 'segment'): SegmenterName[];
 export function modelNames(task?: TaskName): ModelName[];
 export function modelNames(task?: TaskName): ModelName[] {
   const names = Object.keys(MODELS) as ModelName[];
@@ -197,6 +211,10 @@ export function isModelName(name: string): name is ModelName {
 
 export function isDetectorName(name: string): name is DetectorName {
   return Object.hasOwn(DETECTORS, name);
+}
+
+export function isSegmenterName(name: string): name is SegmenterName {
+  return Object.hasOwn(SEGMENTERS, name);
 }
 
 const namesOf = (task: TaskName): string => modelNames(task).join(', ');
@@ -230,8 +248,11 @@ function baseConfig(name: ModelName, opts: { numClasses?: number; inChannels?: n
  */
 export function createModel(name: string, opts: ModelOptions = {}): ClassifierModel {
   if (!isModelName(name)) throw new Error(`unknown model '${name}'; known models: ${modelNames().join(', ')}`);
-  if (isDetectorName(name)) throw new RangeError(`${name} is a detect model; createModel() builds classify models (${namesOf('classify')}); use createDetector()`);
-  const entry = MODELS[name];
+  if (MODELS[name].task !== 'classify') {
+    const builder = isDetectorName(name) ? 'createDetector()' : 'createSegmenter()';
+    throw new RangeError(`${name} is a ${MODELS[name].task} model; createModel() builds classify models (${namesOf('classify')}); use ${builder}`);
+  }
+  const entry = MODELS[name as ClassifierName];
   const config = baseConfig(name, opts, 1000);
   if (entry.patched) {
     config.patchSize = checkPositiveInt('patchSize', opts.patchSize ?? defaultPatchSize(config.imgSize!));
@@ -278,9 +299,29 @@ export function createDetector(name: string, opts: DetectorOptions = {}): Detect
 }
 
 /**
+ * Builds a segmentation model by name. Defaults: 21 classes (torchvision's), 3 input channels,
+ * the model's design size; `backbone` for deeplabv3 and lraspp, `depth` and `width` for unet.
+ * The output is [N, numClasses, H, W] at the input's size. `model.config` holds the resolved
+ * arguments, so buildModel(config) rebuilds the same architecture.
+ *
+ * @example
+ * const model = createSegmenter('unet', { numClasses: 3, inChannels: 1 });
+ * const logits = tidy(() => model.forward(randn([2, 1, 128, 128])));       // [2, 3, 128, 128]
+ * const head = createSegmenter('deeplabv3', { numClasses: 5, backbone: 'mobilenet_v2' });
+ */
+export function createSegmenter(name: string, opts: SegmenterOptions = {}): SegmentationModel {
+  if (!isModelName(name)) throw new Error(`unknown model '${name}'; known models: ${modelNames().join(', ')}`);
+  if (!isSegmenterName(name)) throw new RangeError(`${name} is a ${MODELS[name].task} model; createSegmenter() builds segment models (${namesOf('segment')})`);
+  const config = segmenterConfig({ ...baseConfig(name, opts, 21), name }, opts);
+  return SEGMENTERS[name].create(config);
+}
+
+/**
  * Rebuilds any model of any task from its saved config (what checkpoints hold), checking the
- * config's numbers as createModel and createDetector do.
+ * config's numbers as createModel, createDetector and createSegmenter do.
  */
 export function buildModel(config: ModelConfig): TaskModel {
-  return isDetectorName(config.name) ? createDetector(config.name, config) : createModel(config.name, config);
+  if (isDetectorName(config.name)) return createDetector(config.name, config);
+  if (isSegmenterName(config.name)) return createSegmenter(config.name, config);
+  return createModel(config.name, config);
 }

@@ -13,6 +13,7 @@ import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { runLayers } from './layers.js';
 import { Classifier, ResettableLinear, type ForwardHeadOptions, type ModelConfig } from './model.js';
+import { onnxTaps, runTaps, stageTaps, type LayerStride, type PyramidBackbone, type PyramidLevel } from './pyramid.js';
 
 /** Side of the pooled grid the head sees: 7×7 at 28 px, so pooling to 4×4 keeps most of the layout. */
 const GRID = 4;
@@ -26,10 +27,13 @@ const convBnRelu = (inC: number, outC: number): Module[] => [new Conv2d(inC, out
  * 8 px (the adaptive pool makes the head independent of the input size). Dropout: `dropRate`
  * (default 0.25) before the hidden Linear and twice that before the last one. PyTorch's default init.
  */
-export class SmallCNN extends Classifier {
+export class SmallCNN extends Classifier implements PyramidBackbone {
   readonly features: Sequential;
   readonly classifier: Sequential;
   protected readonly classifierLayer: ResettableLinear;
+  /** Two levels only, the network pools twice: strides 2 and 4, 64 channels each. */
+  readonly pyramidLevels: readonly PyramidLevel[];
+  readonly #taps: number[];
 
   constructor(config: ModelConfig) {
     super(config);
@@ -38,6 +42,8 @@ export class SmallCNN extends Classifier {
       ...convBnRelu(config.inChannels, 32), ...convBnRelu(32, 32), new MaxPool2d(2),
       ...convBnRelu(32, 64), ...convBnRelu(64, 64), new MaxPool2d(2),
     ));
+    const strides = this.features.layers.map((m, i): LayerStride => ({ stride: m instanceof MaxPool2d ? 2 : 1, channels: i < 7 ? 32 : 64 }));
+    ({ taps: this.#taps, levels: this.pyramidLevels } = stageTaps(strides, 2));
     this.registerModule('pool', new AdaptiveAvgPool2d(GRID));
     this.registerModule('flatten', new Flatten());
     const hidden = new Linear(64 * GRID * GRID, 128);
@@ -51,6 +57,18 @@ export class SmallCNN extends Classifier {
     const [, , h, w] = x.shape;
     if (h! < 8 || w! < 8) throw new RangeError(`smallcnn needs inputs of at least 8×8 pixels, got ${h}×${w}`);
     return runLayers(x, this.features.layers);
+  }
+
+  forwardPyramid(x: Tensor): Tensor[] {
+    return runTaps(x, this.features.layers, this.#taps);
+  }
+
+  onnxPyramid(g: OnnxGraph, x: OnnxValue): OnnxValue[] {
+    return onnxTaps(g, x, this.features.layers, this.#taps);
+  }
+
+  pyramidModules(): [string, Module<never, unknown>][] {
+    return [...this.features.namedChildren()];
   }
 
   forwardHead(features: Tensor, opts: ForwardHeadOptions = {}): Tensor {

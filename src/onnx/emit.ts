@@ -150,6 +150,30 @@ export function groupNorm(g: OnnxGraph, x: OnnxValue, groups: number, weight: On
 /** Rows of `weight` at integer `indices`. */
 export const embedding = (g: OnnxGraph, indices: OnnxValue, weight: OnnxValue): OnnxValue => g.op('Gather', [weight, indices], { axis: 0 });
 
+export interface InterpolateOptions { mode?: 'nearest' | 'bilinear'; alignCorners?: boolean }
+
+/**
+ * F.interpolate to a fixed [h, w]: Resize with PyTorch's sampling. Bilinear without aligned corners
+ * is 'half_pixel' (PyTorch clamps source positions below 0, as ORT does); nearest is PyTorch's
+ * floor(dst · in/out), i.e. 'asymmetric' with 'floor'. `sizes` is a constant when the batch is
+ * fixed; a symbolic batch takes N and C from the input's Shape at run time.
+ */
+export function interpolate(g: OnnxGraph, x: OnnxValue, size: Pair, o: InterpolateOptions = {}): OnnxValue {
+  const [n, c] = x.shape;
+  const [h, w] = pair(size);
+  const mode = o.mode ?? 'nearest';
+  const attrs: Record<string, string> = mode === 'nearest'
+    ? { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }
+    : { mode: 'linear', coordinate_transformation_mode: o.alignCorners ? 'align_corners' : 'half_pixel' };
+  if (typeof n !== 'number' || typeof c !== 'number') {
+    const shape = g.op('Shape', [x]);
+    const nc = g.op('Slice', [shape, g.ints([0]), g.ints([2])]);
+    const sizes = g.op('Concat', [nc, g.ints([h, w])], { axis: 0 }, { shape: [4] });
+    return g.op('Resize', [x, null, null, sizes], attrs, { shape: [n!, c!, h, w] });
+  }
+  return g.op('Resize', [x, null, null, g.ints([n, c, h, w])], attrs);
+}
+
 // ---- activations ----
 export const relu = (g: OnnxGraph, x: OnnxValue): OnnxValue => g.op('Relu', [x]);
 export const relu6 = (g: OnnxGraph, x: OnnxValue): OnnxValue => g.op('Clip', [x, g.scalar(0), g.scalar(6)]);

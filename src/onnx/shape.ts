@@ -203,6 +203,13 @@ export const SHAPE_RULES: Record<string, (c: ShapeContext) => Dim[]> = {
     const perm = ints(c.attrs.perm, x.map((_, i) => x.length - 1 - i));
     return perm.map((p) => x[p]!);
   },
+  Resize(c) {
+    const sizes = c.known(3);
+    if (!sizes) throw new TypeError('Resize: give the output size as a constant `sizes` input');
+    if (sizes.length !== c.shapes[0]!.length) throw new RangeError(`Resize: ${sizes.length} sizes for a rank-${c.shapes[0]!.length} input`);
+    // the batch and channel entries repeat the input's, which may be symbolic
+    return sizes.map((s, i) => (i < 2 ? c.shapes[0]![i]! : s));
+  },
   Concat(c) {
     const xs = c.shapes as readonly Dim[][];
     const ax = axis(int(c.attrs.axis, 0), xs[0]!.length, 'Concat');

@@ -106,7 +106,10 @@ describe('kestrel train → val → predict on an ImageFolder', () => {
     const r = run(['models', '--json']);
     assert.equal(r.code, 0, r.err);
     const names = r.out.trim().split('\n').map((l) => JSON.parse(l).name);
-    assert.deepEqual(names.sort(), ['efficientnet_b0', 'mobilenet_v2', 'mobilenet_v3_small', 'resnet18', 'resnet34', 'resnet50', 'smallcnn', 'vit_tiny', 'yolov8n', 'yolov8s']);
+    assert.deepEqual(names.sort(), [
+      'deeplabv3', 'deeplabv3_mobilenet_v3_large', 'deeplabv3_resnet50', 'efficientnet_b0', 'fcn_resnet50', 'lraspp', 'lraspp_mobilenet_v3_large',
+      'mobilenet_v2', 'mobilenet_v3_small', 'resnet18', 'resnet34', 'resnet50', 'smallcnn', 'unet', 'vit_tiny', 'yolov8n', 'yolov8s',
+    ]);
   });
 
   it('bad input: one line, non-zero exit, no run folder', () => {
