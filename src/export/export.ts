@@ -3,7 +3,8 @@
  * layer from its parameters), the builder names initializers by state-dict key, and the file
  * carries the deployment contract (src/onnx/contract.ts) in `metadata_props`, so the `.onnx` file
  * alone is enough to predict. Input `images` float32 [N, C, H, W] (already normalised), output
- * `logits` [N, classes]; the batch is symbolic (`N`) with `dynamicBatch`, else fixed.
+ * `logits` [N, classes] (a segmentation model: [N, classes, H, W]); the batch is symbolic (`N`)
+ * with `dynamicBatch`, else fixed.
  *
  * @example
  * const { path } = exportCheckpoint('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
@@ -13,8 +14,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
-import { loadCheckpoint, type ClassifierMeta } from '../engine/checkpoint.js';
-import type { ClassifierModel } from '../models/model.js';
+import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta, type ClassifierMeta } from '../engine/checkpoint.js';
+import type { ClassifierModel, SegmentationModel } from '../models/model.js';
 import type { Module } from '../nn/module.js';
 import { contractProps, type DeployContract } from '../onnx/contract.js';
 import { MAX_OPSET, OnnxGraph, type Dim, type OnnxValue } from '../onnx/graph.js';
@@ -137,6 +138,24 @@ export function buildOnnxModel(model: ClassifierModel, info: ExportInfo, opts: O
   };
 }
 
+/** Builds a segmentation model's ONNX model: images → per-pixel logits [N, classes, H, W], with the contract when given. */
+export function buildSegmentOnnx(model: SegmentationModel, info: ExportInfo, opts: OnnxExportOptions = {}): ModelProto {
+  const config = model.config;
+  const [h, w] = typeof info.imgsz === 'number' ? [info.imgsz, info.imgsz] : info.imgsz;
+  const { g, out: logits, ins: [images] } = emit(model, [{ name: INPUT_NAME, shape: [batchDim(opts), config.inChannels, h, w] }], opts.opset, OUTPUT_NAME);
+  const expected = [images!.shape[0], config.numClasses, h, w];
+  if (logits.shape.length !== 4 || logits.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`ONNX export of ${config.name}: the graph gives [${logits.shape.join(', ')}], expected [${expected.join(', ')}]`);
+  }
+  const doc = `Kestrel ${config.name} segmentation model (${config.numClasses} classes). Input '${INPUT_NAME}': float32 `
+    + `[${images!.shape.join(', ')}], the letterboxed image, pixels/255 then (x - mean) / std per channel (metadata 'mean', 'std'). `
+    + `Output '${OUTPUT_NAME}': [${logits.shape.join(', ')}], per-pixel class scores (argmax over axis 1 gives the mask); metadata 'names' labels the classes.`;
+  return {
+    ...modelProto(g.graph(config.name), g.opset, doc),
+    ...(info.contract ? { metadataProps: contractProps(info.contract) } : {}),
+  };
+}
+
 /** The model as ONNX bytes, after `opts.passes`. */
 export function exportOnnx(model: ClassifierModel, info: ExportInfo, opts: OnnxExportOptions = {}): Uint8Array {
   let proto = buildOnnxModel(model, info, opts);
@@ -145,7 +164,7 @@ export function exportOnnx(model: ClassifierModel, info: ExportInfo, opts: OnnxE
 }
 
 /** The deployment contract of a checkpoint: class names and preprocessing from its metadata. */
-export function contractFromMeta(meta: ClassifierMeta, precision: DeployContract['precision'] = 'fp32'): DeployContract {
+export function contractFromMeta(meta: CheckpointMeta, precision: DeployContract['precision'] = 'fp32'): DeployContract {
   const p = meta.preprocess;
   return {
     task: meta.task,
@@ -215,8 +234,11 @@ async function* calibrationFromData(spec: string, meta: ClassifierMeta, batch: n
  * @example
  * const { bytes } = await checkpointToOnnx('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
  */
-export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: ClassifierMeta }> {
+export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: CheckpointMeta }> {
   if (opts.fp16 && opts.int8) throw new Error('fp16 and int8 exclude each other: choose one');
+  const task = readCheckpointMeta(weights).task;
+  if (task === 'segment') return segmentToOnnx(weights, opts);
+  if (task !== 'classify') throw new Error(`${weights}: exporting a ${task} checkpoint is not supported yet (classify and segment are)`);
   const { model, meta, extra } = loadCheckpoint<ClassifierModel, 'classify'>(weights, { task: 'classify' });
   for (const t of extra.values()) t.dispose();
   try {
@@ -229,6 +251,21 @@ export async function checkpointToOnnx(weights: string, opts: CheckpointExportOp
       const batch = opts.dynamicBatch ? 32 : (opts.batch ?? 1);
       proto = await quantizeStatic(proto, typeof calib === 'string' ? calibrationFromData(calib, meta, batch, q.calibSize ?? 256) : calib, q);
     }
+    return { bytes: encodeModel(proto), meta };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** A segmentation checkpoint as ONNX bytes (fp16 allowed; int8 calibration reads classification data, so not yet). */
+function segmentToOnnx(weights: string, opts: CheckpointExportOptions): { bytes: Uint8Array; meta: CheckpointMeta } {
+  if (opts.int8) throw new Error(`${weights}: int8 export of segmentation models is not supported yet (fp16 is)`);
+  const { model, meta, extra } = loadCheckpoint<SegmentationModel, 'segment'>(weights, { task: 'segment' });
+  for (const t of extra.values()) t.dispose();
+  try {
+    let proto = buildSegmentOnnx(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);
+    for (const pass of opts.passes ?? []) proto = pass(proto);
+    if (opts.fp16) proto = convertToFloat16(proto);
     return { bytes: encodeModel(proto), meta };
   } finally {
     model.dispose();
@@ -254,6 +291,6 @@ export async function exportCheckpoint(weights: string, opts: CheckpointExportOp
     bytes: bytes.byteLength,
     opset: opts.opset ?? MAX_OPSET,
     input: { name: INPUT_NAME, shape: [batch, channels, imgsz, imgsz] },
-    output: { name: OUTPUT_NAME, shape: [batch, meta.classes.length] },
+    output: { name: OUTPUT_NAME, shape: meta.task === 'segment' ? [batch, meta.classes.length, imgsz, imgsz] : [batch, meta.classes.length] },
   };
 }
