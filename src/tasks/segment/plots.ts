@@ -8,9 +8,13 @@ import type { Batch } from '../../data/loader.js';
 import { BOX_COLOURS, imageGrid, type GridItem } from '../../plot/index.js';
 import { tidy } from '../../tensor/scope.js';
 
-/** The colour of class k (Ultralytics' palette, as detection's boxes), as [r, g, b]. */
+/**
+ * The colour of class k as [r, g, b], from detection's palette (Ultralytics') taken 7 apart, since
+ * its neighbours are alike (red, salmon, orange) and adjacent regions need distinct colours.
+ */
 export function classColour(k: number): [number, number, number] {
-  const hex = BOX_COLOURS[(k - 1 + BOX_COLOURS.length) % BOX_COLOURS.length]!;
+  const n = BOX_COLOURS.length;
+  const hex = BOX_COLOURS[((((k - 1) * 7) % n) + n) % n]!;
   return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
 }
 
