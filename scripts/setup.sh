@@ -77,18 +77,20 @@ fi
 
 # Data and fonts: Fashion-MNIST by name (`--data fashion-mnist`; its test is skipped without it)
 # and DejaVu for text in plots; python3-onnx for ONNX's own checker in the export tests (skipped
-# without it); Chromium for the web UI's browser tests (skipped without /usr/bin/chromium).
+# without it); python3-sklearn for the segmentation test that recomputes val's metrics from the
+# mask PNGs it wrote (skipped without it); Chromium for the web UI's browser tests (skipped without /usr/bin/chromium).
 # Installed when missing and apt can run; otherwise a hint, not a stop.
 extras=()
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || extras+=(dataset-fashion-mnist)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || extras+=(fonts-dejavu-core)
 /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || extras+=(python3-onnx)
+/usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1 || extras+=(python3-sklearn)
 [ -x /usr/bin/chromium ] || extras+=(chromium)
 if [ "${#extras[@]}" -gt 0 ]; then
   if can_apt; then
     apt_install "${extras[@]}"
   else
-    say "optional packages missing: sudo apt-get install -y ${extras[*]} (Fashion-MNIST by name; fonts for plots; the ONNX checker; Chromium for the web UI tests)"
+    say "optional packages missing: sudo apt-get install -y ${extras[*]} (Fashion-MNIST by name; fonts for plots; the ONNX checker; scikit-learn for the segmentation metrics check; Chromium for the web UI tests)"
   fi
 fi
 

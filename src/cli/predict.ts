@@ -28,6 +28,7 @@ interface PredictArgs {
   resize?: number | [number, number];
   crop?: number | [number, number];
   output?: 'logits' | 'probs';
+  probs?: boolean;
 }
 
 const ONNX_ONLY = ['provider', 'preprocess', 'names', 'imgsz', 'channels', 'mean', 'std', 'resize', 'crop', 'output'] as const;
@@ -35,7 +36,7 @@ const ONNX_ONLY = ['provider', 'preprocess', 'names', 'imgsz', 'channels', 'mean
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify images or find objects in them; prints one JSON line per image: a classifier gives {"source", "top": [{"label", "score"}]}, a detector {"source", "boxes": [{"label", "class", "score", "box": [x1, y1, x2, y2]}]} in the image\'s pixels; an unreadable image gets {"source", "error"} and makes the exit code 1. A .safetensors checkpoint runs on libtorch, an .onnx model on ONNX Runtime (its Kestrel metadata, or for a classifier the preprocessing options below, say how to prepare the images)')
+    .description('classify images or find objects in them; prints one JSON line per image: a classifier gives {"source", "top": [{"label", "score"}]}, a detector {"source", "boxes": [{"label", "class", "score", "box": [x1, y1, x2, y2]}]} in the image\'s pixels, a segmentation model {"source", "mask": the written mask PNG (class per pixel, the image\'s size), "classes": {name: pixel share}}; an unreadable image gets {"source", "error"} and makes the exit code 1. A .safetensors checkpoint runs on libtorch, an .onnx model on ONNX Runtime (its Kestrel metadata, or for a classifier the preprocessing options below, say how to prepare the images)')
     .requiredOption('--weights <file>', 'a .safetensors checkpoint written by kestrel train, or an .onnx model')
     .requiredOption('--source <path>', 'an image, a folder (searched recursively) or a glob in quotes')
     .option('--topk <k>', 'classify: labels per image (default 5)', positiveInt)
@@ -46,7 +47,8 @@ export function registerPredict(program: Command): void {
     .option('--workers <n>', 'decoding worker threads', nonNegativeInt)
     .option('--threads <n>', 'intra-op threads of libtorch or ONNX Runtime (default: the number of cores)', positiveInt)
     .option('--max-pixels <n>', 'pixels per image, width × height, read from the header before decoding (an error line beyond)', positiveInt, DEFAULT_MAX_PIXELS)
-    .option('--save', 'write labelled copies of the images (boxes drawn for a detector) to runs/<task>/predict')
+    .option('--save', 'write labelled copies of the images (boxes drawn for a detector, the mask coloured over it for segmentation) to runs/<task>/predict')
+    .option('--probs', 'segment: also write each image\'s class probabilities as float32 .npy [classes, H, W] under probs/')
     .option('--project <dir>', 'parent folder for --save (default runs/<task>)')
     .option('--name <name>', 'run name for --save', 'predict')
     .option('--provider <name>', '.onnx: ONNX Runtime execution provider, cpu (default) or cuda where installed')
@@ -65,7 +67,10 @@ export function registerPredict(program: Command): void {
       if (!isOnnxPath(o.weights) && onnxOnly.length > 0) {
         throw new Error(`${onnxOnly.map((k) => `--${k}`).join(', ')}: only for .onnx models (${o.weights} is a checkpoint: its own metadata gives the preprocessing)`);
       }
-      const detect = (await taskOf(o.weights)) === 'detect';
+      const task = await taskOf(o.weights);
+      if (task === 'segment') return predictSegmentLines(o);
+      if (o.probs) throw new Error(`--probs: only for segmentation models (${o.weights} is a ${task} model)`);
+      const detect = task === 'detect';
       const misplaced = detect ? (o.topk === undefined ? [] : ['--topk']) : (['conf', 'iou', 'maxDet'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k === 'maxDet' ? 'max-det' : k}`);
       if (misplaced.length > 0) throw new Error(`${misplaced.join(', ')}: only for ${detect ? 'classifiers' : 'detection models'} (${o.weights} is a ${detect ? 'detect' : 'classify'} model)`);
       const preprocessing = detect ? onnxOnly.filter((k) => k !== 'provider') : [];
@@ -98,4 +103,29 @@ export function registerPredict(program: Command): void {
       if (savedTo !== null) process.stderr.write(`labelled copies saved to ${savedTo}\n`);
       if (failed > 0) process.exitCode = 1;
     });
+}
+
+/** Prints a stream of lines as JSON, stopping quietly when stdout closes (`| head`); an error line sets exit code 1. */
+async function printLines(lines: AsyncIterable<object>): Promise<void> {
+  let closed = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    closed = true;
+    if (e.code !== 'EPIPE') process.exitCode = 1;
+  });
+  let failed = 0;
+  for await (const r of lines) {
+    if (closed) break;
+    if ('error' in r) failed++;
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  }
+  if (failed > 0) process.exitCode = 1;
+}
+
+/** Segmentation: the model's contract gives the preprocessing, so only --provider and --threads apply to an .onnx file. */
+async function predictSegmentLines(o: PredictArgs): Promise<void> {
+  const foreign = [...(['topk', 'conf', 'iou', 'maxDet'] as const).filter((k) => o[k] !== undefined), ...ONNX_ONLY.filter((k) => k !== 'provider' && o[k] !== undefined)];
+  if (foreign.length > 0) throw new Error(`${foreign.map((k) => `--${k === 'maxDet' ? 'max-det' : k}`).join(', ')}: not for segmentation models (${o.weights} is one; its own metadata gives the preprocessing)`);
+  const { predictSegment } = await import('../tasks/segment/predict.js');
+  const { weights, source, batch, workers, maxPixels, threads, provider, probs, save, project, name } = o;
+  await printLines(predictSegment(defined({ weights, source, batch, workers, maxPixels, threads, provider, probs: probs === true, save: save === true, project, name })));
 }

@@ -3,7 +3,8 @@
  * layer from its parameters), the builder names initializers by state-dict key, and the file
  * carries the deployment contract (src/onnx/contract.ts) in `metadata_props`, so the `.onnx` file
  * alone is enough to predict. Input `images` float32 [N, C, H, W] (already normalised), output
- * `logits` [N, classes]; the batch is symbolic (`N`) with `dynamicBatch`, else fixed.
+ * `logits` [N, classes] (a segmentation model: [N, classes, H, W]); the batch is symbolic (`N`)
+ * with `dynamicBatch`, else fixed.
  *
  * @example
  * const { path } = exportCheckpoint('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
@@ -14,7 +15,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { loadCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../engine/checkpoint.js';
-import type { ClassifierModel, DetectorModel } from '../models/model.js';
+import type { ClassifierModel, DetectorModel, SegmentationModel } from '../models/model.js';
 import { Detect } from '../models/yolo-head.js';
 import type { Module } from '../nn/module.js';
 import { contractProps, type DeployContract } from '../onnx/contract.js';
@@ -167,6 +168,24 @@ export function buildDetectOnnxModel(model: DetectorModel, info: ExportInfo, opt
   };
 }
 
+/** Builds a segmentation model's ONNX model: images → per-pixel logits [N, classes, H, W], with the contract when given. */
+export function buildSegmentOnnx(model: SegmentationModel, info: ExportInfo, opts: OnnxExportOptions = {}): ModelProto {
+  const config = model.config;
+  const [h, w] = typeof info.imgsz === 'number' ? [info.imgsz, info.imgsz] : info.imgsz;
+  const { g, out: logits, ins: [images] } = emit(model, [{ name: INPUT_NAME, shape: [batchDim(opts), config.inChannels, h, w] }], opts.opset, OUTPUT_NAME);
+  const expected = [images!.shape[0], config.numClasses, h, w];
+  if (logits.shape.length !== 4 || logits.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`ONNX export of ${config.name}: the graph gives [${logits.shape.join(', ')}], expected [${expected.join(', ')}]`);
+  }
+  const doc = `Kestrel ${config.name} segmentation model (${config.numClasses} classes). Input '${INPUT_NAME}': float32 `
+    + `[${images!.shape.join(', ')}], the letterboxed image, pixels/255 then (x - mean) / std per channel (metadata 'mean', 'std'). `
+    + `Output '${OUTPUT_NAME}': [${logits.shape.join(', ')}], per-pixel class scores (argmax over axis 1 gives the mask); metadata 'names' labels the classes.`;
+  return {
+    ...modelProto(g.graph(config.name), g.opset, doc),
+    ...(info.contract ? { metadataProps: contractProps(info.contract) } : {}),
+  };
+}
+
 /** A detector (it has a box regression head), as opposed to a classifier. */
 const isDetector = (m: ClassifierModel | DetectorModel): m is DetectorModel => 'regMax' in m && 'strides' in m;
 
@@ -266,10 +285,11 @@ async function* calibrationFromData(spec: string, meta: CheckpointMeta, batch: n
  * @example
  * const { bytes } = await checkpointToOnnx('runs/classify/train/weights/best.safetensors', { dynamicBatch: true });
  */
-export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: CheckpointMeta<ExportTask>; io: Pick<ExportResult, 'input' | 'output'> }> {
+export async function checkpointToOnnx(weights: string, opts: CheckpointExportOptions = {}): Promise<{ bytes: Uint8Array; meta: CheckpointMeta<ExportTask | 'segment'>; io: Pick<ExportResult, 'input' | 'output'> }> {
   if (opts.fp16 && opts.int8) throw new Error('fp16 and int8 exclude each other: choose one');
   const task = readCheckpointMeta(weights).task;
-  if (task !== 'classify' && task !== 'detect') throw new Error(`${weights}: ${task} models do not export to ONNX yet`);
+  if (task === 'segment') return segmentToOnnx(weights, opts);
+  if (task !== 'classify' && task !== 'detect') throw new Error(`${weights}: ${task} models do not export to ONNX yet (classify, detect and segment do)`);
   const { model, meta, extra } = loadCheckpoint<ClassifierModel | DetectorModel, ExportTask>(weights, { task });
   for (const t of extra.values()) t.dispose();
   try {
@@ -285,6 +305,22 @@ export async function checkpointToOnnx(weights: string, opts: CheckpointExportOp
       if (meta.task === 'detect') q.exclude = [...(q.exclude ?? []), ...decodeNodes(model as DetectorModel, proto.graph)];
       proto = await quantizeStatic(proto, typeof calib === 'string' ? calibrationFromData(calib, meta, batch, q.calibSize ?? 256) : calib, q);
     }
+    return { bytes: encodeModel(proto), meta, io };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** A segmentation checkpoint as ONNX bytes (fp16 allowed; int8 calibration reads classification data, so not yet). */
+function segmentToOnnx(weights: string, opts: CheckpointExportOptions): { bytes: Uint8Array; meta: CheckpointMeta<'segment'>; io: Pick<ExportResult, 'input' | 'output'> } {
+  if (opts.int8) throw new Error(`${weights}: int8 export of segmentation models is not supported yet (fp16 is)`);
+  const { model, meta, extra } = loadCheckpoint<SegmentationModel, 'segment'>(weights, { task: 'segment' });
+  for (const t of extra.values()) t.dispose();
+  try {
+    let proto = buildSegmentOnnx(model, { imgsz: meta.preprocess.imgsz, contract: contractFromMeta(meta, opts.precision) }, opts);
+    const io = { input: ioOf(proto.graph.input[0]!), output: ioOf(proto.graph.output[0]!) };
+    for (const pass of opts.passes ?? []) proto = pass(proto);
+    if (opts.fp16) proto = convertToFloat16(proto);
     return { bytes: encodeModel(proto), meta, io };
   } finally {
     model.dispose();

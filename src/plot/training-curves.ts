@@ -15,8 +15,9 @@ interface PanelSpec {
 
 const PANELS: readonly PanelSpec[] = [
   { title: 'Loss', yLabel: 'loss', match: (k) => /loss/i.test(k) },
-  { title: 'Accuracy', yLabel: 'accuracy', match: (k) => /acc|top\d/i.test(k) && !/loss/i.test(k) },
+  { title: 'Accuracy', yLabel: 'accuracy', match: (k) => /acc|top\d/i.test(k) && !/loss/i.test(k) && !/^pixel_acc/i.test(k) },
   { title: 'Detection', yLabel: 'metric', match: (k) => /^(precision|recall|mAP)/i.test(k) },
+  { title: 'Segmentation', yLabel: 'metric', match: (k) => /^(mIoU|mean_dice|pixel_acc)/i.test(k) },
   { title: 'Learning rate', yLabel: 'lr', match: (k) => /^lr($|[/_.-])/i.test(k) },
 ];
 
