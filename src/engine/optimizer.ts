@@ -1,6 +1,8 @@
 /** The optimizer and learning-rate schedule a run gets from its settings. */
 import { Adam, AdamW, SGD, warmupCosine, warmupSteps, type Scheduler } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { BatchNorm2d, GroupNorm, LayerNorm } from '../nn/norm.js';
+import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { TrainerArgs } from './config.js';
 
@@ -12,8 +14,48 @@ export function optimizerDefaults(a: OptimizerArgs): { lr: number; weightDecay: 
   return { lr, weightDecay: a.weightDecay ?? { sgd: 5e-4, adam: 0, adamw: 0.05 }[a.optimizer] };
 }
 
-export function makeOptimizer(a: OptimizerArgs, params: Tensor[]): Optimizer<never> {
+/** A model's parameters as Ultralytics' build_optimizer groups them; only `decay` gets weight decay. */
+export interface DecayGroups {
+  /** Every bias (Ultralytics' g[2], the first group: the one its warm-up starts at warmup_bias_lr). */
+  bias: Tensor[];
+  /** Weights of every other layer (g[0]). */
+  decay: Tensor[];
+  /** Weights of normalisation layers (g[1]): decaying them only shrinks a scale the next layer undoes. */
+  norm: Tensor[];
+}
+
+const isNorm = (m: Module<never[], unknown>): boolean => m instanceof BatchNorm2d || m instanceof LayerNorm || m instanceof GroupNorm;
+
+/**
+ * Splits `model`'s parameters into Ultralytics' three groups, each in the model's order.
+ *
+ * @example
+ * const g = decayGroups(net);
+ * makeOptimizer({ optimizer: 'sgd', momentum: 0.937, weightDecay: 5e-4 }, g); // decay on g.decay only
+ */
+export function decayGroups(model: Module<never[], unknown>): DecayGroups {
+  const out: DecayGroups = { bias: [], decay: [], norm: [] };
+  for (const [, m] of model.namedModules()) {
+    for (const [name, p] of m.namedParameters()) {
+      if (name.includes('.')) continue; // a child's, met again at that child
+      if (name === 'bias') out.bias.push(p);
+      else if (isNorm(m)) out.norm.push(p);
+      else out.decay.push(p);
+    }
+  }
+  return out;
+}
+
+/** Parameters as the optimizer takes them: one group, or Ultralytics' three with decay on one. */
+function groupsOf(params: Tensor[] | DecayGroups): Tensor[] | { params: Tensor[]; weightDecay?: number }[] {
+  if (Array.isArray(params)) return params;
+  const g = params;
+  return [{ params: g.bias, weightDecay: 0 }, { params: g.decay }, { params: g.norm, weightDecay: 0 }];
+}
+
+export function makeOptimizer(a: OptimizerArgs, parameters: Tensor[] | DecayGroups): Optimizer<never> {
   const { lr, weightDecay } = optimizerDefaults(a);
+  const params = groupsOf(parameters);
   if (a.optimizer === 'sgd') return new SGD(params, { lr, momentum: a.momentum, nesterov: true, weightDecay }) as unknown as Optimizer<never>;
   if (a.optimizer === 'adam') return new Adam(params, { lr, weightDecay }) as unknown as Optimizer<never>;
   return new AdamW(params, { lr, weightDecay }) as unknown as Optimizer<never>;

@@ -20,7 +20,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { TrainerArgs } from './config.js';
 import { isFitter } from './fitness.js';
-import { makeOptimizer, makeSchedule, runWarmup } from './optimizer.js';
+import { decayGroups, makeOptimizer, makeSchedule, runWarmup } from './optimizer.js';
 import { progress } from './progress.js';
 import { RunDir } from './run-dir.js';
 import type { EpochRow, TrainHooks, TrainTask, TaskRun, TrainerResult, Validation } from './task.js';
@@ -107,7 +107,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   if (device !== 'cpu') model.to(device);
   const channelsLast = args.channelsLast ?? t.channelsLast;
   if (channelsLast) model.memoryFormat('channelsLast');
-  const optimizer = makeOptimizer(args, model.parameters());
+  const optimizer = makeOptimizer(args, t.splitDecay ? decayGroups(model) : model.parameters());
   const budget = args.time === undefined ? null : new TimeBudget(args.time * 60, resumed?.trainSeconds ?? 0);
   let planned = resumed?.plannedEpochs ?? args.epochs;
   const warmup = runWarmup(args, steps);
