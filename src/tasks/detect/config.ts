@@ -32,4 +32,14 @@ export const DetectTrainArgs = z.object({
 
 export type DetectTrainArgs = z.infer<typeof DetectTrainArgs>;
 
-export const parseDetectArgs = (input: unknown): DetectTrainArgs => parseSettings(DetectTrainArgs, input);
+/**
+ * Adam(W)'s peak lr for detection when none is given: twice the engine's 1e-3. Short runs from
+ * random weights learn faster with it (8 epochs of 400 synthetic-digit images: mAP50 0.154 against
+ * 0.113; docs/detect.md). SGD keeps the engine's 0.01, Ultralytics' lr0.
+ */
+export const DETECT_ADAM_LR = 0.002;
+
+export const parseDetectArgs = (input: unknown): DetectTrainArgs => {
+  const a = parseSettings(DetectTrainArgs, input);
+  return a.lr === undefined && a.optimizer !== 'sgd' ? { ...a, lr: DETECT_ADAM_LR } : a;
+};
