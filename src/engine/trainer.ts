@@ -25,6 +25,7 @@ import { progress } from './progress.js';
 import { RunDir } from './run-dir.js';
 import type { EpochRow, TrainHooks, TrainTask, TaskRun, TrainerResult, Validation } from './task.js';
 import { TimeBudget } from './time-budget.js';
+import { withBiasWarmup } from './warmup.js';
 
 /** Where a stopped epoch was, so resume can skip exactly the batches already trained. */
 interface Partial {
@@ -111,7 +112,8 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   const budget = args.time === undefined ? null : new TimeBudget(args.time * 60, resumed?.trainSeconds ?? 0);
   let planned = resumed?.plannedEpochs ?? args.epochs;
   const warmup = runWarmup(args, steps);
-  let scheduler = makeSchedule(optimizer, warmup, planned, steps);
+  const schedule = (): Scheduler => withBiasWarmup(makeSchedule(optimizer, warmup, planned, steps), args, Math.min(warmup, planned * steps - 1), t.splitDecay ?? false);
+  let scheduler = schedule();
   const ema = args.ema ? new ModelEMA(model, { decay: 0.9999, tau: 2000 }) : null;
   const evalModel = ema ? t.createModel() : model;
   if (evalModel !== model && device !== 'cpu') evalModel.to(device);
@@ -181,7 +183,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
     if (epochsNow === planned) return;
     planned = epochsNow;
     const step = scheduler.stateDict().lastEpoch;
-    scheduler = makeSchedule(optimizer, warmup, planned, steps);
+    scheduler = schedule();
     for (let i = 0; i < step; i++) scheduler.step();
   };
 

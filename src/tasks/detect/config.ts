@@ -13,6 +13,10 @@ export const DetectTrainArgs = z.object({
   imgsz: z.number().int().min(32).max(4096).default(640),
   ...trainerFields,
   warmupEpochs: z.number().min(0).default(3),
+  /** Ultralytics' SGD momentum and its warm-up (bias lr 0.1 falling, momentum 0.8 rising); AdamW ignores all three. */
+  momentum: z.number().min(0).max(1).default(0.937),
+  warmupBiasLr: z.number().min(0).default(0.1),
+  warmupMomentum: z.number().min(0).max(1).default(0.8),
   /** Ultralytics trains every detector with an EMA of the weights and light weight decay. */
   ema: z.boolean().default(true),
   weightDecay: z.number().min(0).default(0.0005),
