@@ -15,7 +15,7 @@ export function registerTrain(program: Command): void {
     .option('--batch <n>', 'batch size (default 64 classify, 16 detect, 8 segment; lowered for a set smaller than 4 batches)', positiveInt)
     .option('--imgsz <px>', 'input size (default: small images\' own, else the model\'s)', positiveInt)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'adam', 'sgd']).default('adamw'))
-    .option('--lr <x>', 'peak learning rate (default 1e-3 for Adam(W) — 2e-3 segment —, 0.01 for SGD)', positiveNumber)
+    .option('--lr <x>', 'peak learning rate (default 1e-3 for Adam(W), 2e-3 to detect or segment, 0.01 for SGD)', positiveNumber)
     .option('--weight-decay <x>', 'weight decay (default 0.05 AdamW, 5e-4 SGD, 0 Adam)', nonNegativeNumber)
     .option('--warmup-epochs <n>', 'linear warm-up before the cosine schedule, in epochs, at most a fifth of the run (default 1; 3 detect, 0.3 segment)', nonNegativeNumber, 1)
     .option('--label-smoothing <x>', 'classify: label smoothing', nonNegativeNumber, 0.1)

@@ -62,9 +62,11 @@ export function letterboxParams(W: number, H: number, size: number | readonly [n
 
 /**
  * Ultralytics' RandomPerspective without perspective: M = T·S·R·C about the image centre (rotation
- * and scale, shear, then a translation), drawn in that order.
+ * and scale, shear, then a translation), drawn in that order. The translation places the centre in
+ * an output of `outW` × `outH` (default: the input's size; a 2·size mosaic canvas comes out at
+ * `size`, Ultralytics' border of −size/2, so zooming out shows more of the canvas, not padding).
  */
-export function affineMatrix(W: number, H: number, s: Extract<TransformSpec, { op: 'randomAffine' }>, rng: Rng): Affine {
+export function affineMatrix(W: number, H: number, s: Extract<TransformSpec, { op: 'randomAffine' }>, rng: Rng, outW = W, outH = H): Affine {
   const deg = s.degrees ?? 0;
   const scale = s.scale ?? 0.5;
   const shear = s.shear ?? 0;
@@ -73,8 +75,8 @@ export function affineMatrix(W: number, H: number, s: Extract<TransformSpec, { o
   const k = rng.uniform(1 - scale, 1 + scale);
   const shx = Math.tan((rng.uniform(-shear, shear) * Math.PI) / 180);
   const shy = Math.tan((rng.uniform(-shear, shear) * Math.PI) / 180);
-  const tx = rng.uniform(0.5 - translate, 0.5 + translate) * W;
-  const ty = rng.uniform(0.5 - translate, 0.5 + translate) * H;
+  const tx = rng.uniform(0.5 - translate, 0.5 + translate) * outW;
+  const ty = rng.uniform(0.5 - translate, 0.5 + translate) * outH;
   // cv2.getRotationMatrix2D(angle a, scale k): counter-clockwise on screen.
   const [r00, r01, r10, r11] = [k * Math.cos(a), k * Math.sin(a), -k * Math.sin(a), k * Math.cos(a)];
   const [m00, m01, m10, m11] = [r00 + shx * r10, r01 + shx * r11, shy * r00 + r10, shy * r01 + r11];
@@ -121,8 +123,9 @@ export function geometricStep(img: Img, t: TransformSpec, rng: Rng): GeoStep | n
       return { map, apply: (i) => crop(p.w === W && p.h === H ? i : resample(i, 0, 0, W, H, p.w, p.h), -p.top, -p.left, p.outH, p.outW, t.fill ?? 114) };
     }
     case 'randomAffine': {
-      const m = affineMatrix(W, H, t, rng);
-      return { map: { kind: 'affine', m, w: W, h: H }, apply: (i) => warpAffine(i, invertAffine(m), [0, 0], 'bilinear', t.fill ?? 114) };
+      const [h, w] = t.size === undefined ? [H, W] : pair(t.size);
+      const m = affineMatrix(W, H, t, rng, w, h);
+      return { map: { kind: 'affine', m, w, h }, apply: (i) => warpAffine(i, invertAffine(m), [0, 0], 'bilinear', t.fill ?? 114, [w, h]) };
     }
     default:
       return null;

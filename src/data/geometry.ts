@@ -300,22 +300,24 @@ export function hflip(img: Img): Img {
 
 /**
  * Warps by an inverse affine map: output pixel centre (x, y), taken relative to (cx, cy), reads the
- * source at (a·dx + b·dy + c + cx, d·dx + e·dy + f + cy). Points outside read `fill`.
+ * source at (a·dx + b·dy + c + cx, d·dx + e·dy + f + cy). Points outside read `fill`. The output
+ * is `size` = [width, height] (default: the input's).
  */
-export function warpAffine(img: Img, inv: readonly number[], center: readonly [number, number], interp: 'nearest' | 'bilinear', fill = 0): Img {
+export function warpAffine(img: Img, inv: readonly number[], center: readonly [number, number], interp: 'nearest' | 'bilinear', fill = 0, size?: readonly [number, number]): Img {
   requireHwc(img, 'affine');
   const { width: W, height: H, channels: C, data: src } = img;
+  const [OW, OH] = size ?? [W, H];
   const [a, b, c, d, e, f] = inv as [number, number, number, number, number, number];
   const [cx, cy] = center;
-  const out = new Float32Array(W * H * C);
+  const out = new Float32Array(OW * OH * C);
   if (fill !== 0) out.fill(fill);
-  for (let y = 0; y < H; y++) {
+  for (let y = 0; y < OH; y++) {
     const dy = y + 0.5 - cy;
-    for (let x = 0; x < W; x++) {
+    for (let x = 0; x < OW; x++) {
       const dx = x + 0.5 - cx;
       const sx = a * dx + b * dy + c + cx - 0.5;
       const sy = d * dx + e * dy + f + cy - 0.5;
-      const o = (y * W + x) * C;
+      const o = (y * OW + x) * C;
       if (interp === 'nearest') {
         const ix = Math.round(sx);
         const iy = Math.round(sy);
@@ -349,7 +351,7 @@ export function warpAffine(img: Img, inv: readonly number[], center: readonly [n
       }
     }
   }
-  return { data: out, width: W, height: H, channels: C };
+  return { data: out, width: OW, height: OH, channels: C };
 }
 
 /** The inverse matrix (about the image centre) of a counter-clockwise rotation by `degrees`, as warpAffine takes it. */

@@ -2,7 +2,9 @@
  * Ultralytics' 4-image mosaic: four samples, each scaled so it fits `size`, placed around a random
  * centre of a 2·size canvas (the first top-left, then top-right, bottom-left, bottom-right, meeting
  * at the centre); the middle `size` of the canvas is kept, as Ultralytics' RandomPerspective border
- * crop does. Boxes and masks move with their tiles.
+ * crop does, or with `crop: false` the whole canvas, for a randomAffine onto `size` that frames it
+ * (Ultralytics' order: a zoom out then shows more of the canvas rather than padding around the
+ * middle). Boxes and masks move with their tiles.
  */
 import { geometricStep } from './geometric.js';
 import { resample } from './geometry.js';
@@ -52,15 +54,17 @@ export function mosaic(spec: MosaicSpec, tiles: readonly Sample[], draw: MosaicD
     const step = geometricStep(main.img, { op: 'letterbox', size: spec.size, fill: FILL }, rng)!;
     return moveSample(main, step.map, step.apply(main.img));
   }
-  const [H, W] = pair(spec.size);
-  const [ox, oy] = [Math.floor(W / 2), Math.floor(H / 2)];
+  const [H0, W0] = pair(spec.size);
+  const crop = spec.crop ?? true;
+  const [W, H] = crop ? [W0, H0] : [2 * W0, 2 * H0];
+  const [ox, oy] = crop ? [Math.floor(W0 / 2), Math.floor(H0 / 2)] : [0, 0];
   const C = main.img.channels;
   const data = new Float32Array(W * H * C).fill(FILL);
   const moved = tiles.map((t, i) => {
     requireHwc(t.img, 'mosaic');
     const { width: w0, height: h0 } = t.img;
-    const r = Math.min(H / h0, W / w0);
-    const [w, h] = [Math.min(Math.ceil(w0 * r), W), Math.min(Math.ceil(h0 * r), H)];
+    const r = Math.min(H0 / h0, W0 / w0);
+    const [w, h] = [Math.min(Math.ceil(w0 * r), W0), Math.min(Math.ceil(h0 * r), H0)];
     const dx = (i % 2 === 0 ? draw.xc - w : draw.xc) - ox;
     const dy = (i < 2 ? draw.yc - h : draw.yc) - oy;
     paste(data, W, H, C, w === w0 && h === h0 ? t.img : resample(t.img, 0, 0, w0, h0, w, h), dx, dy);

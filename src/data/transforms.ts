@@ -26,16 +26,20 @@ export type TransformSpec =
   | { op: 'rotation'; degrees: number | [number, number]; fill?: number }
   /** Ultralytics' LetterBox: fit inside `size` keeping the aspect ratio, pad centred with `fill` (default 114). */
   | { op: 'letterbox'; size: Size; fill?: number; scaleup?: boolean }
-  /** Ultralytics' RandomPerspective without perspective (defaults: degrees 0, translate 0.1, scale 0.5, shear 0 degrees, fill 114). */
-  | { op: 'randomAffine'; degrees?: number; translate?: number; scale?: number; shear?: number; fill?: number }
+  /**
+   * Ultralytics' RandomPerspective without perspective (defaults: degrees 0, translate 0.1, scale
+   * 0.5, shear 0 degrees, fill 114), onto an output of `size` (default: the input's).
+   */
+  | { op: 'randomAffine'; degrees?: number; translate?: number; scale?: number; shear?: number; fill?: number; size?: Size }
   /** Ultralytics' RandomHSV: hue shifted by up to ±h turns, saturation and value scaled by 1 ± s, 1 ± v (defaults 0.015, 0.7, 0.4). */
   | { op: 'hsv'; h?: number; s?: number; v?: number }
   /**
    * Four samples (this one and three drawn by its Rng) scaled to fit `size`, around a random centre
-   * of a 2·size canvas whose middle `size` is kept; with probability 1 − p, a letterbox to `size`
-   * instead. Must come first: it loads other samples, so it runs only in BatchStream / DataLoader.
+   * of a 2·size canvas whose middle `size` is kept (with `crop: false` the whole canvas is, for a
+   * randomAffine onto `size` to frame, as Ultralytics does); with probability 1 − p, a letterbox to
+   * `size` instead. Must come first: it loads other samples, so it runs only in BatchStream / DataLoader.
    */
-  | { op: 'mosaic'; size: Size; p?: number }
+  | { op: 'mosaic'; size: Size; p?: number; crop?: boolean }
   | ({ op: 'colorJitter' } & JitterSpec)
   | { op: 'grayscale'; channels?: 1 | 3; p?: number }
   | { op: 'trivialAugment'; bins?: number }

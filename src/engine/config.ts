@@ -53,6 +53,10 @@ export interface TrainerArgs {
   weightDecay?: number | undefined;
   momentum: number;
   warmupEpochs: number;
+  /** SGD's bias lr at the start of the warm-up, for a task with Ultralytics' parameter groups (detection). */
+  warmupBiasLr?: number | undefined;
+  /** SGD's momentum at the start of the warm-up (with warmupBiasLr). */
+  warmupMomentum?: number | undefined;
   ema: boolean;
   patience: number;
   clipGrad?: number | undefined;

@@ -1,6 +1,9 @@
 /** The optimizer and learning-rate schedule a run gets from its settings. */
 import { Adam, AdamW, SGD, warmupCosine, warmupSteps, type Scheduler } from '../optim/index.js';
 import type { Optimizer, Params } from '../optim/optimizer.js';
+import { BatchNorm2d, GroupNorm, LayerNorm } from '../nn/norm.js';
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { TrainerArgs } from './config.js';
 
 type OptimizerArgs = Pick<TrainerArgs, 'optimizer' | 'lr' | 'weightDecay' | 'momentum'>;
@@ -11,12 +14,54 @@ export function optimizerDefaults(a: OptimizerArgs): { lr: number; weightDecay: 
   return { lr, weightDecay: a.weightDecay ?? { sgd: 5e-4, adam: 0, adamw: 0.05 }[a.optimizer] };
 }
 
-/** `params`: a list, or groups whose `lr` overrides the run's (finetune.ts's backbone group). */
-export function makeOptimizer(a: OptimizerArgs, params: Params<{ lr: number; weightDecay: number }>): Optimizer<never> {
+/** A model's parameters as Ultralytics' build_optimizer groups them; only `decay` gets weight decay. */
+export interface DecayGroups {
+  /** Every bias (Ultralytics' g[2], the first group: the one its warm-up starts at warmup_bias_lr). */
+  bias: Tensor[];
+  /** Weights of every other layer (g[0]). */
+  decay: Tensor[];
+  /** Weights of normalisation layers (g[1]): decaying them only shrinks a scale the next layer undoes. */
+  norm: Tensor[];
+}
+
+const isNorm = (m: Module<never[], unknown>): boolean => m instanceof BatchNorm2d || m instanceof LayerNorm || m instanceof GroupNorm;
+
+/**
+ * Splits `model`'s parameters into Ultralytics' three groups, each in the model's order.
+ *
+ * @example
+ * const g = decayGroups(net);
+ * makeOptimizer({ optimizer: 'sgd', momentum: 0.937, weightDecay: 5e-4 }, g); // decay on g.decay only
+ */
+export function decayGroups(model: Module<never[], unknown>): DecayGroups {
+  const out: DecayGroups = { bias: [], decay: [], norm: [] };
+  for (const [, m] of model.namedModules()) {
+    for (const [name, p] of m.namedParameters()) {
+      if (name.includes('.') || !p.requiresGrad) continue; // a child's, met again at that child; or frozen
+      if (name === 'bias') out.bias.push(p);
+      else if (isNorm(m)) out.norm.push(p);
+      else out.decay.push(p);
+    }
+  }
+  return out;
+}
+
+type GroupParams = Params<{ lr: number; weightDecay: number }>;
+
+const isDecayGroups = (p: GroupParams | DecayGroups): p is DecayGroups => !Array.isArray(p) && 'decay' in p;
+
+/** Parameters as the optimizer takes them: as given (a list, or groups such as finetune.ts's backbone group), or Ultralytics' three with decay on one. */
+function groupsOf(params: GroupParams | DecayGroups): GroupParams {
+  if (!isDecayGroups(params)) return params;
+  return [{ params: params.bias, weightDecay: 0 }, { params: params.decay }, { params: params.norm, weightDecay: 0 }];
+}
+
+export function makeOptimizer(a: OptimizerArgs, parameters: GroupParams | DecayGroups): Optimizer<never> {
   const { lr, weightDecay } = optimizerDefaults(a);
-  if (a.optimizer === 'sgd') return new SGD(params as never, { lr, momentum: a.momentum, nesterov: true, weightDecay }) as unknown as Optimizer<never>;
-  if (a.optimizer === 'adam') return new Adam(params as never, { lr, weightDecay }) as unknown as Optimizer<never>;
-  return new AdamW(params as never, { lr, weightDecay }) as unknown as Optimizer<never>;
+  const params = groupsOf(parameters) as never;
+  if (a.optimizer === 'sgd') return new SGD(params, { lr, momentum: a.momentum, nesterov: true, weightDecay }) as unknown as Optimizer<never>;
+  if (a.optimizer === 'adam') return new Adam(params, { lr, weightDecay }) as unknown as Optimizer<never>;
+  return new AdamW(params, { lr, weightDecay }) as unknown as Optimizer<never>;
 }
 
 /**

@@ -61,6 +61,11 @@ export interface TaskRun<M extends TaskModel, V extends Validation = Validation>
   skipped: Skipped[];
   /** Lines for the log after the first (a lowered batch, a run with few steps…). */
   notes?: string[];
+  /**
+   * Ultralytics' parameter groups: weight decay on the weights of convolutions and linear layers
+   * only, none on biases and normalisation weights (detection); otherwise one group, all decayed.
+   */
+  splitDecay?: boolean;
   /** A fresh model (the Trainer seeds the generator first). */
   createModel(): M;
   /**

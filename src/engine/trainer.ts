@@ -21,11 +21,12 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js
 import type { TrainerArgs } from './config.js';
 import { isFitter } from './fitness.js';
 import { applyFreeze, paramGroups, type FreezePlan } from './finetune.js';
-import { makeOptimizer, makeSchedule, optimizerDefaults, runWarmup } from './optimizer.js';
+import { decayGroups, makeOptimizer, makeSchedule, optimizerDefaults, runWarmup } from './optimizer.js';
 import { progress } from './progress.js';
 import { RunDir } from './run-dir.js';
 import type { EpochRow, TrainHooks, TrainTask, TaskRun, TrainerResult, Validation } from './task.js';
 import { TimeBudget } from './time-budget.js';
+import { withBiasWarmup } from './warmup.js';
 
 /** Where a stopped epoch was, so resume can skip exactly the batches already trained. */
 interface Partial {
@@ -129,11 +130,13 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   if (device !== 'cpu') model.to(device);
   const channelsLast = args.channelsLast ?? t.channelsLast;
   if (channelsLast) model.memoryFormat('channelsLast');
-  const optimizer = makeOptimizer(args, paramGroups(model, t.head?.(model) ?? null, optimizerDefaults(args).lr, args.backboneLr));
+  if (t.splitDecay && args.backboneLr !== 1) throw new Error('--backbone-lr: not for this task yet (its parameters are grouped by weight decay)');
+  const optimizer = makeOptimizer(args, t.splitDecay ? decayGroups(model) : paramGroups(model, t.head?.(model) ?? null, optimizerDefaults(args).lr, args.backboneLr));
   const budget = args.time === undefined ? null : new TimeBudget(args.time * 60, resumed?.trainSeconds ?? 0);
   let planned = resumed?.plannedEpochs ?? args.epochs;
   const warmup = runWarmup(args, steps);
-  let scheduler = makeSchedule(optimizer, warmup, planned, steps);
+  const schedule = (): Scheduler => withBiasWarmup(makeSchedule(optimizer, warmup, planned, steps), args, Math.min(warmup, planned * steps - 1), t.splitDecay ?? false);
+  let scheduler = schedule();
   const ema = args.ema ? new ModelEMA(model, { decay: 0.9999, tau: 2000 }) : null;
   const evalModel = ema ? t.createModel() : model;
   if (evalModel !== model && device !== 'cpu') evalModel.to(device);
@@ -205,7 +208,7 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
     if (epochsNow === planned) return;
     planned = epochsNow;
     const step = scheduler.stateDict().lastEpoch;
-    scheduler = makeSchedule(optimizer, warmup, planned, steps);
+    scheduler = schedule();
     for (let i = 0; i < step; i++) scheduler.step();
   };
 

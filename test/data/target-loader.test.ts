@@ -92,6 +92,24 @@ describe('mosaic', () => {
     assert.ok(boxes > 40 && tilesFromOthers > 20, `${boxes} boxes, ${tilesFromOthers} from partner tiles`);
   });
 
+  it("crop: false keeps the 2·size canvas; a randomAffine onto size that neither scales nor moves frames its middle, the cropped mosaic", () => {
+    const view: SourceView = { kind: 'memory', images: detectSource().images, height: H, width: W, channels: 3, boxes: detectSource().boxes!, masks: detectSource().masks! };
+    const run = (transforms: TransformSpec[], indices: number[]): BatchResult => processMemoryBatch(view, { transforms, seed: 3, channels: 3 }, { epoch: 1, batch: 0, indices });
+    const indices = [1, 2, 3, 5, 6, 7, 9, 10];
+    const canvas = run([{ op: 'mosaic', size: 32, crop: false }, { op: 'toTensor' }], indices);
+    assert.deepEqual(canvas.shape, [3, 64, 64]);
+    const cropped = run([{ op: 'mosaic', size: 32 }, { op: 'toTensor' }], indices);
+    const framed = run([{ op: 'mosaic', size: 32, crop: false }, { op: 'randomAffine', degrees: 0, translate: 0, scale: 0, shear: 0, size: 32 }, { op: 'toTensor' }], indices);
+    assert.deepEqual(framed.shape, [3, 32, 32]);
+    assert.deepEqual(framed.data, cropped.data);
+    assert.deepEqual(framed.masks, cropped.masks);
+    // Boxes through the affine map and through the crop's shift agree to float rounding.
+    assert.equal(framed.boxes!.length, cropped.boxes!.length);
+    framed.boxes!.forEach((v, i) => assert.ok(Math.abs(v - cropped.boxes![i]!) < 1e-4, `box entry ${i}: ${v} vs ${cropped.boxes![i]}`));
+    // The canvas holds more boxes than its middle: a zoom out has them to show.
+    assert.ok(canvas.boxes!.length > cropped.boxes!.length, `${canvas.boxes!.length / 6} boxes on the canvas, ${cropped.boxes!.length / 6} in its middle`);
+  });
+
   it('with p = 0 it letterboxes the sample alone', () => {
     const view: SourceView = { kind: 'memory', images: detectSource().images, height: H, width: W, channels: 3, boxes: detectSource().boxes!, masks: detectSource().masks! };
     const cfg: PipelineConfig = { transforms: [{ op: 'mosaic', size: 32, p: 0 }], seed: 0, channels: 3 };

@@ -95,6 +95,7 @@ const OPS: [TransformSpec, boolean][] = [
   [{ op: 'letterbox', size: [40, 100], scaleup: false }, true],
   [{ op: 'rotation', degrees: 35 }, false],
   [{ op: 'randomAffine', degrees: 20, translate: 0.1, scale: 0.4, shear: 8 }, false],
+  [{ op: 'randomAffine', degrees: 10, translate: 0.1, scale: 0.5, size: [40, 56] }, false],
 ];
 
 describe('geometric ops move boxes and masks with the pixels', () => {
@@ -109,6 +110,27 @@ describe('geometric ops move boxes and masks with the pixels', () => {
       }
     });
   }
+
+  it("randomAffine onto another size is Ultralytics' M = T·S·R·C: the input's centre goes to the output's, moved by up to translate", () => {
+    const spec: TransformSpec = { op: 'randomAffine', degrees: 30, translate: 0.1, scale: 0.5, shear: 0, size: [40, 56] };
+    for (let seed = 0; seed < 20; seed++) {
+      const out = applySampleTransform(scene(), spec, new Rng(seed));
+      assert.deepEqual([out.img.width, out.img.height], [56, 40]);
+      // The draws in Ultralytics' order: angle, scale, shear x, shear y, then translation x, y.
+      const r = new Rng(seed);
+      const a = (r.uniform(-30, 30) * Math.PI) / 180;
+      const k = r.uniform(0.5, 1.5);
+      r.uniform(0, 0);
+      r.uniform(0, 0);
+      const [tx, ty] = [r.uniform(0.4, 0.6) * 56, r.uniform(0.4, 0.6) * 40];
+      // The scene is 64 × 48: a box around its centre keeps its centre at (tx, ty), its size scaled by about k.
+      const centred = applySampleTransform({ img: scene().img, boxes: Float32Array.of(28, 20, 36, 28), classes: Int32Array.of(1) }, spec, new Rng(seed));
+      const [x1, y1, x2, y2] = Array.from(centred.boxes!);
+      assert.ok(Math.abs((x1! + x2!) / 2 - tx) < 1e-3 && Math.abs((y1! + y2!) / 2 - ty) < 1e-3, `seed ${seed}: centre ${[(x1! + x2!) / 2, (y1! + y2!) / 2]} vs ${[tx, ty]}`);
+      const side = 8 * k * (Math.abs(Math.cos(a)) + Math.abs(Math.sin(a)));
+      assert.ok(Math.abs(x2! - x1! - Math.min(side, 56)) < 1e-3, `seed ${seed}: width ${x2! - x1!} vs ${side}`);
+    }
+  });
 
   it('padding and rotated-in corners are IGNORE in the mask', () => {
     const padded = applySampleTransform(scene(), { op: 'letterbox', size: 64 }, new Rng(0));

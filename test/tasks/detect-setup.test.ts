@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { synthDetect } from '../../src/data/synth.js';
 import { unletterboxBoxes } from '../../src/data/targets.js';
+import { optimizerDefaults } from '../../src/engine/optimizer.js';
 import { parseDetectArgs } from '../../src/tasks/detect/config.js';
 import { mosaicClosed, prepareDetect } from '../../src/tasks/detect/setup.js';
 
@@ -19,6 +20,12 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('detection setup', () => {
+  it("the optimizer detection gets: AdamW at 2e-3 unless told, SGD at the engine's 0.01, a given lr kept", () => {
+    assert.deepEqual(optimizerDefaults(parseDetectArgs({})), { lr: 0.002, weightDecay: 0.0005 });
+    assert.deepEqual(optimizerDefaults(parseDetectArgs({ optimizer: 'sgd' })), { lr: 0.01, weightDecay: 0.0005 });
+    assert.equal(parseDetectArgs({ lr: 0.0007 }).lr, 0.0007);
+  });
+
   it('mosaic closes for the last closeMosaic epochs of the current plan', () => {
     assert.deepEqual([1, 2, 3, 4, 5].map((e) => mosaicClosed(e, 5, 2)), [false, false, false, true, true]);
     assert.deepEqual([1, 2].map((e) => mosaicClosed(e, 2, 0)), [false, false]);

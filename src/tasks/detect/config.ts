@@ -13,6 +13,10 @@ export const DetectTrainArgs = z.object({
   imgsz: z.number().int().min(32).max(4096).default(640),
   ...trainerFields,
   warmupEpochs: z.number().min(0).default(3),
+  /** Ultralytics' SGD momentum and its warm-up (bias lr 0.1 falling, momentum 0.8 rising); AdamW ignores all three. */
+  momentum: z.number().min(0).max(1).default(0.937),
+  warmupBiasLr: z.number().min(0).default(0.1),
+  warmupMomentum: z.number().min(0).max(1).default(0.8),
   /** Ultralytics trains every detector with an EMA of the weights and light weight decay. */
   ema: z.boolean().default(true),
   weightDecay: z.number().min(0).default(0.0005),
@@ -32,4 +36,14 @@ export const DetectTrainArgs = z.object({
 
 export type DetectTrainArgs = z.infer<typeof DetectTrainArgs>;
 
-export const parseDetectArgs = (input: unknown): DetectTrainArgs => parseSettings(DetectTrainArgs, input);
+/**
+ * Adam(W)'s peak lr for detection when none is given: twice the engine's 1e-3. Short runs from
+ * random weights learn faster with it (8 epochs of 400 synthetic-digit images: mAP50 0.154 against
+ * 0.113; docs/detect.md). SGD keeps the engine's 0.01, Ultralytics' lr0.
+ */
+export const DETECT_ADAM_LR = 0.002;
+
+export const parseDetectArgs = (input: unknown): DetectTrainArgs => {
+  const a = parseSettings(DetectTrainArgs, input);
+  return a.lr === undefined && a.optimizer !== 'sgd' ? { ...a, lr: DETECT_ADAM_LR } : a;
+};

@@ -108,6 +108,7 @@ async function setup(args: DetectTrainArgs): Promise<TaskRun<DetectorModel, Dete
   const ctx: EvalContext = { loss, classes, imgsz: args.imgsz, device, channelsLast, truth: data.splits.val.boxes! };
   return {
     classes, trainLoader, device, channelsLast: MODELS[args.model].channelsLast, skipped: data.skipped, notes: s.notes,
+    splitDecay: true,
     trainLoaderFor: (epoch, epochs) => (closeLoader && mosaicClosed(epoch, epochs, args.closeMosaic) ? closeLoader : trainLoader),
     createModel: () => createDetector(args.model, { numClasses: classes.length, inChannels: 3, imgSize: args.imgsz }),
     argsYaml: () => ({ imgsz: args.imgsz, batch: s.batch, ...optimizerDefaults(args), classes, data: data.yaml }),
