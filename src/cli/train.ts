@@ -43,7 +43,7 @@ export function registerTrain(program: Command): void {
     .option('--backbone-lr <x>', "the backbone's learning rate as a fraction of the head's, e.g. 0.1 (default 1)", positiveNumber)
     .option('--mosaic <p>', 'detect: probability of a 4-image mosaic per sample (default 1; 0 = off)', nonNegativeNumber)
     .option('--close-mosaic <n>', 'detect: train the last N epochs without mosaic (default 10)', nonNegativeInt)
-    .option('--fliplr <p>', 'detect, segment: probability of a horizontal flip (default 0.5 detect, 0 segment)', nonNegativeNumber)
+    .option('--fliplr <p>', 'detect, segment: probability of a horizontal flip (default 0: mirrored digits, text and signs are other shapes; 0.5 for natural objects)', nonNegativeNumber)
     .option('--degrees <d>', 'detect, segment: random rotation range in degrees (default 0 detect, 10 segment)', nonNegativeNumber)
     .option('--translate <f>', 'detect, segment: random translation, a fraction of the size (default 0.1)', nonNegativeNumber)
     .option('--scale <f>', 'detect, segment: random scale gain (default 0.5 detect, 0.25 segment)', nonNegativeNumber)

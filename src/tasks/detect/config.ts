@@ -27,7 +27,9 @@ export const DetectTrainArgs = z.object({
   degrees: z.number().min(0).max(180).default(0),
   translate: z.number().min(0).max(0.9).default(0.1),
   scale: z.number().min(0).max(0.95).default(0.5),
-  fliplr: z.number().min(0).max(1).default(0.5),
+  // Off by default, as for segmentation: a mirrored digit, letter or sign is another shape (or
+  // class); natural objects gain from --fliplr 0.5, Ultralytics' default.
+  fliplr: z.number().min(0).max(1).default(0),
   hsvH: z.number().min(0).max(1).default(0.015),
   hsvS: z.number().min(0).max(1).default(0.7),
   hsvV: z.number().min(0).max(1).default(0.4),
