@@ -37,7 +37,8 @@ export function decayGroups(model: Module<never[], unknown>): DecayGroups {
   const out: DecayGroups = { bias: [], decay: [], norm: [] };
   for (const [, m] of model.namedModules()) {
     for (const [name, p] of m.namedParameters()) {
-      if (name.includes('.') || !p.requiresGrad) continue; // a child's, met again at that child; or frozen
+      // A child's, met again at that child. Frozen ones (the DFL conv) stay, as in Ultralytics: the optimizer skips what has no gradient.
+      if (name.includes('.')) continue;
       if (name === 'bias') out.bias.push(p);
       else if (isNorm(m)) out.norm.push(p);
       else out.decay.push(p);
