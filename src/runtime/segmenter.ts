@@ -7,10 +7,10 @@
  * const seg = await OnnxSegmenter.load('best.onnx');
  * const logits = await seg.run(data, n, [1, 128, 128]);   // [n, classes, 128, 128]
  */
-import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
-import { createSession, readOnnxFile, sessionIO, shapeText, type SessionIO, type SessionOptions } from './session.js';
+import { createSession, readOnnxFile, runChunked, sessionIO, shapeText, type SessionIO, type SessionOptions } from './session.js';
 
 export class OnnxSegmenter {
   /** The fixed batch size the graph declares, or null when any batch size runs. */
@@ -48,34 +48,21 @@ export class OnnxSegmenter {
     }
   }
 
-  /** Logits [n, classes, h, w] for n preprocessed images packed as [n, C, H, W] (a fixed-batch graph runs in chunks). */
+  /**
+   * Logits [n, classes, H, W] for n preprocessed images packed as [n, C, H, W] (the export makes the
+   * output the input's size; a fixed-batch graph runs in chunks).
+   */
   async run(data: Float32Array, n: number, chw: readonly [number, number, number]): Promise<{ logits: Float32Array; shape: [number, number, number, number] }> {
-    const per = chw[0] * chw[1] * chw[2];
-    const step = this.batchLimit ?? n;
-    const parts: Float32Array[] = [];
-    let dims: number[] = [];
-    for (let start = 0; start < n; start += step) {
-      const m = Math.min(step, n - start);
-      const rows = this.batchLimit ?? m;
-      const part = data.subarray(start * per, (start + m) * per);
-      const chunk = rows === m ? part : new Float32Array(rows * per);
-      if (chunk !== part) chunk.set(part);
-      let out: InferenceSession.ReturnType;
-      try {
-        out = await this.#session.run({ [this.#io.input.name]: new Tensor('float32', chunk, [rows, ...chw]) }, [this.#io.output.name]);
-      } catch (e) {
-        throw new OnnxError(this.path, `ONNX Runtime failed on a ${shapeText([rows, ...chw])} batch: ${String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ').trim()}`);
+    const k = this.contract.names.length;
+    const perImage = k * chw[1] * chw[2];
+    const logits = new Float32Array(n * perImage);
+    await runChunked(this.#session, this.#io, this.path, data, n, chw, this.batchLimit, (y, rows, m, start) => {
+      if (y.length !== rows * perImage) {
+        throw new OnnxError(this.path, `the model gave ${y.length / rows} values per image; ${k} classes at ${chw[1]}×${chw[2]} pixels are ${perImage}`);
       }
-      const t = out[this.#io.output.name]!;
-      dims = t.dims.slice();
-      const data_ = t.data as Float32Array;
-      parts.push(data_.subarray(0, (data_.length / rows) * m));
-    }
-    const [, C, h, w] = dims as [number, number, number, number];
-    if (C !== this.contract.names.length) throw new OnnxError(this.path, `the model gave ${C} classes per pixel for ${this.contract.names.length} class names`);
-    const logits = parts.length === 1 ? parts[0]! : new Float32Array(parts.reduce((k, p) => k + p.length, 0));
-    if (parts.length > 1) parts.reduce((at, p) => (logits.set(p, at), at + p.length), 0);
-    return { logits, shape: [n, C, h, w] };
+      logits.set(y.subarray(0, m * perImage), start * perImage);
+    });
+    return { logits, shape: [n, k, chw[1], chw[2]] };
   }
 
   async dispose(): Promise<void> {
