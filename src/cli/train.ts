@@ -53,6 +53,7 @@ export function registerTrain(program: Command): void {
     .option('--ce <w>', 'segment: weight of cross-entropy in the loss (default 1)', nonNegativeNumber)
     .option('--dice <w>', 'segment: weight of soft Dice in the loss (default 1)', nonNegativeNumber)
     .option('--focal <w>', 'segment: weight of focal loss in the loss (default 0)', nonNegativeNumber)
+    .option('--aux <w>', 'segment, unet: weight of deep supervision, class heads on the two coarsest levels (default 5; 0: none)', nonNegativeNumber)
     .addOption(new Option('--class-weights <kind>', 'segment: class weights of the loss (default median: median-frequency balancing, clipped to [0.1, 10])').choices(['median', 'none']))
     .option('--val-fraction <x>', 'classify: share held out for validation when there is no val/ (default 0.1; mnist and fashion-mnist validate on their test split unless given)', positiveNumber)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
@@ -79,7 +80,7 @@ export function registerTrain(program: Command): void {
 }
 
 const DETECT_ONLY = ['mosaic', 'closeMosaic'];
-const SEGMENT_ONLY = ['depth', 'width', 'backbone', 'ce', 'dice', 'focal', 'classWeights'];
+const SEGMENT_ONLY = ['depth', 'width', 'backbone', 'ce', 'dice', 'focal', 'aux', 'classWeights'];
 const NOT_CLASSIFY = [...DETECT_ONLY, ...SEGMENT_ONLY, 'fliplr', 'degrees', 'translate', 'scale'];
 const flags = (keys: string[]): string => keys.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
 

@@ -50,6 +50,8 @@ export interface ModelConfig {
   depth?: number;
   /** U-Net: channels of the first level (doubled at each pooling). */
   width?: number;
+  /** U-Net: 1×1 class heads on the coarsest decoder levels for deep supervision (training only, never exported). */
+  auxHeads?: boolean;
 }
 
 export interface ForwardHeadOptions {
@@ -115,6 +117,11 @@ export interface SegmentationModel extends Module<[Tensor], Tensor> {
   readonly config: ModelConfig;
   /** Billions of floating-point operations (2 × multiply-adds of convolutions and matrix products) of one eval forward of one image. */
   gflops(imgsz?: number | [number, number]): number;
+  /**
+   * Training forward with deep supervision: the logits and coarse logits [N, C, h, w] from heads on
+   * inner levels (coarsest first). Absent, or `aux` empty, when the model has no such heads.
+   */
+  forwardAux?(x: Tensor): { out: Tensor; aux: Tensor[] };
 }
 
 export function checkPositiveInt(what: string, v: number): number {

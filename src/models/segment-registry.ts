@@ -26,6 +26,8 @@ export interface SegmenterOptions {
   depth?: number;
   /** unet: channels at full resolution (default 16). */
   width?: number;
+  /** unet: class heads on the coarse levels for deep supervision (training only). */
+  auxHeads?: boolean;
 }
 
 const TORCHVISION_SEG = 'torchvision layout and names (aux_loss=False), so its weights load by name';
@@ -107,6 +109,7 @@ export function segmenterConfig(base: ModelConfig & { name: SegmenterName }, opt
   if (entry.sized) {
     config.depth = checkPositiveInt('depth', opts.depth ?? UNET_DEFAULTS.depth);
     config.width = checkPositiveInt('width', opts.width ?? UNET_DEFAULTS.width);
+    if (opts.auxHeads) config.auxHeads = true;
   }
   return config;
 }

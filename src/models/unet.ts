@@ -125,6 +125,8 @@ export class UNet extends Module implements SegmentationModel {
   readonly downs: Down[] = [];
   readonly ups: Up[] = [];
   readonly outc: OutConv;
+  /** Deep supervision (config.auxHeads): class logits from the bottleneck and the first up stage. */
+  readonly aux: Conv2d[] = [];
 
   constructor(config: ModelConfig) {
     super();
@@ -135,6 +137,9 @@ export class UNet extends Module implements SegmentationModel {
     for (let i = 1; i <= depth; i++) this.downs.push(this.registerModule(`down${i}`, new Down(width << (i - 1), width << i)));
     for (let i = 1; i <= depth; i++) this.ups.push(this.registerModule(`up${i}`, new Up(width << (depth - i + 1), width << (depth - i))));
     this.outc = this.registerModule('outc', new OutConv(width, config.numClasses));
+    if (config.auxHeads) {
+      for (const [i, level] of [depth, depth - 1].entries()) this.aux.push(this.registerModule(`aux${i}`, new Conv2d(width << level, config.numClasses, 1)));
+    }
   }
 
   get config(): ModelConfig {
@@ -142,12 +147,26 @@ export class UNet extends Module implements SegmentationModel {
   }
 
   forward(x: Tensor): Tensor {
+    return tidy(() => this.forwardAux(x).out);
+  }
+
+  /**
+   * The logits, and with aux heads also coarse logits of the bottleneck (stride 2^depth) and of the
+   * first up stage: a direct gradient to the deep levels, which must learn what an object is
+   * (a 3 from an 8) while the skips alone already place its outline.
+   */
+  forwardAux(x: Tensor): { out: Tensor; aux: Tensor[] } {
     return tidy(() => {
       const skips = [this.inc.forward(x)];
       for (const d of this.downs) skips.push(d.forward(skips[skips.length - 1]!));
       let y = skips.pop()!;
-      for (const u of this.ups) y = u.forward(y, skips.pop()!);
-      return this.outc.forward(y);
+      const aux: Tensor[] = [];
+      if (this.aux[0] && this.training) aux.push(this.aux[0].forward(y));
+      for (const [i, u] of this.ups.entries()) {
+        y = u.forward(y, skips.pop()!);
+        if (i === 0 && this.aux[1] && this.training) aux.push(this.aux[1].forward(y));
+      }
+      return { out: this.outc.forward(y), aux };
     });
   }
 

@@ -9,8 +9,8 @@ export { Embedding } from './embedding.js';
 export { MultiheadAttention, type MultiheadAttentionCall, type AttentionResult } from './attention.js';
 export { CrossEntropyLoss, BCEWithLogitsLoss, MSELoss, L1Loss, SmoothL1Loss } from './loss.js';
 export {
-  diceLoss, focalLoss, SegmentationLoss, medianFrequencyWeights,
-  type DiceOptions, type FocalOptions, type SegmentationLossOptions, type SegmentationLossTerm,
+  diceLoss, focalLoss, cellHistogramLoss, SegmentationLoss, medianFrequencyWeights,
+  type DiceOptions, type FocalOptions, type CellHistogramOptions, type SegmentationLossOptions, type SegmentationLossTerm,
 } from './segment-loss.js';
 export * as F from './functional.js';
 export * as init from './init.js';

@@ -49,6 +49,33 @@ export function diceLoss(logits: Tensor, target: Tensor, o: DiceOptions = {}): T
   });
 }
 
+export interface CellHistogramOptions {
+  /** Target value of pixels left out (default -100). */
+  ignoreIndex?: number;
+  /** Per-class weights [C]. */
+  weight?: Tensor | null;
+}
+
+/**
+ * Deep supervision at a coarse scale: cross-entropy of coarse logits [N, C, h, w] against each
+ * cell's class histogram in the full-resolution target [N, H, W] (a soft target: the share of each
+ * class among the cell's valid pixels), averaged over cells with a valid pixel. Nearest
+ * downsampling would drop thin objects (strokes, vessels) that a histogram keeps.
+ */
+export function cellHistogramLoss(logits: Tensor, target: Tensor, o: CellHistogramOptions = {}): Tensor {
+  return tidy(() => {
+    const [n, c, h, w] = logits.shape as [number, number, number, number];
+    const { valid, safe } = validTargets(target, o.ignoreIndex ?? -100);
+    const y = zeros([n, c, ...target.shape.slice(1)], { dtype: logits.dtype, device: logits.device }).scatter(1, safe.unsqueeze(1), 1).mul(valid.unsqueeze(1).to(logits.dtype));
+    const shares = F.adaptiveAvgPool2d(y, [h, w]);
+    const total = shares.sum(1, true);
+    let perClass = shares.div(total.clamp(1e-12)).mul(F.logSoftmax(logits, 1)).neg();
+    if (o.weight) perClass = perClass.mul(o.weight.view(1, c, 1, 1));
+    const cells = total.squeeze(1).gt(0).to(logits.dtype);
+    return perClass.sum(1).mul(cells).sum().div(cells.sum().clamp(1));
+  });
+}
+
 export interface FocalOptions {
   /** Focusing exponent γ (default 2); 0 gives cross-entropy. */
   gamma?: number;

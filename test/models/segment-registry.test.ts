@@ -103,6 +103,26 @@ describe('segmentation models in the registry', () => {
     });
   });
 
+  it('U-Net deep supervision: coarse logits at strides 2^depth and 2^(depth−1) while training only; the logits are those of the same net without heads', () => {
+    manualSeed(4);
+    withSegmenter('unet', { numClasses: 5, inChannels: 1, depth: 3, width: 4, auxHeads: true }, (m) => {
+      withSegmenter('unet', { numClasses: 5, inChannels: 1, depth: 3, width: 4 }, (plain) => tidy(() => {
+        const state = m.stateDict();
+        assert.deepEqual([...state.keys()].filter((k) => k.startsWith('aux')), ['aux0.weight', 'aux0.bias', 'aux1.weight', 'aux1.bias']);
+        assert.deepEqual(state.get('aux0.weight')!.shape, [5, 32, 1, 1], 'the bottleneck has width << depth channels');
+        plain.loadStateDict(new Map([...state].filter(([k]) => !k.startsWith('aux'))));
+        const x = randn([2, 1, 32, 24]);
+        const { out, aux } = m.forwardAux!(x);
+        assert.deepEqual(aux.map((a) => a.shape), [[2, 5, 4, 3], [2, 5, 8, 6]]);
+        assert.ok(out.sub(plain.forward(x)).abs().max().item() === 0, 'training-mode logits equal the plain net\'s');
+        m.eval();
+        plain.eval();
+        assert.equal(m.forwardAux!(x).aux.length, 0, 'no coarse logits in eval mode');
+        assert.ok(m.forward(x).sub(plain.forward(x)).abs().max().item() === 0);
+      }));
+    });
+  });
+
   // timm's sweep: every registered model takes a training step (small input) with finite loss and a gradient on every parameter.
   for (const name of modelNames('segment')) {
     it(`${name}: a training step at 64×48 gives a finite loss and gradients on every parameter`, () => {

@@ -3,7 +3,7 @@
 // to 1e-5, plus the properties the definitions promise.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diceLoss, F, focalLoss, medianFrequencyWeights, SegmentationLoss } from '../../src/nn/index.js';
+import { cellHistogramLoss, diceLoss, F, focalLoss, medianFrequencyWeights, SegmentationLoss } from '../../src/nn/index.js';
 import { randn, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
 import { assertCovers, assertNoLeak, checkCase, loadFixture, type Outputs } from '../helpers.js';
 
@@ -22,6 +22,8 @@ cases.dice_ignore_weight_smooth0 = ({ logits, target, weight }, a) => diceLoss(l
 cases.dice_absent_class = ({ logits, target }, a) => diceLoss(logits!, target!, a);
 cases.dice_volume = ({ logits, target }, a) => diceLoss(logits!, target!, a);
 cases.focal_gamma0_5 = ({ logits, target }, a) => focalLoss(logits!, target!, a);
+cases.cell_histogram_weight = ({ logits, target, weight }, a) => cellHistogramLoss(logits!, target!, { ignoreIndex: a.ignoreIndex!, weight: weight! });
+cases.cell_histogram_overlap = ({ logits, target }, a) => cellHistogramLoss(logits!, target!, { ignoreIndex: a.ignoreIndex! });
 cases.combined = ({ logits, target, weight }, a) =>
   new SegmentationLoss({ ce: a.ce!, dice: a.dice!, focal: a.focal!, ignoreIndex: a.ignoreIndex!, classWeights: Array.from(weight!.dataSync() as Float32Array) }).forward(logits!, target!);
 

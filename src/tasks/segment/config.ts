@@ -26,6 +26,12 @@ export const SegmentTrainArgs = z.object({
   dice: z.number().min(0).default(1),
   focal: z.number().min(0).default(0),
   /**
+   * U-Net: weight of deep supervision — cross-entropy of class heads on the bottleneck and the first
+   * up stage against each coarse cell's class shares (0: no heads). Telling a 3 from an 8 is learnt
+   * at the deep levels, which the full-resolution loss reaches only through the whole decoder.
+   */
+  aux: z.number().min(0).default(5),
+  /**
    * Class weights of the loss: `median` (median frequency balancing over the training masks,
    * clipped to 10, so classes of a few % of the pixels are not drowned by the background) or `none`.
    */

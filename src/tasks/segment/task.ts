@@ -11,7 +11,7 @@ import { progress } from '../../engine/progress.js';
 import type { TaskRun, TrainTask, Validation } from '../../engine/task.js';
 import { SegmentConfusion, type SegmentMetrics } from '../../metrics/segment.js';
 import { createSegmenter, MODELS, type SegmentationModel, type SegmenterOptions } from '../../models/registry.js';
-import { SegmentationLoss } from '../../nn/segment-loss.js';
+import { cellHistogramLoss, SegmentationLoss } from '../../nn/segment-loss.js';
 import { iouBarPng, segmentConfusionPng, trainingCurves } from '../../plot/index.js';
 import type { Device } from '../../tensor/device.js';
 import { noGrad } from '../../tensor/runtime.js';
@@ -98,6 +98,7 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
   const modelOpts: SegmenterOptions = {
     numClasses: classes.length, inChannels: preprocess.channels, imgSize: imgsz,
     ...(args.depth === undefined ? {} : { depth: args.depth }), ...(args.width === undefined ? {} : { width: args.width }), ...(args.backbone === undefined ? {} : { backbone: args.backbone }),
+    ...(s.modelName === 'unet' && args.aux > 0 ? { auxHeads: true } : {}),
   };
   // Built once here so a bad depth/width/backbone fails before any run folder exists.
   createSegmenter(s.modelName, modelOpts).dispose();
@@ -106,13 +107,19 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
     classes, trainLoader, device, channelsLast: entry.channelsLast, skipped: data.skipped, notes: s.notes,
     createModel: () => createSegmenter(s.modelName, modelOpts),
     argsYaml: () => ({ imgsz, batch: s.batch, ...optimizerDefaults(args), classes, channels: preprocess.channels, classWeightValues: s.classWeights, data: data.source }),
-    describe: (model) => `${s.modelName} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images, ${preprocess.channels} channel${preprocess.channels > 1 ? 's' : ''} · imgsz ${imgsz} · loss ${lossText(args)}${weights} · ${args.optimizer} · batch ${s.batch}`,
+    describe: (model) => `${s.modelName} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images, ${preprocess.channels} channel${preprocess.channels > 1 ? 's' : ''} · imgsz ${imgsz} · loss ${lossText(args, modelOpts.auxHeads === true)}${weights} · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): CheckpointMeta => ({
       format: formatOf('segment'), task: 'segment', model: model.config, classes, preprocess, epoch,
       data: { spec: args.data!, seed: args.seed }, ...(metrics ? { metrics } : {}), createdAt: new Date().toISOString(),
     }),
     loss(model, batch: Batch) {
-      const terms = loss.terms(model.forward(toInput(batch.images, ctx)), targetsOf(batch.masks!, device));
+      const x = toInput(batch.images, ctx);
+      const target = targetsOf(batch.masks!, device);
+      const { out, aux } = model.forwardAux ? model.forwardAux(x) : { out: model.forward(x), aux: [] };
+      const terms: Record<string, Tensor> = loss.terms(out, target);
+      if (aux.length > 0) {
+        terms.aux = aux.map((a) => cellHistogramLoss(a, target, { ignoreIndex: data.ignoreIndex, weight: loss.classWeights })).reduce((a, b) => a.add(b)).mul(args.aux / aux.length);
+      }
       const items = Object.fromEntries(Object.entries(terms).map(([k, t]) => [`${k}_loss`, t.item()]));
       return { loss: Object.values(terms).reduce((a, b) => a.add(b)), items };
     },
@@ -147,6 +154,7 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
   };
 }
 
-const lossText = (a: SegmentTrainArgs): string => (['ce', 'dice', 'focal'] as const).filter((k) => a[k] > 0).map((k) => `${a[k] === 1 ? '' : `${a[k]}·`}${k}`).join(' + ');
+const lossText = (a: SegmentTrainArgs, aux: boolean): string =>
+  (['ce', 'dice', 'focal', ...(aux ? ['aux' as const] : [])] as const).filter((k) => a[k] > 0).map((k) => `${a[k] === 1 ? '' : `${a[k]}·`}${k}`).join(' + ');
 
 export const segmentTask: TrainTask<SegmentTrainArgs, SegmentationModel, SegmentValidation> = { name: 'segment', parseArgs: parseSegmentArgs, setup };
