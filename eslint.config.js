@@ -25,6 +25,8 @@ const LAYERS = [
   { name: 'export' },
   // Deploy-only: ONNX Runtime sessions over the IR and the transforms; libtorch is ruled out below too.
   { name: 'runtime', may: ['task.ts', 'data', 'onnx'] },
+  // TF.js models → ONNX files through the IR; no libtorch, so an import runs where the addon does not.
+  { name: 'tfjs', may: ['task.ts', 'paths.ts', 'checkpoint', 'data', 'onnx'] },
   { name: 'tasks' },
   // What serve/ and ui/ share (errors, auth, the Host guard); they are peers and never import each other.
   { name: 'http' },

@@ -218,6 +218,13 @@ export class OnnxGraph {
     return c;
   }
 
+  /** An int64 constant of any shape (data row-major); `hint` names it within the current scope. */
+  int64(data: ArrayLike<number>, shape: readonly number[], hint = 'const'): OnnxValue {
+    const v = this.#init(this.#unique(this.#prefixed(hint)), BigInt64Array.from(Array.from(data), (x) => BigInt(x)), shape);
+    if (shape.length === 1) this.#known.set(v.name, Array.from(data));
+    return v;
+  }
+
   /** A 0-D int64 constant (a Gather index that drops its axis). */
   scalarInt(v: number): OnnxValue {
     const key = `int64 scalar ${v}`;
@@ -258,6 +265,19 @@ export class OnnxGraph {
     while (names.length > 0 && names[names.length - 1] === '') names.pop();
     this.#nodes.push({ opType: type, input: names, output: [out], name: node, ...(attribute_.length ? { attribute: attribute_ } : {}) });
     return { name: out, shape: [...shape], dtype };
+  }
+
+  /**
+   * Adds a node with several outputs (TopK, Split), whose shapes and types the caller gives.
+   */
+  opN(type: string, inputs: readonly (OnnxValue | null)[], attrs: Readonly<Record<string, AttrValue>>, outputs: readonly { shape: readonly Dim[]; dtype: DataTypeCode }[]): OnnxValue[] {
+    const node = this.#unique(this.#prefixed(type));
+    const outs = outputs.map((o, i) => ({ name: this.#unique(`${node}_output${i === 0 ? '' : `_${i}`}`), shape: [...o.shape], dtype: o.dtype }));
+    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    const names = inputs.map((v) => v?.name ?? '');
+    while (names.length > 0 && names[names.length - 1] === '') names.pop();
+    this.#nodes.push({ opType: type, input: names, output: outs.map((o) => o.name), name: node, ...(attribute_.length ? { attribute: attribute_ } : {}) });
+    return outs;
   }
 
   /**

@@ -162,6 +162,8 @@ export const SHAPE_RULES: Record<string, (c: ShapeContext) => Dim[]> = {
   Identity: same, Relu: same, Sigmoid: same, Tanh: same, Erf: same, Sqrt: same, Neg: same, Exp: same, Abs: same,
   Reciprocal: same, Softplus: same, LeakyRelu: same, HardSigmoid: same, HardSwish: same, Clip: same, Softmax: same,
   LogSoftmax: same, Cast: same, BatchNormalization: same, LayerNormalization: same,
+  Floor: same, Not: same, Elu: same,
+  Equal: elementwise, Greater: elementwise, Less: elementwise, Mod: elementwise, Max: elementwise, Min: elementwise, Sum: elementwise, PRelu: elementwise,
   Add: elementwise, Sub: elementwise, Mul: elementwise, Div: elementwise, Pow: elementwise, Where: elementwise,
   MatMul: matmul,
   Gemm(c) {
@@ -228,6 +230,12 @@ export const SHAPE_RULES: Record<string, (c: ShapeContext) => Dim[]> = {
     return [...x.slice(0, ax), ...idx, ...x.slice(ax + 1)];
   },
   Shape: (c) => [c.shapes[0]!.length],
+  Pad(c) {
+    const x = c.shapes[0]!;
+    const pads = c.known(1);
+    if (!pads) throw new TypeError('Pad: the pads must be a constant');
+    return x.map((d, i) => (typeof d === 'number' ? d + pads[i]! + pads[x.length + i]! : d));
+  },
   Slice: slice,
   Unsqueeze(c) {
     const out = [...c.shapes[0]!];

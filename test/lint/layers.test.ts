@@ -37,6 +37,7 @@ const LAYERS: Record<string, LayerCase> = {
   engine: { file: 'src/engine/probe.ts', up: '../export/export.js', down: '../models/index.js' },
   export: { file: 'src/export/probe.ts', up: '../runtime/session.js', down: '../engine/checkpoint.js' },
   runtime: { file: 'src/runtime/probe.ts', up: '../tasks/classify/predict.js', down: '../onnx/contract.js' },
+  tfjs: { file: 'src/tfjs/probe.ts', up: '../tasks/classify/predict.js', down: '../onnx/graph.js' },
   tasks: { file: 'src/tasks/classify/probe.ts', up: '../../http/index.js', down: '../../runtime/session.js' },
   http: { file: 'src/http/probe.ts', up: '../serve/index.js', down: '../tasks/classify/predict-common.js' },
   serve: { file: 'src/serve/probe.ts', up: '../ui/plugin.js', down: '../http/index.js' },
@@ -51,6 +52,7 @@ const NARROWER: [file: string, spec: string][] = [
   ['src/hub/probe.ts', '../checkpoint/index.js'],
   ['src/metrics/probe.ts', '../data/index.js'],
   ['src/runtime/probe.ts', '../engine/run-dir.js'],
+  ['src/tfjs/probe.ts', '../engine/run-dir.js'],
   ['src/ui/probe.ts', '../serve/index.js'],
   ['src/tasks/classify/probe.ts', '../../cli/main.js'],
 ];
