@@ -100,19 +100,23 @@ async function setup(args: DetectTrainArgs): Promise<TaskRun<DetectorModel, Dete
   if (!isModelName(args.model) || MODELS[args.model].task !== 'detect') {
     throw new Error(`'${args.model}' is not a detection model (detection models: ${listModels('detect').map((m) => m.name).join(', ')})`);
   }
+  const shape = { inChannels: 3, imgSize: args.imgsz, ...(args.backbone === undefined ? {} : { backbone: args.backbone }) };
+  // Built once first, so a bad backbone fails before the loaders start or any run folder exists.
+  if (args.backbone !== undefined) createDetector(args.model, { numClasses: 1, ...shape }).dispose();
   const s = await prepareDetect(args);
   const { data, preprocess, device, trainLoader, closeLoader, valLoader } = s;
   const classes = data.classes;
   const channelsLast = args.channelsLast ?? MODELS[args.model].channelsLast;
   const loss = new DetectionLoss({ nc: classes.length });
   const ctx: EvalContext = { loss, classes, imgsz: args.imgsz, device, channelsLast, truth: data.splits.val.boxes! };
+  const modelOpts = { numClasses: classes.length, ...shape };
   return {
     classes, trainLoader, device, channelsLast: MODELS[args.model].channelsLast, skipped: data.skipped, notes: s.notes,
     splitDecay: true,
     trainLoaderFor: (epoch, epochs) => (closeLoader && mosaicClosed(epoch, epochs, args.closeMosaic) ? closeLoader : trainLoader),
-    createModel: () => createDetector(args.model, { numClasses: classes.length, inChannels: 3, imgSize: args.imgsz }),
+    createModel: () => createDetector(args.model, modelOpts),
     argsYaml: () => ({ imgsz: args.imgsz, batch: s.batch, ...optimizerDefaults(args), classes, data: data.yaml }),
-    describe: (model) => `${args.model} · ${model.numParameters().toLocaleString('en-US')} parameters · ${model.gflops(args.imgsz).toFixed(1)} GFLOPs · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images · imgsz ${args.imgsz} · ${args.optimizer} · batch ${s.batch}`,
+    describe: (model) => `${args.model}${model.config.backbone ? ` over ${model.config.backbone}` : ''} · ${model.numParameters().toLocaleString('en-US')} parameters · ${model.gflops(args.imgsz).toFixed(1)} GFLOPs · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images · imgsz ${args.imgsz} · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): CheckpointMeta => ({
       format: formatOf('detect'), task: 'detect', model: model.config, classes, preprocess, epoch,
       data: { spec: args.data!, seed: args.seed }, ...(metrics ? { metrics } : {}), createdAt: new Date().toISOString(),
