@@ -42,6 +42,14 @@ export class SegmentationNet extends Module implements SegmentationModel {
     return { ...this.#config };
   }
 
+  headModule(): Module<never[], unknown> {
+    return this.classifier as unknown as Module<never[], unknown>;
+  }
+
+  backboneModules(): [string, Module<never[], unknown>][] {
+    return [['backbone', this.backbone]];
+  }
+
   forward(x: Tensor): Tensor {
     const [h, w] = x.shape.slice(2) as [number, number];
     return tidy(() => {

@@ -137,6 +137,15 @@ export class UNet extends Module implements SegmentationModel {
     this.outc = this.registerModule('outc', new OutConv(width, config.numClasses));
   }
 
+  headModule(): Module<never[], unknown> {
+    return this.outc;
+  }
+
+  /** The encoder: the input block and the downsampling path. */
+  backboneModules(): [string, Module<never[], unknown>][] {
+    return [['inc', this.inc], ...this.downs.map((d, i): [string, Module<never[], unknown>] => [`down${i + 1}`, d])];
+  }
+
   get config(): ModelConfig {
     return { ...this.#config };
   }

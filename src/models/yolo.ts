@@ -246,6 +246,17 @@ export class YOLOv8 extends Module<[Tensor], DetectOutput> implements DetectorMo
     return this.#levels.map((i) => maps[i]!);
   }
 
+  headModule(): Detect {
+    return this.detect;
+  }
+
+  /** The zoo CNN, or yolov8.yaml's backbone rows (model.0–9, up to SPPF: what Ultralytics' freeze of 10 keeps). */
+  backboneModules(): [string, Module<never[], unknown>][] {
+    if (this.backbone) return [['backbone', this.backbone]];
+    const neck = this.#layers.findIndex((l) => l.module instanceof Upsample);
+    return this.#layers.slice(0, neck).map((l, i) => [`model.${i}`, l.module as Module<never[], unknown>]);
+  }
+
   forwardHead(features: Tensor[]): DetectOutput {
     return this.detect.forward(features);
   }
