@@ -20,7 +20,11 @@ import { createDetector, createModel } from '../../src/models/registry.js';
 import { native } from '../../src/native/index.js';
 import { detectTask } from '../../src/tasks/detect/task.js';
 import { detectEvalTransforms } from '../../src/tasks/detect/transforms.js';
+import { loadCheckpoint } from '../../src/engine/checkpoint.js';
+import type { YOLOv8 } from '../../src/models/yolo.js';
+import type { DetectBox } from '../../src/tasks/detect/postprocess.js';
 import { manualSeed } from '../../src/tensor/index.js';
+import { fixWeights } from './detect-fixture.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const BACKBONE = 'mobilenet_v3_small';
@@ -32,6 +36,8 @@ let yaml: string;
 let classifier: string;
 let resnet: string;
 let detector3: string;
+/** The checkpoint the --freeze backbone run leaves. */
+let finetuned: string | null = null;
 
 /** Each model tensor's raw bytes (base64), to compare bit for bit. */
 const bytes = (path: string): Map<string, string> =>
@@ -74,6 +80,7 @@ describe('detection from a classification checkpoint', () => {
   it('--pretrained starts the backbone with the classifier\'s tensors; --freeze backbone keeps them and their BN statistics bit for bit; the log counts what trains', async () => {
     const lines: string[] = [];
     const r = await runTraining(detectTask, { ...base(), pretrained: classifier, freeze: 'backbone', name: 'frozen' }, { quiet: true, log: (l) => void lines.push(l) });
+    finetuned = r.last;
     const file = bytes(classifier);
     const trained = bytes(r.last);
     const cls = createModel(BACKBONE, { numClasses: 5 });
@@ -151,5 +158,39 @@ describe('detection from a detection checkpoint, and what does not fit', () => {
     } finally {
       await run.close();
     }
+  });
+});
+
+describe('the fine-tuned detector exported', () => {
+  it('kestrel export, then kestrel predict on the .onnx gives the checkpoint\'s boxes: same labels, within 0.5 px and 1e-3', async (t) => {
+    if (finetuned === null) return t.skip('needs the --freeze backbone run above');
+    // Fixed weights on top (detect-fixture.ts): two steps of training leave no box above any threshold.
+    const { model, meta } = loadCheckpoint<YOLOv8, 'detect'>(finetuned, { task: 'detect' });
+    const weights = join(dir, 'fixed.safetensors');
+    await fixWeights(model, meta, yaml, weights);
+    const kestrel = (...args: string[]): string => {
+      const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 600_000 });
+      assert.equal(r.status, 0, `kestrel ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    const onnx = join(dir, 'det.onnx');
+    assert.match(kestrel('export', '--weights', weights, '-o', onnx), /det\.onnx: ONNX opset 17, images \[1, 3, 64, 64\] → output0 \[1, 14, 84\]/);
+    type Line = { source: string; boxes: DetectBox[] };
+    const lines = (out: string): Line[] => out.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const images = join(dir, 'digits', 'images', 'val');
+    const a = lines(kestrel('predict', '--weights', weights, '--source', images, '--conf', '0.25'));
+    const b = lines(kestrel('predict', '--weights', onnx, '--source', images, '--conf', '0.25'));
+    assert.equal(a.length, 2);
+    assert.ok(a.every((l) => l.boxes.length > 0), `boxes per image: ${a.map((l) => l.boxes.length).join(', ')}`);
+    assert.deepEqual(b.map((l) => l.source), a.map((l) => l.source));
+    a.forEach((la, i) => {
+      const free = [...b[i]!.boxes];
+      assert.equal(free.length, la.boxes.length, la.source);
+      for (const x of la.boxes) {
+        const j = free.findIndex((y) => y.label === x.label && Math.abs(y.score - x.score) <= 1e-3 && y.box.every((v, k) => Math.abs(v - x.box[k]!) <= 0.5));
+        assert.ok(j >= 0, `${la.source}: no .onnx box matches ${JSON.stringify(x)}`);
+        free.splice(j, 1);
+      }
+    });
   });
 });
