@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { CheckpointError, readSafetensorsHeader, readWeights, type WeightFile } from '../checkpoint/index.js';
 import { buildTransforms } from '../data/transforms.js';
 import { fetchHub, hubEntry, imagenetClasses, isHubName, type HubEntry } from '../hub/index.js';
+import { IntermediateLayers } from '../models/pyramid.js';
 import { createModel, type ClassifierModel, type TaskModel } from '../models/registry.js';
 import type { Module } from '../nn/module.js';
 import type { TaskName } from '../task.js';
@@ -233,10 +234,60 @@ function kestrelMeta(path: string): CheckpointMeta | null {
 
 const sameList = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** A dense model's zoo CNN (an IntermediateLayers registered as `backbone`), or null. */
+function zooBackbone(model: TaskModel): IntermediateLayers | null {
+  const b = (model as { backbone?: unknown }).backbone;
+  return b instanceof IntermediateLayers ? b : null;
+}
+
+/**
+ * Whether `w` holds a classifier of `bb`'s CNN rather than a model like `model`: a Kestrel
+ * classification checkpoint, else (a .pth, safetensors or hub file) more of its names are the
+ * classifier's than the model's.
+ */
+function isClassifierOf(w: OpenedWeights, meta: CheckpointMeta | null, bb: IntermediateLayers, own: Map<string, Tensor>): boolean {
+  if (meta) return meta.task === 'classify';
+  const names = new Set(zooNames(w.tensors, bb.classifierName).tensors.keys());
+  const asClassifier = [...bb.classifierKeys.values()].filter((k) => names.has(k)).length;
+  return asClassifier > [...own.keys()].filter((k) => names.has(k)).length;
+}
+
+/**
+ * A classifier's weights into a dense model's backbone: `layer1.0.conv1.weight` →
+ * `backbone.layer1.0.conv1.weight`, `features.3.…` → `backbone.3.…`. Every backbone tensor must
+ * be in the file with its shape (the error names what is not); the classifier's head is left out,
+ * and the rest of the model keeps its fresh initialisation.
+ */
+function loadBackbone(model: TaskModel, bb: IntermediateLayers, w: OpenedWeights, meta: CheckpointMeta | null, spec: string): string[] {
+  if (meta && meta.model.name !== bb.classifierName) {
+    throw new CheckpointError(w.path, `is a classify checkpoint of ${meta.model.name}, and the backbone of this ${model.config.name} is ${bb.classifierName} (--backbone ${meta.model.name} builds one that fits)`);
+  }
+  const { tensors, how } = zooNames(w.tensors, bb.classifierName);
+  const toModel = new Map([...bb.classifierKeys].map(([k, c]) => [c, `backbone.${k}`]));
+  const renamed = new Map<string, Tensor>();
+  const leftOut: string[] = [];
+  for (const [k, t] of tensors) {
+    const to = toModel.get(k);
+    if (to === undefined) leftOut.push(k);
+    else renamed.set(to, t);
+  }
+  const own = new Map([...model.stateDict()].filter(([k]) => k.startsWith('backbone.')));
+  const fit = fitWeights(own, renamed);
+  const misfit = describeMisfit({ missing: fit.missing.map((k) => bb.classifierKeys.get(k.slice('backbone.'.length))!), unexpected: [], mismatched: fit.mismatched });
+  if (misfit) throw new CheckpointError(w.path, `does not fit ${bb.classifierName}, the backbone of ${model.config.name}: ${misfit}`);
+  checkFinite(w.path, fit.mapped);
+  model.loadStateDict(fit.mapped, { strict: false });
+  const source = `${spec} (${w.format}${how === 'names as they are' ? '' : `, ${how}`})`;
+  const rest = leftOut.length === 0 ? '' : ` (${leftOut.length} of its tensors left out: ${leftOut.slice(0, 3).join(', ')}${leftOut.length > 3 ? ', …' : ''})`;
+  return [`pretrained: ${source}: ${fit.mapped.size} backbone tensors loaded from ${bb.classifierName}'s classifier weights${rest}; the rest of ${model.config.name} starts fresh`];
+}
+
 /**
  * Loads pretrained weights into a fresh model for fine-tuning. Everything but the head must fit
  * (the error names what does not), except from a Kestrel checkpoint of another task or model,
  * whose tensors load wherever name and shape agree (a detector's backbone into a classifier).
+ * A dense model on a zoo CNN (a detector's or segmenter's `backbone`) also takes that CNN's
+ * classifier weights (a file, hub name or Kestrel classification checkpoint) into its backbone.
  * The head loads only when its shape fits and the weights' classes (when they name any) are the
  * data's; otherwise it keeps its fresh initialisation, and the log says so.
  *
@@ -247,9 +298,12 @@ export async function applyPretrained(model: TaskModel, spec: string, o: { head:
   const w = await openWeights(spec);
   try {
     const meta = w.format === 'kestrel' ? (JSON.parse(w.metadata.kestrel!) as CheckpointMeta) : null;
-    const { tensors, how } = zooNames(w.tensors, model.config.name);
     const own = model.stateDict();
-    const headParams = new Set(o.head?.parameters() ?? []);
+    const bb = o.task === 'classify' ? null : zooBackbone(model);
+    if (bb && isClassifierOf(w, meta, bb, own)) return loadBackbone(model, bb, w, meta, spec);
+    const { tensors, how } = zooNames(w.tensors, model.config.name);
+    // Its buffers too: a re-initialised head with a batch norm must not keep the old statistics.
+    const headParams = new Set([...(o.head?.parameters() ?? []), ...(o.head?.buffers() ?? [])]);
     const isHead = (k: string): boolean => headParams.has(own.get(k)!);
     const fit = fitWeights(own, tensors);
     const source = `${spec} (${w.format}${how === 'names as they are' ? '' : `, ${how}`})`;
@@ -275,10 +329,12 @@ export async function applyPretrained(model: TaskModel, spec: string, o: { head:
     const load = new Map([...fit.mapped].filter(([k]) => keepHead || !isHead(k)));
     checkFinite(w.path, load);
     model.loadStateDict(load, { strict: false });
-    const n = theirClasses?.length ?? tensors.get(headKeys[0] ?? '')?.shape[0];
+    // A classifier's head is one Linear whose rows are its classes; a dense head's first tensor says nothing of them.
+    const n = theirClasses?.length ?? (o.task === 'classify' ? tensors.get(headKeys[0] ?? '')?.shape[0] : undefined);
+    const have = n !== undefined ? `have ${n} classes${theirClasses ? ` (${theirClasses.slice(0, 3).join(', ')}, …)` : ''}` : headKeys.some((k) => tensors.has(k)) ? 'have a head of other shapes' : 'have no head';
     const headLine = keepHead
       ? `head loaded too (${theirClasses === null ? 'same number of outputs; the weights name no classes' : 'same classes'})`
-      : `head re-initialised: the weights ${n === undefined ? 'have no head' : `have ${n} classes${theirClasses ? ` (${theirClasses.slice(0, 3).join(', ')}, …)` : ''}`}, the data ${o.classes.length}`;
+      : `head re-initialised: the weights ${have}, the data ${o.classes.length}`;
     return [`pretrained: ${source}: ${load.size} tensors loaded; ${headLine}`];
   } finally {
     for (const t of w.tensors.values()) t.dispose();

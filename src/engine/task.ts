@@ -74,8 +74,13 @@ export interface TaskRun<M extends TaskModel, V extends Validation = Validation>
    * hook refuses --pretrained; detection and segmentation add it for their backbones.
    */
   loadPretrained?(model: M, spec: string): Promise<string[]>;
-  /** The module that maps features to the task's outputs: what --freeze backbone leaves training. */
+  /** The module that maps features to the task's outputs: re-initialised when the classes differ. */
   head?(model: M): Module<never[], unknown>;
+  /**
+   * The modules --freeze backbone keeps and --backbone-lr scales, by name, where that is not
+   * everything but the head (a detector's neck belongs to neither).
+   */
+  backbone?(model: M): [string, Module<never[], unknown>][];
   /** Keys args.yaml records besides the settings (resolved model, image size, classes…). */
   argsYaml(): Record<string, unknown>;
   /** The run's first line: what trains on what. */

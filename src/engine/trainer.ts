@@ -20,7 +20,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { TrainerArgs } from './config.js';
 import { isFitter } from './fitness.js';
-import { applyFreeze, paramGroups, type FreezePlan } from './finetune.js';
+import { applyFreeze, backboneParams, decayParamGroups, paramGroups, type FreezePlan, type ModelParts } from './finetune.js';
 import { decayGroups, makeOptimizer, makeSchedule, optimizerDefaults, runWarmup } from './optimizer.js';
 import { progress } from './progress.js';
 import { RunDir } from './run-dir.js';
@@ -95,6 +95,8 @@ async function setUp<A extends TrainerArgs, M extends TaskModel, V extends Valid
   }
 }
 
+const partsOf = <M extends TaskModel>(t: TaskRun<M, Validation>, model: M): ModelParts => ({ head: t.head?.(model) ?? null, backbone: t.backbone?.(model) });
+
 /**
  * --pretrained (a fresh run only: a resumed one has its own weights) and --freeze, before the
  * run folder exists; on error the task's loaders and the model are freed.
@@ -107,7 +109,7 @@ async function startFrom<A extends TrainerArgs, M extends TaskModel, V extends V
       lines = await t.loadPretrained(model, args.pretrained);
     }
     const freeze = args.freeze === undefined ? undefined : String(args.freeze);
-    return { plan: applyFreeze(model, freeze, t.head?.(model) ?? null), lines };
+    return { plan: applyFreeze(model, freeze, partsOf(t, model)), lines };
   } catch (e) {
     await t.close();
     model.dispose();
@@ -130,12 +132,14 @@ export async function runTraining<A extends TrainerArgs, M extends TaskModel, V 
   if (device !== 'cpu') model.to(device);
   const channelsLast = args.channelsLast ?? t.channelsLast;
   if (channelsLast) model.memoryFormat('channelsLast');
-  if (t.splitDecay && args.backboneLr !== 1) throw new Error('--backbone-lr: not for this task yet (its parameters are grouped by weight decay)');
-  const optimizer = makeOptimizer(args, t.splitDecay ? decayGroups(model) : paramGroups(model, t.head?.(model) ?? null, optimizerDefaults(args).lr, args.backboneLr));
+  const { lr } = optimizerDefaults(args);
+  const parts = partsOf(t, model);
+  const split = t.splitDecay ? decayParamGroups(decayGroups(model), args.backboneLr === 1 ? null : backboneParams(model, parts), lr, args.backboneLr) : null;
+  const optimizer = makeOptimizer(args, split?.params ?? paramGroups(model, parts, lr, args.backboneLr));
   const budget = args.time === undefined ? null : new TimeBudget(args.time * 60, resumed?.trainSeconds ?? 0);
   let planned = resumed?.plannedEpochs ?? args.epochs;
   const warmup = runWarmup(args, steps);
-  const schedule = (): Scheduler => withBiasWarmup(makeSchedule(optimizer, warmup, planned, steps), args, Math.min(warmup, planned * steps - 1), t.splitDecay ?? false);
+  const schedule = (): Scheduler => withBiasWarmup(makeSchedule(optimizer, warmup, planned, steps), args, Math.min(warmup, planned * steps - 1), t.splitDecay ?? false, split?.biasGroups);
   let scheduler = schedule();
   const ema = args.ema ? new ModelEMA(model, { decay: 0.9999, tau: 2000 }) : null;
   const evalModel = ema ? t.createModel() : model;

@@ -16,6 +16,11 @@ export interface BiasWarmupOptions {
   biasLr: number;
   /** Momentum at step 0 and after the warm-up. */
   momentum: readonly [number, number];
+  /**
+   * The bias groups (default [0]); a later one (a backbone's, at a fraction of the lr) starts at
+   * biasLr times the same fraction of group 0's lr.
+   */
+  biasGroups?: readonly number[];
 }
 
 /**
@@ -65,9 +70,13 @@ export class BiasWarmup implements Scheduler {
   #apply(): void {
     const step = this.inner.stateDict().lastEpoch;
     const groups = this.optimizer.paramGroups;
-    const bias = groups[0]!;
-    // The target is the lr the schedule reaches at the warm-up's end: the group's base lr.
-    if (step < this.#o.steps) bias.lr = this.#interp(step, this.#o.biasLr, bias.initialLr ?? bias.lr);
+    const base = groups[0]!.initialLr ?? groups[0]!.lr;
+    for (const i of this.#o.biasGroups ?? [0]) {
+      const bias = groups[i]!;
+      // The target is the lr the schedule reaches at the warm-up's end: the group's base lr.
+      const target = bias.initialLr ?? bias.lr;
+      if (step < this.#o.steps) bias.lr = this.#interp(step, (this.#o.biasLr * target) / base, target);
+    }
     const [m0, m1] = this.#o.momentum;
     for (const g of groups) if (this.optimizer.getMomentum(g) !== null) this.optimizer.setMomentum(g, this.#interp(step, m0, m1));
   }
@@ -77,7 +86,7 @@ export class BiasWarmup implements Scheduler {
  * The schedule a run trains with: `s` itself, or for SGD over Ultralytics' parameter groups (a task
  * that sets `warmupBiasLr`) wrapped in its bias and momentum warm-up.
  */
-export function withBiasWarmup(s: Scheduler, a: Pick<TrainerArgs, 'optimizer' | 'momentum' | 'warmupBiasLr' | 'warmupMomentum'>, steps: number, splitDecay: boolean): Scheduler {
+export function withBiasWarmup(s: Scheduler, a: Pick<TrainerArgs, 'optimizer' | 'momentum' | 'warmupBiasLr' | 'warmupMomentum'>, steps: number, splitDecay: boolean, biasGroups: readonly number[] = [0]): Scheduler {
   if (a.optimizer !== 'sgd' || !splitDecay || a.warmupBiasLr === undefined || steps <= 0) return s;
-  return new BiasWarmup(s, { steps, biasLr: a.warmupBiasLr, momentum: [a.warmupMomentum ?? a.momentum, a.momentum] });
+  return new BiasWarmup(s, { steps, biasLr: a.warmupBiasLr, momentum: [a.warmupMomentum ?? a.momentum, a.momentum], biasGroups });
 }

@@ -9,7 +9,8 @@ export {
   type SegmentationModel,
 } from './model.js';
 export { IntermediateLayers, isPyramidBackbone, stageTaps, runTaps, onnxTaps, type PyramidBackbone, type PyramidLevel, type FeatureTaps, type LayerStride } from './pyramid.js';
-export { SegmentationNet, buildBackbone, SEGMENT_BACKBONES, isSegmentBackbone, type SegmentBackbone } from './segmentation.js';
+export { SegmentationNet } from './segmentation.js';
+export { buildBackbone, DETECT_BACKBONES, isDetectBackbone, isSegmentBackbone, SEGMENT_BACKBONES, type DetectBackbone, type SegmentBackbone } from './backbones.js';
 export { FCNHead, ASPP, ASPPPooling, DeepLabHead, LRASPPHead } from './seg-heads.js';
 export { UNet, DoubleConv, Down, Up, OutConv, UNET_DEFAULTS } from './unet.js';
 export { graphGflops } from './flops.js';

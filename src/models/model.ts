@@ -106,6 +106,16 @@ export interface DetectorModel extends Module<[Tensor], DetectOutput> {
   forwardHead(features: Tensor[]): DetectOutput;
   /** Billions of floating-point operations (2 × multiply-adds of the convolutions) of one eval forward of one image. */
   gflops(imgsz?: number | [number, number]): number;
+  /** The head whose class branch depends on the classes (re-initialised by fine-tuning when they differ). */
+  headModule(): Module<never[], unknown>;
+  /** The backbone by name (what `--freeze backbone` keeps): a zoo CNN's `backbone`, or YOLOv8's own layers before the neck. */
+  backboneModules(): [string, Module<never[], unknown>][];
+}
+
+/** A model's fine-tuning parts (see DetectorModel): the head, and the backbone by name. */
+export interface FineTunable {
+  headModule(): Module<never[], unknown>;
+  backboneModules(): [string, Module<never[], unknown>][];
 }
 
 /**
@@ -113,7 +123,7 @@ export interface DetectorModel extends Module<[Tensor], DetectOutput> {
  * [N, numClasses, H, W] out, at the input's size (heads that work at a coarser stride upsample
  * bilinearly, as torchvision's do). Every one exports to ONNX through toOnnx().
  */
-export interface SegmentationModel extends Module<[Tensor], Tensor> {
+export interface SegmentationModel extends Module<[Tensor], Tensor>, FineTunable {
   readonly config: ModelConfig;
   /** Billions of floating-point operations (2 × multiply-adds of convolutions and matrix products) of one eval forward of one image. */
   gflops(imgsz?: number | [number, number]): number;

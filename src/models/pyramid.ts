@@ -115,12 +115,23 @@ export interface FeatureTaps {
  */
 export class IntermediateLayers extends Module<[Tensor], Tensor[]> {
   readonly #taps: FeatureTaps;
+  /**
+   * Each of this module's state-dict keys under the name the whole classifier gives it
+   * (`layer1.0.conv1.weight` for itself, `features.3.block.0.0.weight` for `3.block.0.0.weight`):
+   * what lets a classifier's weights start the backbone.
+   */
+  readonly classifierKeys: ReadonlyMap<string, string>;
+  /** The zoo name of the classifier it was cut from. */
+  readonly classifierName: string;
 
   /** `taps` replaces the pyramid where a model reads other maps (torchvision's LR-ASPP reads a stage's first block). */
   constructor(source: PyramidBackbone & Module<never, unknown>, taps?: FeatureTaps) {
     super();
     this.#taps = taps ?? { levels: source.pyramidLevels, forward: (x) => source.forwardPyramid(x), onnx: (g, x) => source.onnxPyramid(g, x) };
     for (const [name, m] of source.pyramidModules()) this.registerModule(name, m);
+    this.classifierName = (source as { config?: { name: string } }).config?.name ?? source.constructor.name;
+    const whole = new Map([...source.stateDict()].map(([k, t]) => [t, k]));
+    this.classifierKeys = new Map([...this.stateDict()].map(([k, t]) => [k, whole.get(t)!]));
     const kept = new Set([...this.parameters(), ...this.buffers()]);
     for (const t of [...source.parameters(), ...source.buffers()]) if (!kept.has(t)) t.dispose();
   }

@@ -9,7 +9,8 @@ import { resnet18, resnet34, resnet50 } from './resnet.js';
 import { SEGMENTERS, segmenterConfig, type SegmenterEntry, type SegmenterName, type SegmenterOptions } from './segment-registry.js';
 import { smallcnn } from './smallcnn.js';
 import { vitTiny } from './vit.js';
-import { yolov8n, yolov8s } from './yolo.js';
+import { DETECT_BACKBONES, isDetectBackbone } from './backbones.js';
+import { yolov8, yolov8n, yolov8s } from './yolo.js';
 import type { Module } from '../nn/module.js';
 import { getRngState, noGrad, setRngState } from '../tensor/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -20,7 +21,7 @@ export type { ClassifierModel, DetectOutput, DetectorModel, ForwardHeadOptions, 
 
 export type ClassifierName =
   | 'smallcnn' | 'resnet18' | 'resnet34' | 'resnet50' | 'mobilenet_v2' | 'mobilenet_v3_small' | 'efficientnet_b0' | 'vit_tiny';
-export type DetectorName = 'yolov8n' | 'yolov8s';
+export type DetectorName = 'yolov8n' | 'yolov8s' | 'yolov8';
 export type ModelName = ClassifierName | DetectorName | SegmenterName;
 
 /** What every model of every task offers: a module that rebuilds from its JSON config. */
@@ -39,7 +40,7 @@ export interface ModelEntry<M extends TaskModel = ClassifierModel, T extends Tas
   paper: string;
   /** Whether patchSize applies (ViTs). */
   patched?: boolean;
-  /** Segmentation heads over any zoo CNN: the backbone when none is named. */
+  /** Heads over any zoo CNN (segmentation, detection): the backbone when none is named. */
   defaultBackbone?: string;
   /** Segmentation: takes U-Net's depth and width. */
   sized?: boolean;
@@ -138,6 +139,15 @@ const DETECTORS: Record<DetectorName, DetectorEntry> = {
     channelsLast: true,
     paper: 'https://github.com/ultralytics/ultralytics',
   },
+  yolov8: {
+    task: 'detect',
+    create: yolov8,
+    description: `YOLOv8n's PAN neck (SPPF on P5) and head on the stride 8, 16 and 32 maps of any zoo CNN (backbone: ${DETECT_BACKBONES.join(', ')}), torchvision's names, so its classifier weights start the backbone`,
+    defaultImgsz: 640,
+    channelsLast: true,
+    paper: 'https://github.com/ultralytics/ultralytics',
+    defaultBackbone: 'resnet18',
+  },
 };
 
 export const MODELS: Record<ClassifierName, ClassifierEntry> & Record<DetectorName, DetectorEntry> & Record<SegmenterName, SegmenterEntry> = {
@@ -156,7 +166,7 @@ export interface ModelInfo {
    * models at 21 classes (torchvision's).
    */
   params?: number;
-  /** GFLOPs of one image at defaultImgsz (640 for detectors, at 80 classes; segmentation models at 21). */
+  /** GFLOPs of one image at defaultImgsz (640 for detectors, at 80 classes; segmentation models at 21); heads over a zoo CNN on their default backbone. */
   gflops?: number;
 }
 
@@ -275,6 +285,8 @@ export interface DetectorOptions {
   inChannels?: number;
   /** Nominal training side in pixels (default 640), a multiple of the largest stride (32). */
   imgSize?: number;
+  /** yolov8: the zoo CNN under the neck (default resnet18). */
+  backbone?: string;
 }
 
 /**
@@ -290,11 +302,16 @@ export interface DetectorOptions {
 export function createDetector(name: string, opts: DetectorOptions = {}): DetectorModel {
   if (!isModelName(name)) throw new Error(`unknown model '${name}'; known models: ${modelNames().join(', ')}`);
   if (!isDetectorName(name)) throw new RangeError(`${name} is a ${MODELS[name].task} model; createDetector() builds detect models (${namesOf('detect')})`);
-  const extra = (['patchSize', 'dropRate'] as const).filter((k) => (opts as ModelOptions)[k] !== undefined);
-  if (extra.length > 0) throw new RangeError(`${name} takes no ${extra.join(' or ')}`);
   const entry = MODELS[name];
+  const refused = ['patchSize', 'dropRate', 'depth', 'width', ...(entry.defaultBackbone ? [] : ['backbone'])].filter((k) => (opts as Record<string, unknown>)[k] !== undefined);
+  if (refused.length > 0) throw new RangeError(`${name} takes no ${refused.join(' or ')}${refused.includes('backbone') ? ` (yolov8 puts its neck on a zoo CNN: ${DETECT_BACKBONES.join(', ')})` : ''}`);
   const config = baseConfig(name, opts, 80);
   if (config.imgSize! % 32 !== 0) throw new RangeError(`${name}: imgSize ${config.imgSize} is not a multiple of 32 (the largest stride)`);
+  if (entry.defaultBackbone !== undefined) {
+    const backbone = opts.backbone ?? entry.defaultBackbone;
+    if (!isDetectBackbone(backbone)) throw new RangeError(`${name} cannot sit on '${backbone}'; backbones: ${DETECT_BACKBONES.join(', ')}`);
+    config.backbone = backbone;
+  }
   return entry.create(config);
 }
 

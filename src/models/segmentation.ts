@@ -12,17 +12,16 @@ import type { OnnxGraph, OnnxValue } from '../onnx/graph.js';
 import * as E from '../onnx/emit.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { efficientnetB0 } from './efficientnet.js';
+import { buildBackbone, isSegmentBackbone, SEGMENT_BACKBONES, type SegmentBackbone } from './backbones.js';
 import { graphGflops } from './flops.js';
-import { mobilenetV2, MobileNetV3 } from './mobilenet.js';
+import type { MobileNetV3 } from './mobilenet.js';
 import type { ModelConfig, SegmentationModel } from './model.js';
-import { IntermediateLayers, isPyramidBackbone, type PyramidBackbone } from './pyramid.js';
-import { resnet18, resnet34, resnet50 } from './resnet.js';
+import { IntermediateLayers } from './pyramid.js';
 import { DeepLabHead, FCNHead, LRASPPHead } from './seg-heads.js';
-import { smallcnn } from './smallcnn.js';
+
+export { buildBackbone, isSegmentBackbone, SEGMENT_BACKBONES, type SegmentBackbone };
 
 type Head = Module<Tensor[], Tensor>;
-type Backbone = PyramidBackbone & Module<never, unknown>;
 
 /** A backbone, a head over some of its maps (`levels`), and a bilinear upsampling to the input's size. */
 export class SegmentationNet extends Module implements SegmentationModel {
@@ -43,6 +42,14 @@ export class SegmentationNet extends Module implements SegmentationModel {
     return { ...this.#config };
   }
 
+  headModule(): Module<never[], unknown> {
+    return this.classifier as unknown as Module<never[], unknown>;
+  }
+
+  backboneModules(): [string, Module<never[], unknown>][] {
+    return [['backbone', this.backbone]];
+  }
+
   forward(x: Tensor): Tensor {
     const [h, w] = x.shape.slice(2) as [number, number];
     return tidy(() => {
@@ -61,36 +68,6 @@ export class SegmentationNet extends Module implements SegmentationModel {
   gflops(imgsz: number | [number, number] = this.#config.imgSize ?? 520): number {
     return graphGflops(this, this.#config.inChannels, imgsz);
   }
-}
-
-/** The zoo CNNs a segmentation head can sit on. */
-export const SEGMENT_BACKBONES = ['resnet18', 'resnet34', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'mobilenet_v3_large', 'efficientnet_b0', 'smallcnn'] as const;
-export type SegmentBackbone = (typeof SEGMENT_BACKBONES)[number];
-
-export function isSegmentBackbone(name: string): name is SegmentBackbone {
-  return (SEGMENT_BACKBONES as readonly string[]).includes(name);
-}
-
-/**
- * A zoo classifier as a backbone, dilated where torchvision dilates it for segmentation (`dilated`):
- * ResNets at output stride 8, MobileNetV3 at 16; the others keep their strides.
- */
-export function buildBackbone(name: SegmentBackbone, inChannels: number, dilated: boolean): Backbone {
-  const config: ModelConfig = { name, numClasses: 1000, inChannels };
-  const resnet = { replaceStrideWithDilation: [false, dilated, dilated] as [boolean, boolean, boolean] };
-  let model: Module<never, unknown>;
-  switch (name) {
-    case 'resnet18': model = resnet18(config, resnet); break;
-    case 'resnet34': model = resnet34(config, resnet); break;
-    case 'resnet50': model = resnet50(config, resnet); break;
-    case 'mobilenet_v3_small': model = new MobileNetV3(config, { arch: 'small', dilated }); break;
-    case 'mobilenet_v3_large': model = new MobileNetV3(config, { arch: 'large', dilated }); break;
-    case 'mobilenet_v2': model = mobilenetV2(config); break;
-    case 'efficientnet_b0': model = efficientnetB0(config); break;
-    case 'smallcnn': model = smallcnn(config); break;
-  }
-  if (!isPyramidBackbone(model)) throw new Error(`${name} has no feature pyramid`);
-  return model;
 }
 
 const backboneOf = (config: ModelConfig, fallback: SegmentBackbone): SegmentBackbone => {

@@ -142,6 +142,16 @@ export class UNet extends Module implements SegmentationModel {
     }
   }
 
+  /** `outc`, with the deep-supervision heads when there are any (a view: they stay this model's modules). */
+  headModule(): Module<never[], unknown> {
+    return this.aux.length === 0 ? this.outc : new Sequential(this.outc, ...this.aux) as unknown as Module<never[], unknown>;
+  }
+
+  /** The encoder: the input block and the downsampling path. */
+  backboneModules(): [string, Module<never[], unknown>][] {
+    return [['inc', this.inc], ...this.downs.map((d, i): [string, Module<never[], unknown>] => [`down${i + 1}`, d])];
+  }
+
   get config(): ModelConfig {
     return { ...this.#config };
   }

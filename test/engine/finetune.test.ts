@@ -77,14 +77,14 @@ describe('fine-tuning', () => {
   it('layersOf and paramGroups: torchvision\'s stages are the layers; only what trains is optimised', () => {
     const m = createModel('resnet18', { numClasses: 4 });
     assert.deepEqual(layersOf(m).map(([k]) => k), ['conv1', 'bn1', 'layer1', 'layer2', 'layer3', 'layer4', 'fc']);
-    const plan = applyFreeze(m, '3', m.getClassifier());
+    const plan = applyFreeze(m, '3', { head: m.getClassifier() });
     assert.match(plan.summary, /^froze 3 layers \(conv1, bn1, layer1; batch-norm statistics kept\): [\d,]+ of 11,178,564 parameters train$/);
-    const groups = paramGroups(m, m.getClassifier(), 0.01, 0.5) as { params: unknown[]; lr?: number }[];
+    const groups = paramGroups(m, { head: m.getClassifier() }, 0.01, 0.5) as { params: unknown[]; lr?: number }[];
     assert.equal(groups.length, 2);
     assert.equal(groups[0]!.lr, 0.005);
     assert.equal(groups[1]!.params.length, 2);
     assert.equal(groups[0]!.params.length + 2, m.parameters().filter((p) => p.requiresGrad).length);
-    assert.throws(() => applyFreeze(m, '7', null), /--freeze 7 would freeze every layer: the model has 7 \(conv1, bn1, layer1, layer2, layer3, layer4, fc\)/);
+    assert.throws(() => applyFreeze(m, '7', { head: null }), /--freeze 7 would freeze every layer: the model has 7 \(conv1, bn1, layer1, layer2, layer3, layer4, fc\)/);
     const eff = createModel('efficientnet_b0', { numClasses: 4 });
     assert.deepEqual(layersOf(eff).map(([k]) => k), ['features.0', 'features.1', 'features.2', 'features.3', 'features.4', 'features.5', 'features.6', 'features.7', 'features.8', 'classifier']);
     eff.dispose();

@@ -27,13 +27,14 @@ function withDetector(name: string, config: Partial<ModelConfig>, fn: (m: Detect
 
 describe('listModels and kestrel models for detectors', () => {
   // First in this file: the stats are measured once per process, and this test must see it happen.
-  it('listModels("detect") gives yolov8n and yolov8s with Ultralytics\' sizes, without moving the seeded generator', () => {
+  it('listModels("detect") gives yolov8n and yolov8s with Ultralytics\' sizes (then yolov8 over a zoo CNN), without moving the seeded generator', () => {
     manualSeed(7);
     const expected = tidy(() => rand([4]).toArray());
     manualSeed(7);
     const models = listModels('detect');
     assert.deepEqual(tidy(() => rand([4]).toArray()), expected, 'the draw after listModels() is the draw without it');
-    assert.deepEqual(models.map((m) => [m.name, m.task, m.defaultImgsz, m.params]), [['yolov8n', 'detect', 640, 3_157_200], ['yolov8s', 'detect', 640, 11_166_560]]);
+    assert.deepEqual(models.slice(0, 2).map((m) => [m.name, m.task, m.defaultImgsz, m.params]), [['yolov8n', 'detect', 640, 3_157_200], ['yolov8s', 'detect', 640, 11_166_560]]);
+    assert.deepEqual(models.slice(2).map((m) => m.name), ['yolov8'], 'its sizes: yolo-backbone.test.ts');
     for (const [m, gflops] of [[models[0]!, 8.7], [models[1]!, 28.6]] as const) {
       assert.ok(Math.abs(m.gflops! - gflops) <= 0.01 * gflops, `${m.name}: ${m.gflops} GFLOPs vs Ultralytics' ${gflops}`);
     }
@@ -44,13 +45,14 @@ describe('listModels and kestrel models for detectors', () => {
     const text = spawnSync(process.execPath, [main, 'models', '--task', 'detect'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(text.status, 0, text.stderr);
     const lines = text.stdout.trim().split('\n');
-    assert.equal(lines.length, 2, text.stdout);
+    assert.equal(lines.length, 3, text.stdout);
     assert.match(lines[0]!, /^yolov8n\s+detect\s+640 px\s+3\.2M params\s+8\.7 GFLOPs\s+YOLOv8n/);
     assert.match(lines[1]!, /^yolov8s\s+detect\s+640 px\s+11\.2M params\s+28\.6 GFLOPs\s+YOLOv8s/);
+    assert.match(lines[2]!, /^yolov8\s+detect\s+640 px\s+13\.5M params\s+35\.6 GFLOPs\s+YOLOv8n's PAN neck/);
     const json = spawnSync(process.execPath, [main, 'models', '--task', 'detect', '--json'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(json.status, 0, json.stderr);
     const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; params: number; gflops: number });
-    assert.deepEqual(rows.map((r) => [r.name, r.params, Math.round(r.gflops * 10) / 10]), [['yolov8n', 3_157_200, 8.7], ['yolov8s', 11_166_560, 28.6]]);
+    assert.deepEqual(rows.map((r) => [r.name, r.params, Math.round(r.gflops * 10) / 10]), [['yolov8n', 3_157_200, 8.7], ['yolov8s', 11_166_560, 28.6], ['yolov8', 13_475_776, 35.6]]);
   });
 });
 
@@ -66,12 +68,12 @@ describe('createDetector and buildModel', () => {
 
   it('rejects what it cannot build, naming the fix', () => {
     assert.throws(() => createDetector('yolov9'), (e: Error) => /unknown model 'yolov9'; known models: .*yolov8n, yolov8s/.test(e.message));
-    assert.throws(() => createDetector('resnet18'), /resnet18 is a classify model; createDetector\(\) builds detect models \(yolov8n, yolov8s\)/);
+    assert.throws(() => createDetector('resnet18'), /resnet18 is a classify model; createDetector\(\) builds detect models \(yolov8n, yolov8s, yolov8\)/);
     assert.throws(() => createModel('yolov8n'), /yolov8n is a detect model; createModel\(\) builds classify models \(.*vit_tiny\); use createDetector\(\)/);
     assert.throws(() => createDetector('yolov8n', { numClasses: 0 }), /numClasses must be a positive integer, got 0/);
     assert.throws(() => createDetector('yolov8n', { imgSize: 100 }), /yolov8n: imgSize 100 is not a multiple of 32/);
     assert.throws(() => createDetector('yolov8s', { patchSize: 4 } as never), /yolov8s takes no patchSize/);
-    assert.deepEqual(modelNames('detect'), ['yolov8n', 'yolov8s']);
+    assert.deepEqual(modelNames('detect'), ['yolov8n', 'yolov8s', 'yolov8']);
   });
 
   it('buildModel() rebuilds a detector from its JSON config; its weights load and give the same outputs', () => {

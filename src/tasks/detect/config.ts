@@ -10,6 +10,8 @@ export const DetectTrainArgs = z.object({
   /** A data.yaml (YOLO folders or COCO JSON splits) or a folder holding one. */
   data: z.string().min(1).optional(),
   model: z.string().default('yolov8n'),
+  /** yolov8: the zoo CNN under the neck (default resnet18). */
+  backbone: z.string().optional(),
   imgsz: z.number().int().min(32).max(4096).default(640),
   ...trainerFields,
   warmupEpochs: z.number().min(0).default(3),

@@ -8,6 +8,7 @@ import { DataLoader } from '../../data/loader.js';
 import { fitBatch } from '../../engine/batch-size.js';
 import { resolveDetectData, type DetectData } from '../../data/yolo.js';
 import type { Preprocess } from '../../engine/checkpoint.js';
+import { pretrainedInfo } from '../../engine/pretrained.js';
 import { checkDevice, type Device } from '../../tensor/device.js';
 import type { DetectTrainArgs } from './config.js';
 import { DETECT_MEAN, DETECT_STD, detectEvalTransforms, detectTrainTransforms } from './transforms.js';
@@ -33,13 +34,16 @@ const workerOpt = (a: DetectTrainArgs): { workers?: number } => (a.workers === u
 export async function prepareDetect(args: DetectTrainArgs): Promise<DetectSetup> {
   if (args.data === undefined) throw new Error('no data: give --data (a data.yaml in the YOLO layout, or a folder holding one)');
   const device = checkDevice(args.device);
+  // A pretrained backbone expects the normalisation it was trained with (ImageNet's for torchvision's).
+  const pre = args.pretrained === undefined ? null : pretrainedInfo(args.pretrained);
+  const norm = pre ? { mean: pre.mean, std: pre.std } : { mean: DETECT_MEAN, std: DETECT_STD };
   const data = await resolveDetectData(args.data, { strict: args.strict });
   const fit = fitBatch(data.splits.train.paths.length, args.batch, 16, args.time === undefined ? args.epochs : Infinity);
   const common = { batchSize: fit.batch, shuffle: true, dropLast: true, seed: args.seed, ...workerOpt(args) };
-  const trainLoader = new DataLoader(data.splits.train, { ...common, transforms: detectTrainTransforms(args, true) });
-  const closeLoader = args.mosaic > 0 && args.closeMosaic > 0 ? new DataLoader(data.splits.train, { ...common, transforms: detectTrainTransforms(args, false) }) : null;
-  const transforms = detectEvalTransforms(args.imgsz);
+  const trainLoader = new DataLoader(data.splits.train, { ...common, transforms: detectTrainTransforms(args, true, norm) });
+  const closeLoader = args.mosaic > 0 && args.closeMosaic > 0 ? new DataLoader(data.splits.train, { ...common, transforms: detectTrainTransforms(args, false, norm) }) : null;
+  const transforms = detectEvalTransforms(args.imgsz, norm);
   const valLoader = new DataLoader(data.splits.val, { batchSize: Math.max(fit.batch, 32), transforms, seed: args.seed, geometry: true, ...workerOpt(args) });
-  const preprocess: Preprocess = { imgsz: args.imgsz, channels: 3, mean: DETECT_MEAN, std: DETECT_STD, transforms };
+  const preprocess: Preprocess = { imgsz: args.imgsz, channels: 3, mean: norm.mean, std: norm.std, transforms };
   return { data, preprocess, device, trainLoader, closeLoader, valLoader, batch: fit.batch, notes: fit.notes };
 }

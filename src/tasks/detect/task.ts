@@ -7,10 +7,12 @@ import type { Batch, DataLoader } from '../../data/loader.js';
 import type { BoxTargets } from '../../data/source.js';
 import { formatOf, type CheckpointMeta } from '../../engine/checkpoint.js';
 import { optimizerDefaults } from '../../engine/optimizer.js';
+import { applyPretrained, pretrainedInfo } from '../../engine/pretrained.js';
 import { progress } from '../../engine/progress.js';
 import type { TaskRun, TrainTask, Validation } from '../../engine/task.js';
 import { DetectionMetrics, type DetectionSummary } from '../../metrics/detect-metrics.js';
 import { NMS_VAL } from '../../metrics/nms.js';
+import { isDetectBackbone } from '../../models/backbones.js';
 import { createDetector, isModelName, listModels, MODELS, type DetectorModel } from '../../models/registry.js';
 import { detectionConfusionPng, f1CurvePng, prCurvePng, trainingCurves, type DrawnBox } from '../../plot/index.js';
 import { zeros } from '../../tensor/creation.js';
@@ -96,23 +98,38 @@ const targetsOf = (batch: Batch, device: Device): Tensor => {
 
 const f3 = (v: number): string => v.toFixed(3);
 
+/** yolov8 with classifier weights and no --backbone: the CNN the weights are for. */
+function backboneOf(args: DetectTrainArgs): string | undefined {
+  if (args.pretrained === undefined || MODELS[args.model as keyof typeof MODELS]?.defaultBackbone === undefined) return undefined;
+  const named = pretrainedInfo(args.pretrained).model;
+  return named !== undefined && isDetectBackbone(named) ? named : undefined;
+}
+
 async function setup(args: DetectTrainArgs): Promise<TaskRun<DetectorModel, DetectValidation>> {
   if (!isModelName(args.model) || MODELS[args.model].task !== 'detect') {
     throw new Error(`'${args.model}' is not a detection model (detection models: ${listModels('detect').map((m) => m.name).join(', ')})`);
   }
+  const backbone = args.backbone ?? backboneOf(args);
+  const shape = { inChannels: 3, imgSize: args.imgsz, ...(backbone === undefined ? {} : { backbone }) };
+  // Built once first, so a bad backbone fails before the loaders start or any run folder exists.
+  if (backbone !== undefined) createDetector(args.model, { numClasses: 1, ...shape }).dispose();
   const s = await prepareDetect(args);
   const { data, preprocess, device, trainLoader, closeLoader, valLoader } = s;
   const classes = data.classes;
   const channelsLast = args.channelsLast ?? MODELS[args.model].channelsLast;
   const loss = new DetectionLoss({ nc: classes.length });
   const ctx: EvalContext = { loss, classes, imgsz: args.imgsz, device, channelsLast, truth: data.splits.val.boxes! };
+  const modelOpts = { numClasses: classes.length, ...shape };
   return {
     classes, trainLoader, device, channelsLast: MODELS[args.model].channelsLast, skipped: data.skipped, notes: s.notes,
     splitDecay: true,
     trainLoaderFor: (epoch, epochs) => (closeLoader && mosaicClosed(epoch, epochs, args.closeMosaic) ? closeLoader : trainLoader),
-    createModel: () => createDetector(args.model, { numClasses: classes.length, inChannels: 3, imgSize: args.imgsz }),
+    createModel: () => createDetector(args.model, modelOpts),
+    loadPretrained: (model, spec) => applyPretrained(model, spec, { head: model.headModule(), classes, task: 'detect' }),
+    head: (model) => model.headModule(),
+    backbone: (model) => model.backboneModules(),
     argsYaml: () => ({ imgsz: args.imgsz, batch: s.batch, ...optimizerDefaults(args), classes, data: data.yaml }),
-    describe: (model) => `${args.model} · ${model.numParameters().toLocaleString('en-US')} parameters · ${model.gflops(args.imgsz).toFixed(1)} GFLOPs · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images · imgsz ${args.imgsz} · ${args.optimizer} · batch ${s.batch}`,
+    describe: (model) => `${args.model}${model.config.backbone ? ` over ${model.config.backbone}` : ''} · ${model.numParameters().toLocaleString('en-US')} parameters · ${model.gflops(args.imgsz).toFixed(1)} GFLOPs · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images · imgsz ${args.imgsz} · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): CheckpointMeta => ({
       format: formatOf('detect'), task: 'detect', model: model.config, classes, preprocess, epoch,
       data: { spec: args.data!, seed: args.seed }, ...(metrics ? { metrics } : {}), createdAt: new Date().toISOString(),

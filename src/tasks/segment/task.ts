@@ -7,6 +7,8 @@
 import type { Batch, DataLoader } from '../../data/loader.js';
 import { formatOf, type CheckpointMeta } from '../../engine/checkpoint.js';
 import { optimizerDefaults } from '../../engine/optimizer.js';
+import { applyPretrained, pretrainedInfo } from '../../engine/pretrained.js';
+import { isSegmentBackbone } from '../../models/backbones.js';
 import { progress } from '../../engine/progress.js';
 import type { TaskRun, TrainTask, Validation } from '../../engine/task.js';
 import { SegmentConfusion, type SegmentMetrics } from '../../metrics/segment.js';
@@ -95,9 +97,10 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
   const loss = new SegmentationLoss({ ce: args.ce, dice: args.dice, focal: args.focal, classWeights: s.classWeights, ignoreIndex: data.ignoreIndex });
   if (device !== 'cpu') loss.to(device);
   const ctx: EvalContext = { loss, classes, device, channelsLast };
+  const backbone = args.backbone ?? backboneOf(args);
   const modelOpts: SegmenterOptions = {
     numClasses: classes.length, inChannels: preprocess.channels, imgSize: imgsz,
-    ...(args.depth === undefined ? {} : { depth: args.depth }), ...(args.width === undefined ? {} : { width: args.width }), ...(args.backbone === undefined ? {} : { backbone: args.backbone }),
+    ...(args.depth === undefined ? {} : { depth: args.depth }), ...(args.width === undefined ? {} : { width: args.width }), ...(backbone === undefined ? {} : { backbone }),
     ...(s.modelName === 'unet' && args.aux > 0 ? { auxHeads: true } : {}),
   };
   // Built once here so a bad depth/width/backbone fails before any run folder exists.
@@ -106,6 +109,9 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
   return {
     classes, trainLoader, device, channelsLast: entry.channelsLast, skipped: data.skipped, notes: s.notes,
     createModel: () => createSegmenter(s.modelName, modelOpts),
+    loadPretrained: (model, spec) => applyPretrained(model, spec, { head: model.headModule(), classes, task: 'segment' }),
+    head: (model) => model.headModule(),
+    backbone: (model) => model.backboneModules(),
     argsYaml: () => ({ imgsz, batch: s.batch, ...optimizerDefaults(args), classes, channels: preprocess.channels, classWeightValues: s.classWeights, data: data.source }),
     describe: (model) => `${s.modelName} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images, ${preprocess.channels} channel${preprocess.channels > 1 ? 's' : ''} · imgsz ${imgsz} · loss ${lossText(args, modelOpts.auxHeads === true)}${weights} · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): CheckpointMeta => ({
@@ -152,6 +158,13 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
       await valLoader.close();
     },
   };
+}
+
+/** A head over any zoo CNN, with classifier weights and no --backbone: the CNN the weights are for. */
+function backboneOf(args: SegmentTrainArgs): string | undefined {
+  if (args.pretrained === undefined || MODELS[args.model as keyof typeof MODELS]?.defaultBackbone === undefined) return undefined;
+  const named = pretrainedInfo(args.pretrained).model;
+  return named !== undefined && isSegmentBackbone(named) ? named : undefined;
 }
 
 const lossText = (a: SegmentTrainArgs, aux: boolean): string =>
