@@ -1,4 +1,4 @@
-/** `kestrel serve`: the HTTP service for a classifier or detector (.onnx, or a checkpoint exported in memory), with graceful shutdown on SIGTERM/SIGINT. */
+/** `kestrel serve`: the HTTP service for a classifier, detector or segmentation model (.onnx, or a checkpoint exported in memory), with graceful shutdown on SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
 import { DEFAULT_LIMITS } from '../serve/options.js';
 import { ALLOWED_HOSTS_HELP, allowedHostsOf, listen, tokenOf } from './listen.js';
@@ -38,7 +38,7 @@ export function registerServe(program: Command): void {
   const d = DEFAULT_LIMITS;
   program
     .command('serve')
-    .description('serve a classifier or detector over HTTP on ONNX Runtime: POST /v1/predict (multipart files or an image/* body; a detector answers boxes), GET /v1/models, GET /v1/models/default/model.onnx, GET /healthz, GET /metrics (Prometheus), GET /openapi.json. Stops gracefully on SIGTERM or Ctrl-C')
+    .description('serve a classifier, detector or segmentation model over HTTP on ONNX Runtime: POST /v1/predict (multipart files or an image/* body; a detector answers boxes, a segmentation model each image\'s mask as a base64 PNG and its class shares), GET /v1/models, GET /v1/models/default/model.onnx, GET /healthz, GET /metrics (Prometheus), GET /openapi.json. Stops gracefully on SIGTERM or Ctrl-C')
     .requiredOption('--weights <file>', 'an .onnx model (its Kestrel metadata gives the preprocessing; else --preprocess), or a .safetensors checkpoint from kestrel train, exported to ONNX in memory at start')
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', port, 8080)

@@ -7,7 +7,7 @@ import { taskOf } from './task-of.js';
 export function registerVal(program: Command): void {
   program
     .command('val')
-    .description('evaluate a checkpoint (libtorch) or an .onnx file from kestrel export (ONNX Runtime; a segmentation model: the checkpoint). A classifier: metrics.json, predictions.csv, confusion_matrix.png and a table; a detector: metrics.json, predictions.json (COCO results), ground_truth.json, PR/F1 curves, the confusion matrix, Ultralytics\' per-class table and the 12 COCO statistics; a segmentation model: metrics.json (mIoU, Dice, pixel accuracy, per class), the predicted masks as PNGs under masks/, IoU bars and the confusion matrix')
+    .description('evaluate a checkpoint (libtorch) or an .onnx file from kestrel export (ONNX Runtime). A classifier: metrics.json, predictions.csv, confusion_matrix.png and a table; a detector: metrics.json, predictions.json (COCO results), ground_truth.json, PR/F1 curves, the confusion matrix, Ultralytics\' per-class table and the 12 COCO statistics; a segmentation model: metrics.json (mIoU, Dice, pixel accuracy, per class), the predicted masks as PNGs under masks/, IoU bars and the confusion matrix')
     .requiredOption('--weights <ckpt>', 'a .safetensors checkpoint written by kestrel train, or an .onnx file from kestrel export')
     .requiredOption('--data <spec>', 'the data set, folder or CSV to evaluate on')
     .addOption(new Option('--split <split>', 'which split').choices(['train', 'val', 'test']).default('val'))
@@ -26,7 +26,6 @@ export function registerVal(program: Command): void {
       if (task === 'segment') {
         const given = (['conf', 'iou', 'maxDet'] as const).filter((k) => o[k] !== undefined);
         if (given.length > 0) throw new Error(`${given.map((k) => `--${k === 'maxDet' ? 'max-det' : k}`).join(', ')} apply to detection checkpoints only`);
-        if (!o.weights.toLowerCase().endsWith('.safetensors')) throw new Error(`${o.weights}: val of a segmentation model needs its .safetensors checkpoint (predict runs the .onnx)`);
         const { valSegment } = await import('../tasks/segment/val.js');
         const { threads: _t, maxPixels: _m, ...rest } = common;
         await valSegment(defined(rest));

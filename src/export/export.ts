@@ -24,6 +24,7 @@ import { encodeModel, toNumber, type DataTypeCode, type GraphProto, type ModelPr
 import { BatchStream } from '../data/stream.js';
 import { resolveClassifyData } from '../data/sources.js';
 import { resolveDetectData } from '../data/yolo.js';
+import { resolveSegmentData } from '../data/segment.js';
 import type { CalibrationBatch, CalibrationData } from './calibrate.js';
 import { convertToFloat16 } from './fp16.js';
 import { quantizeStatic, type QuantizeOptions } from './quantize.js';
@@ -260,11 +261,12 @@ export function defaultOnnxPath(weights: string): string {
 }
 
 /** Calibration batches from a data spec: shuffled training images through the eval transforms. */
-async function* calibrationFromData(spec: string, meta: CheckpointMeta, batch: number, limit: number): AsyncGenerator<CalibrationBatch> {
-  // A detector calibrates on its training images letterboxed as at prediction (its eval transforms).
-  const data = meta.task === 'detect' ? await resolveDetectData(spec) : await resolveClassifyData(spec, { seed: 0 });
+async function* calibrationFromData(spec: string, meta: CheckpointMeta, batch: number, limit: number, fixedBatch: boolean): AsyncGenerator<CalibrationBatch> {
+  // A detector or segmentation model calibrates on its training images letterboxed as at prediction (its eval transforms).
+  const data = meta.task === 'detect' ? await resolveDetectData(spec) : meta.task === 'segment' ? await resolveSegmentData(spec) : await resolveClassifyData(spec, { seed: 0 });
   const { transforms, channels } = meta.preprocess;
-  const stream = new BatchStream(data.splits.train, { batchSize: batch, shuffle: true, dropLast: true, seed: 0, transforms, channels });
+  // A fixed-batch graph takes only whole batches; a dynamic one takes the last, short one too (a set smaller than a batch calibrates).
+  const stream = new BatchStream(data.splits.train, { batchSize: batch, shuffle: true, dropLast: fixedBatch, seed: 0, transforms, channels });
   let seen = 0;
   try {
     for await (const r of stream.epoch(0)) {
@@ -276,6 +278,14 @@ async function* calibrationFromData(spec: string, meta: CheckpointMeta, batch: n
   } finally {
     await stream.close();
   }
+}
+
+/** Static int8 quantization calibrated on `int8.calib`, by default the data the checkpoint was trained on. */
+async function quantizeWith(proto: ModelProto, meta: CheckpointMeta, opts: CheckpointExportOptions, int8: NonNullable<CheckpointExportOptions['int8']>): Promise<ModelProto> {
+  const { calib = meta.data?.spec, ...q } = int8;
+  if (calib === undefined) throw new Error(`int8 needs calibration images: give --calib (the checkpoint does not name the data it was trained on)`);
+  const batch = opts.dynamicBatch ? 32 : (opts.batch ?? 1);
+  return quantizeStatic(proto, typeof calib === 'string' ? calibrationFromData(calib, meta, batch, q.calibSize ?? 256, !opts.dynamicBatch) : calib, q);
 }
 
 /**
@@ -299,11 +309,8 @@ export async function checkpointToOnnx(weights: string, opts: CheckpointExportOp
     for (const pass of opts.passes ?? []) proto = pass(proto);
     if (opts.fp16) proto = convertToFloat16(proto);
     if (opts.int8) {
-      const { calib = meta.data?.spec, ...q } = opts.int8;
-      if (calib === undefined) throw new Error(`int8 needs calibration images: give --calib (the checkpoint does not name the data it was trained on)`);
-      const batch = opts.dynamicBatch ? 32 : (opts.batch ?? 1);
-      if (meta.task === 'detect') q.exclude = [...(q.exclude ?? []), ...decodeNodes(model as DetectorModel, proto.graph)];
-      proto = await quantizeStatic(proto, typeof calib === 'string' ? calibrationFromData(calib, meta, batch, q.calibSize ?? 256) : calib, q);
+      const exclude = meta.task === 'detect' ? decodeNodes(model as DetectorModel, proto.graph) : [];
+      proto = await quantizeWith(proto, meta, opts, { ...opts.int8, exclude: [...(opts.int8.exclude ?? []), ...exclude] });
     }
     return { bytes: encodeModel(proto), meta, io };
   } finally {
@@ -311,9 +318,8 @@ export async function checkpointToOnnx(weights: string, opts: CheckpointExportOp
   }
 }
 
-/** A segmentation checkpoint as ONNX bytes (fp16 allowed; int8 calibration reads classification data, so not yet). */
-function segmentToOnnx(weights: string, opts: CheckpointExportOptions): { bytes: Uint8Array; meta: CheckpointMeta<'segment'>; io: Pick<ExportResult, 'input' | 'output'> } {
-  if (opts.int8) throw new Error(`${weights}: int8 export of segmentation models is not supported yet (fp16 is)`);
+/** A segmentation checkpoint as ONNX bytes (fp16, or int8 calibrated on its training images). */
+async function segmentToOnnx(weights: string, opts: CheckpointExportOptions): Promise<{ bytes: Uint8Array; meta: CheckpointMeta<'segment'>; io: Pick<ExportResult, 'input' | 'output'> }> {
   const { model, meta, extra } = loadCheckpoint<SegmentationModel, 'segment'>(weights, { task: 'segment' });
   for (const t of extra.values()) t.dispose();
   try {
@@ -321,6 +327,7 @@ function segmentToOnnx(weights: string, opts: CheckpointExportOptions): { bytes:
     const io = { input: ioOf(proto.graph.input[0]!), output: ioOf(proto.graph.output[0]!) };
     for (const pass of opts.passes ?? []) proto = pass(proto);
     if (opts.fp16) proto = convertToFloat16(proto);
+    if (opts.int8) proto = await quantizeWith(proto, meta, opts, opts.int8);
     return { bytes: encodeModel(proto), meta, io };
   } finally {
     model.dispose();

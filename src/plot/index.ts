@@ -9,3 +9,4 @@ export { boxesSvg, drawBoxes, BOX_COLOURS, type DrawnBox } from './boxes.js';
 export { detectionConfusionPng, detectionConfusionSvg, f1CurvePng, f1CurveSvg, prCurvePng, prCurveSvg } from './detect-curves.js';
 export { iouBarPng, iouBarSvg, segmentConfusionPng, type ClassScores, type IouBarOptions } from './segment.js';
 export { boxColour, labelInk, overlayBoxes, type OverlayBox, type PredictedBox } from './box-overlay.js';
+export { classColour, classHex, maskRgba, overlayMask } from './mask-overlay.js';

@@ -10,7 +10,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
-import { createSession, readOnnxFile, runChunked, sessionIO, shapeText, type SessionIO, type SessionOptions } from './session.js';
+import { createSession, readOnnxFile, runChunked, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions } from './session.js';
 
 export class OnnxSegmenter {
   /** The fixed batch size the graph declares, or null when any batch size runs. */
@@ -25,9 +25,10 @@ export class OnnxSegmenter {
     this.batchLimit = typeof b === 'number' ? b : null;
   }
 
-  /** Reads the file, checks its contract names a segmentation model, and creates the session. */
-  static async load(path: string, opts: SessionOptions = {}): Promise<OnnxSegmenter> {
-    const file = readOnnxFile(path);
+  /** Reads the file (or takes one in memory), checks its contract names a segmentation model, and creates the session. */
+  static async load(source: string | OnnxFile, opts: SessionOptions = {}): Promise<OnnxSegmenter> {
+    const file = typeof source === 'string' ? readOnnxFile(source) : source;
+    const path = file.path;
     let contract: DeployContract | null;
     try {
       contract = readContract(file.model.metadataProps ?? []);

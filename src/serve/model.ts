@@ -1,5 +1,6 @@
 /**
- * The model a server runs on ONNX Runtime (a classifier or, by its contract's task, a detector),
+ * The model a server runs on ONNX Runtime (a classifier or, by its contract's task, a detector or a
+ * segmentation model),
  * its description for GET /v1/models, and its ONNX bytes for the browser (GET
  * /v1/models/default/model.onnx). An `.onnx` file never loads libtorch; a `.safetensors`
  * checkpoint is exported to ONNX in memory first, which does.
@@ -9,6 +10,7 @@ import { extname } from 'node:path';
 import { readContract, type DeployContract } from '../onnx/contract.js';
 import { OnnxClassifier, type ClassifierOptions } from '../runtime/classifier.js';
 import { OnnxDetector } from '../runtime/detector.js';
+import { OnnxSegmenter } from '../runtime/segmenter.js';
 import type { Preprocessing } from '../runtime/preprocess.js';
 import { decodeOnnx, readOnnxFile, type OnnxFile } from '../runtime/session.js';
 
@@ -16,12 +18,12 @@ import { decodeOnnx, readOnnxFile, type OnnxFile } from '../runtime/session.js';
 export type ModelInfo = { id: string; /** Where the ONNX file can be downloaded (relative to the server). */ onnx: string }
   & Pick<DeployContract, 'task' | 'names' | 'imgsz' | 'channels' | 'mean' | 'std' | 'transforms' | 'output' | 'precision'>;
 
-/** What runs the images: a classifier, or a detector whose boxes post-processing gives. */
-export type ServedRunner = { task: 'classify'; classifier: OnnxClassifier } | { task: 'detect'; detector: OnnxDetector };
+/** What runs the images: a classifier, a detector whose boxes post-processing gives, or a segmentation model whose masks it gives. */
+export type ServedRunner = { task: 'classify'; classifier: OnnxClassifier } | { task: 'detect'; detector: OnnxDetector } | { task: 'segment'; segmenter: OnnxSegmenter };
 
 export interface ServedModel {
   runner: ServedRunner;
-  /** How images become its input (a detector's from its contract: letterbox, pixels/255). */
+  /** How images become its input (a detector's or segmentation model's from its contract: letterbox, pixels/255). */
   preprocessing: Preprocessing;
   /** The fixed batch size the graph declares, or null. */
   batchLimit: number | null;
@@ -60,7 +62,9 @@ export async function loadServedModel(weights: string, opts: ClassifierOptions =
   const bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
   const { contract, preprocessing: p, batchLimit } = runner.task === 'classify'
     ? { contract: runner.classifier.contract, preprocessing: runner.classifier.preprocessing, batchLimit: runner.classifier.batchLimit }
-    : { contract: runner.detector.contract, preprocessing: runner.detector.contract, batchLimit: runner.detector.batchLimit };
+    : runner.task === 'detect'
+      ? { contract: runner.detector.contract, preprocessing: runner.detector.contract, batchLimit: runner.detector.batchLimit }
+      : { contract: runner.segmenter.contract, preprocessing: runner.segmenter.contract, batchLimit: runner.segmenter.batchLimit };
   const info: ModelInfo = {
     id: MODEL_ID,
     task: contract?.task ?? 'classify',
@@ -78,7 +82,7 @@ export async function loadServedModel(weights: string, opts: ClassifierOptions =
   return { runner, preprocessing: { names, imgsz, channels, mean, std, transforms, output }, batchLimit, info, bytes, etag: `"${createHash('sha256').update(bytes).digest('base64url')}"` };
 }
 
-/** The file's contract says detect: a detector (preprocessing options do not apply); else a classifier. */
+/** The file's contract says detect or segment: that model (preprocessing options do not apply); else a classifier. */
 async function loadRunner(file: OnnxFile, opts: ClassifierOptions): Promise<ServedRunner> {
   let task: string | undefined;
   try {
@@ -86,12 +90,14 @@ async function loadRunner(file: OnnxFile, opts: ClassifierOptions): Promise<Serv
   } catch {
     // A malformed contract: the classifier's loader names the problem.
   }
-  if (task !== 'detect') return { task: 'classify', classifier: await OnnxClassifier.load(file, opts) };
+  if (task !== 'detect' && task !== 'segment') return { task: 'classify', classifier: await OnnxClassifier.load(file, opts) };
   const given = (['preprocess', 'preprocessFile'] as const).filter((k) => opts[k] !== undefined);
-  if (given.length > 0) throw new Error(`${given.join(', ')}: a detection model's own metadata gives its preprocessing (${file.path})`);
+  if (given.length > 0) throw new Error(`${given.join(', ')}: a ${task === 'detect' ? 'detection' : 'segmentation'} model's own metadata gives its preprocessing (${file.path})`);
   const { provider, threads } = opts;
-  return { task: 'detect', detector: await OnnxDetector.load(file, { ...(provider === undefined ? {} : { provider }), ...(threads === undefined ? {} : { threads }) }) };
+  const session = { ...(provider === undefined ? {} : { provider }), ...(threads === undefined ? {} : { threads }) };
+  if (task === 'segment') return { task, segmenter: await OnnxSegmenter.load(file, session) };
+  return { task, detector: await OnnxDetector.load(file, session) };
 }
 
 /** Releases the model's session. */
-export const disposeRunner = (r: ServedRunner): Promise<void> => (r.task === 'classify' ? r.classifier.dispose() : r.detector.dispose());
+export const disposeRunner = (r: ServedRunner): Promise<void> => (r.task === 'classify' ? r.classifier.dispose() : r.task === 'detect' ? r.detector.dispose() : r.segmenter.dispose());

@@ -1,6 +1,7 @@
 /**
  * POST /v1/predict: images in (multipart files or a raw image body), the same JSON as `kestrel
- * predict` out: a classifier's top-k, or a detector's boxes in each image's own pixels. Admission is bounded (503 + Retry-After beyond `maxQueue` images), each
+ * predict` out: a classifier's top-k, a detector's boxes in each image's own pixels, or a
+ * segmentation model's mask (a PNG in the answer, the image's own size) and class shares. Admission is bounded (503 + Retry-After beyond `maxQueue` images), each
  * image is checked from its header before it is decoded, and the decoded images go through the
  * micro-batcher to ONNX Runtime.
  */
@@ -11,6 +12,7 @@ import type { NmsOptions } from '../metrics/nms.js';
 import type { TopK } from '../runtime/classifier.js';
 import { round } from '../tasks/classify/predict-common.js';
 import type { DetectBox } from '../tasks/detect/postprocess.js';
+import type { ClassShare } from '../tasks/segment/postprocess.js';
 import { BatcherClosedError, type MicroBatcher } from './batcher.js';
 import { HttpError, errorSchema, handleError, sendError } from '../http/index.js';
 import type { ServeMetrics } from './metrics.js';
@@ -28,8 +30,14 @@ export interface BatchItem {
   nms?: NmsOptions;
 }
 
-/** What the batcher gives back per image: a classifier's top-k or a detector's boxes. */
-export type ItemResult = TopK | DetectBox[];
+/** A segmentation model's answer for one image: its mask as an 8-bit PNG (base64, pixel = class) and every class's share of the pixels. */
+export interface SegmentAnswer {
+  mask: { png: string; width: number; height: number };
+  shares: ClassShare[];
+}
+
+/** What the batcher gives back per image: a classifier's top-k, a detector's boxes or a segmentation answer. */
+export type ItemResult = TopK | DetectBox[] | SegmentAnswer;
 
 /** Images admitted and not yet answered, bounded. */
 export class Admission {
@@ -81,8 +89,8 @@ function deadline(reply: FastifyReply, ms: number): AbortSignal {
 
 const overloaded = (): HttpError => new HttpError('overloaded', 'the server is busy: too many images are waiting; retry after the time in Retry-After');
 
-/** The 200 answer: one prediction per image, its `source` and the task's `field` (`top`, `boxes`). */
-const predictionsOf = (field: string, value: object): object => ({
+/** The 200 answer: one prediction per image, its `source` and the task's fields (`top`, `boxes`, `mask` and `shares`). */
+const predictionsOf = (fields: Record<string, object>): object => ({
   type: 'object',
   required: ['predictions'],
   properties: {
@@ -90,16 +98,18 @@ const predictionsOf = (field: string, value: object): object => ({
       type: 'array',
       items: {
         type: 'object',
-        required: ['source', field],
-        properties: { source: { type: 'string', description: "the file name of a multipart part, or 'body'" }, [field]: value },
+        required: ['source', ...Object.keys(fields)],
+        properties: { source: { type: 'string', description: "the file name of a multipart part, or 'body'" }, ...fields },
       },
     },
   },
 });
 
-const predictionsSchema = predictionsOf('top', {
-  type: 'array',
-  items: { type: 'object', required: ['label', 'score'], properties: { label: { type: 'string' }, score: { type: 'number', description: 'softmax probability, six decimals' } } },
+const predictionsSchema = predictionsOf({
+  top: {
+    type: 'array',
+    items: { type: 'object', required: ['label', 'score'], properties: { label: { type: 'string' }, score: { type: 'number', description: 'softmax probability, six decimals' } } },
+  },
 });
 
 /** The request body as the OpenAPI document shows it (not validated by a schema: the handler reads it as a stream). */
@@ -111,16 +121,35 @@ const requestBodyDoc = {
   },
 };
 
-const boxesSchema = predictionsOf('boxes', {
-  type: 'array',
-  description: 'best first',
-  items: {
-    type: 'object',
-    required: ['label', 'class', 'score', 'box'],
-    properties: {
-      label: { type: 'string' }, class: { type: 'integer' }, score: { type: 'number', description: 'class probability, six decimals' },
-      box: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: "x1, y1, x2, y2 in the image's own pixels" },
+const boxesSchema = predictionsOf({
+  boxes: {
+    type: 'array',
+    description: 'best first',
+    items: {
+      type: 'object',
+      required: ['label', 'class', 'score', 'box'],
+      properties: {
+        label: { type: 'string' }, class: { type: 'integer' }, score: { type: 'number', description: 'class probability, six decimals' },
+        box: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: "x1, y1, x2, y2 in the image's own pixels" },
+      },
     },
+  },
+});
+
+const maskSchema = predictionsOf({
+  mask: {
+    type: 'object',
+    required: ['png', 'width', 'height'],
+    description: "the class of every pixel, at the image's own size (what kestrel predict writes as its mask PNG)",
+    properties: {
+      png: { type: 'string', format: 'byte', description: 'base64 of an 8-bit grey PNG whose pixel value is the class index' },
+      width: { type: 'integer' }, height: { type: 'integer' },
+    },
+  },
+  shares: {
+    type: 'array',
+    description: "every class's share of the image's pixels, largest first",
+    items: { type: 'object', required: ['label', 'class', 'share'], properties: { label: { type: 'string' }, class: { type: 'integer' }, share: { type: 'number', description: 'six decimals' } } },
   },
 });
 
@@ -134,6 +163,14 @@ const detectQuery = {
   additionalProperties: false,
 } as const;
 const classifyQuery = { type: 'object', properties: { topk: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'classes per image' } }, additionalProperties: false } as const;
+const segmentQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
+
+/** Per task: the route's summary, its query and its 200 answer. */
+const ROUTE = {
+  classify: { summary: 'Classify images', querystring: classifyQuery, answer: predictionsSchema },
+  detect: { summary: 'Find objects in images', querystring: detectQuery, answer: boxesSchema },
+  segment: { summary: 'Label every pixel of images (semantic segmentation)', querystring: segmentQuery, answer: maskSchema },
+} as const;
 
 type Query = { topk?: number; conf?: number; iou?: number; max_det?: number };
 
@@ -141,7 +178,8 @@ type Query = { topk?: number; conf?: number; iou?: number; max_det?: number };
 export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Promise<void> {
   const { model, limits, batcher, pool, admission, metrics } = deps;
   const pre = model.preprocessing;
-  const detect = model.runner.task === 'detect';
+  const task = model.runner.task;
+  const route = ROUTE[task];
   const signals = new WeakMap<FastifyRequest, AbortSignal>();
 
   app.removeAllContentTypeParsers();
@@ -167,10 +205,10 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
   app.post<{ Querystring: Query }>('/v1/predict', {
     bodyLimit: limits.maxUploadBytes,
     schema: {
-      summary: detect ? 'Find objects in images' : 'Classify images',
+      summary: route.summary,
       description: `Multipart files (any field names, up to ${limits.maxImages}) or one image as the body. Results follow the order of the images.`,
-      querystring: detect ? detectQuery : classifyQuery,
-      response: { 200: detect ? boxesSchema : predictionsSchema, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema },
+      querystring: route.querystring,
+      response: { 200: route.answer, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema },
     },
     config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: requestBodyDoc }, url }) },
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -183,10 +221,11 @@ export async function predictRoutes(app: FastifyInstance, deps: PredictDeps): Pr
     try {
       const uploads = await readUploads(request, { maxBytes: limits.maxUploadBytes, maxImages: limits.maxImages });
       const q = request.query;
-      const want = detect ? { k: 0, nms: { conf: q.conf!, iou: q.iou!, maxDet: q.max_det! } } : { k: Math.min(q.topk!, pre.names.length) };
+      const want = task === 'detect' ? { k: 0, nms: { conf: q.conf!, iou: q.iou!, maxDet: q.max_det! } } : { k: task === 'segment' ? 0 : Math.min(q.topk!, pre.names.length) };
       const results = await run(uploads, want, signal);
       if (reply.sent) return undefined;
-      if (detect) return { predictions: uploads.map((u, i) => ({ source: u.source, boxes: results[i] as DetectBox[] })) };
+      if (task === 'detect') return { predictions: uploads.map((u, i) => ({ source: u.source, boxes: results[i] as DetectBox[] })) };
+      if (task === 'segment') return { predictions: uploads.map((u, i) => ({ source: u.source, ...(results[i] as SegmentAnswer) })) };
       return { predictions: uploads.map((u, i) => ({ source: u.source, top: (results[i] as TopK).map((t) => ({ label: t.label, score: round(t.score) })) })) };
     } catch (e) {
       // Past the deadline (503 already sent) or the client went away: nobody to answer.

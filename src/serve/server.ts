@@ -6,12 +6,14 @@ import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { predictedBoxes } from '../tasks/detect/postprocess.js';
+import { encodeMaskPng } from '../tasks/segment/masks.js';
+import { maskFromLogits, sharesOf } from '../tasks/segment/postprocess.js';
 import { MicroBatcher } from './batcher.js';
 import { checkAllowedHosts, checkToken, clientErrorHandler, errorSchema, installHttpPolicy } from '../http/index.js';
 import { ServeMetrics } from './metrics.js';
 import { MODEL_ID, disposeRunner, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
-import { Admission, predictRoutes, type BatchItem, type ItemResult } from './predict.js';
+import { Admission, predictRoutes, type BatchItem, type ItemResult, type SegmentAnswer } from './predict.js';
 import { PreprocessPool } from './preprocess-pool.js';
 import { TASKS } from '../task.js';
 
@@ -70,7 +72,8 @@ function instrument(app: FastifyInstance, metrics: ServeMetrics): void {
 
 /**
  * The micro-batcher over the model, with its batch-size cap for fixed-batch graphs: a classifier's
- * top-k, or a detector's boxes (each image post-processed with its own request's settings).
+ * top-k, a detector's boxes (each image post-processed with its own request's settings), or a
+ * segmentation model's masks (the same post-processing as `kestrel predict`, so the same mask).
  */
 function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetrics): MicroBatcher<BatchItem, ItemResult> {
   const { channels, imgsz, names } = model.preprocessing;
@@ -84,6 +87,14 @@ function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetri
     if (runner.task === 'detect') {
       const { data: decoded, anchors } = await runner.detector.run(data, items.length, chw);
       return items.map((it, b) => predictedBoxes(decoded, b, names, anchors, it.geometry!, it.nms ?? {}));
+    }
+    if (runner.task === 'segment') {
+      const { logits, shape: [, C, h, w] } = await runner.segmenter.run(data, items.length, chw);
+      return Promise.all(items.map(async (it, b): Promise<SegmentAnswer> => {
+        const m = maskFromLogits(logits.subarray(b * C * h * w, (b + 1) * C * h * w), C, [h, w], it.geometry!);
+        const png = await encodeMaskPng(m.mask, m.width, m.height);
+        return { mask: { png: png.toString('base64'), width: m.width, height: m.height }, shares: sharesOf(m.mask, names) };
+      }));
     }
     const k = Math.max(...items.map((it) => it.k));
     const tops = await runner.classifier.classify(data, items.length, chw, k);
@@ -132,7 +143,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
       return503OnClosing: true,
       forceCloseConnections: 'idle',
     });
-    pool = new PreprocessPool(workers, model.preprocessing, limits.maxPixels, model.runner.task === 'detect');
+    pool = new PreprocessPool(workers, model.preprocessing, limits.maxPixels, model.runner.task !== 'classify');
   } catch (e) {
     await disposeRunner(model.runner);
     throw e;

@@ -3,7 +3,7 @@
  * web UI: what each run was asked to do (args.yaml), how it went (results.csv, metrics.json,
  * test_metrics.json), which epoch the trainer kept as best (weights/best.safetensors' header), the
  * best epoch's confusion matrix and the validation images it got wrong (classification) or its
- * validation images with ground truth beside predictions (detection). Ids are folder paths
+ * validation images with ground truth beside predictions (detection, segmentation). Ids are folder paths
  * relative to the project, and every path a request names is checked to stay inside its run.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -13,6 +13,9 @@ import { bestRow } from '../engine/fitness.js';
 import { parseCsv } from '../engine/run-dir.js';
 import { classifyRowFitness } from '../tasks/classify/fitness.js';
 import { detectRowFitness } from '../tasks/detect/fitness.js';
+
+/** The segmentation trainer's fitness: validation mIoU. */
+const segmentRowFitness = (row: Record<string, unknown>): number | null => (typeof row.mIoU === 'number' ? row.mIoU : null);
 import type { ValErrorsIndex } from '../tasks/classify/val-errors.js';
 import { HttpError } from '../http/index.js';
 import { readCheckpointMeta } from './checkpoint-meta.js';
@@ -24,7 +27,7 @@ export interface RunSummary {
   name: string;
   /** train: results.csv per epoch; val: one evaluation (metrics.json). */
   kind: 'train' | 'val';
-  /** args.yaml's `task`, else read from the run's columns (`classify`, `detect`); null when unknown. */
+  /** args.yaml's `task`, else read from the run's columns (`classify`, `detect`, `segment`); null when unknown. */
   task: string | null;
   model: string | null;
   data: string | null;
@@ -42,8 +45,11 @@ export interface RunSummary {
   updated: string;
 }
 
-/** A classification run's best epoch by validation accuracy, a detection run's by mAP. */
-export type BestEpoch = { epoch: number; val_accuracy: number } | { epoch: number; mAP50: number; 'mAP50-95': number };
+/** A classification run's best epoch by validation accuracy, a detection run's by mAP, a segmentation run's by mIoU. */
+export type BestEpoch =
+  | { epoch: number; val_accuracy: number }
+  | { epoch: number; mAP50: number; 'mAP50-95': number }
+  | { epoch: number; mIoU: number; mean_dice: number; pixel_accuracy: number };
 
 export interface TestMetrics {
   /** The best epoch, whose weights were tested. */
@@ -67,12 +73,12 @@ export interface RunDetail extends RunSummary {
   errors: ValErrorsIndex | null;
   /** The plots present, of results.png, confusion_matrix.png, train_batch.png, PR_curve.png, F1_curve.png. */
   plots: string[];
-  /** Detection: validation batches drawn with their labels and with the best epoch's predictions. */
+  /** Detection and segmentation: validation batches drawn with their labels and with the best epoch's predictions. */
   valBatches: { labels: string; pred: string }[];
 }
 
 const MARKERS = ['args.yaml', 'results.csv', 'metrics.json'];
-const PLOTS = ['results.png', 'confusion_matrix.png', 'train_batch.png', 'PR_curve.png', 'F1_curve.png'];
+const PLOTS = ['results.png', 'confusion_matrix.png', 'train_batch.png', 'PR_curve.png', 'F1_curve.png', 'iou_per_class.png'];
 /** Ultralytics writes up to three validation batches; the detection trainer writes the first. */
 const VAL_BATCHES = [0, 1, 2].map((i) => ({ labels: `val_batch${i}_labels.jpg`, pred: `val_batch${i}_pred.jpg` }));
 /** Folders inside a run that never hold another run. */
@@ -143,6 +149,10 @@ interface ValMetrics {
   recall?: number;
   map50?: number;
   map50_95?: number;
+  /** Segmentation. */
+  miou?: number;
+  meanDice?: number;
+  pixelAccuracy?: number;
   loss?: number;
   count?: number;
   confusionMatrix?: number[][];
@@ -155,6 +165,7 @@ const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.is
 function taskOf(args: Record<string, unknown> | null, columns: Record<string, unknown>): string | null {
   if (typeof args?.task === 'string') return args.task;
   if ('mAP50' in columns || 'map50' in columns) return 'detect';
+  if ('mIoU' in columns || 'miou' in columns) return 'segment';
   if ('val_accuracy' in columns || 'accuracy' in columns) return 'classify';
   return null;
 }
@@ -166,6 +177,10 @@ function bestOf(task: string | null, epoch: unknown, m: Record<string, unknown>)
     const [map50, map50_95] = [m.map50 ?? m.mAP50, m.map50_95 ?? m['mAP50-95']];
     return isNumber(map50) && isNumber(map50_95) ? { epoch, mAP50: map50, 'mAP50-95': map50_95 } : null;
   }
+  if (task === 'segment') {
+    const [miou, dice, pixels] = [m.miou ?? m.mIoU, m.mean_dice, m.pixel_accuracy];
+    return isNumber(miou) && isNumber(dice) && isNumber(pixels) ? { epoch, mIoU: miou, mean_dice: dice, pixel_accuracy: pixels } : null;
+  }
   const accuracy = m.accuracy ?? m.val_accuracy;
   return isNumber(accuracy) ? { epoch, val_accuracy: accuracy } : null;
 }
@@ -176,7 +191,7 @@ function bestEpoch(dir: string, task: string | null, results: Record<string, num
   const epoch = meta?.epoch;
   const fromMeta = bestOf(task, epoch, { ...results.find((r) => r.epoch === epoch), ...(meta?.metrics as Record<string, unknown> | undefined) });
   if (fromMeta) return fromMeta;
-  const row = bestRow(results, task === 'detect' ? detectRowFitness : classifyRowFitness);
+  const row = bestRow(results, task === 'detect' ? detectRowFitness : task === 'segment' ? segmentRowFitness : classifyRowFitness);
   return row ? bestOf(task, row.epoch, row) : null;
 }
 
@@ -194,7 +209,9 @@ function summarise(project: string, dir: string, args: Record<string, unknown> |
     const task = taskOf(args, m as Record<string, unknown>);
     const final = task === 'detect'
       ? { precision: m.precision, recall: m.recall, mAP50: m.map50, 'mAP50-95': m.map50_95, count: m.count }
-      : { accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count };
+      : task === 'segment'
+        ? { mIoU: m.miou, mean_dice: m.meanDice, pixel_accuracy: m.pixelAccuracy, count: m.count }
+        : { accuracy: m.accuracy, top5: m.top5, loss: m.loss, count: m.count };
     return { ...base, kind: 'val', task, model: str(m.weights), data: str(m.data), epochs: null, final: numbers(final), best: null, test: null };
   }
   const last = results.at(-1);
@@ -255,8 +272,9 @@ export function readRun(project: string, id: string): RunDetail {
   const results = readResults(dir);
   const summary = summarise(project, dir, args, results);
   let confusion = readJson<Confusion>(dir, 'confusion_matrix.json');
-  // A detection run's matrix has a background row and column and only a picture (confusion_matrix.png).
-  if (confusion === null && summary.kind === 'val' && summary.task !== 'detect') {
+  // A detection run's matrix has a background row and column, a segmentation run's counts millions
+  // of pixels: each has only a picture (confusion_matrix.png, a segmentation one row-normalised).
+  if (confusion === null && summary.kind === 'val' && summary.task !== 'detect' && summary.task !== 'segment') {
     const m = readJson<ValMetrics>(dir, 'metrics.json');
     if (m?.confusionMatrix && m.perClass) confusion = { classes: m.perClass.map((p) => p.class), matrix: m.confusionMatrix };
   }

@@ -4,11 +4,20 @@ import type { Decision } from '../../src/ui/label-store';
 import type { RunDetail, RunSummary } from '../../src/ui/runs';
 /** One model as `GET /v1/models` describes it (kestrel serve). */
 import type { ModelInfo } from '../../src/serve/model';
+import type { ClassShare } from '../../src/tasks/segment/postprocess';
 
-export type { ApplyResult, Decision, ModelInfo, Progress, RunDetail, RunSummary };
+export type { ApplyResult, ClassShare, Decision, ModelInfo, Progress, RunDetail, RunSummary };
 
 
 export type Top = { label: string; score: number }[];
+
+/** A segmentation model's answer for one image, as the page holds it: the class of every pixel (row-major, the image's size) and the class shares. */
+export interface SegmentView {
+  mask: Uint8Array;
+  width: number;
+  height: number;
+  shares: ClassShare[];
+}
 
 export class ApiError extends Error {
   override name = 'ApiError';

@@ -2,7 +2,9 @@
  * Prediction in this browser: the model's .onnx bytes run on ONNX Runtime Web (WebAssembly), and
  * images are prepared by the same transform code the server runs (src/data), so the top classes
  * agree with the server's; a detector's output goes through the same NMS and un-letterboxing
- * (src/tasks/detect/postprocess.ts). Nothing is uploaded: the image stays on this machine.
+ * (src/tasks/detect/postprocess.ts), a segmentation model's through the same resize to the image,
+ * argmax and shares (src/tasks/segment/postprocess.ts). Nothing is uploaded: the image stays on
+ * this machine.
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { fitPipeline } from '../../src/data/input-size';
@@ -12,8 +14,10 @@ import { applySampleTransforms } from '../../src/data/sample';
 import { applyTransforms, type TransformSpec } from '../../src/data/transforms';
 import { NMS_PREDICT } from '../../src/metrics/nms';
 import type { PredictedBox } from '../../src/plot/box-overlay';
+import type { SampleGeometry } from '../../src/data/targets';
 import { detectionsOf, toOriginal } from '../../src/tasks/detect/postprocess';
-import { request, type ModelInfo, type Top } from './api';
+import { maskFromLogits, sharesOf } from '../../src/tasks/segment/postprocess';
+import { request, type ModelInfo, type SegmentView, type Top } from './api';
 
 // The .mjs loader and .wasm binary sit in ort/ beside the page (copied there by the build).
 ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
@@ -85,18 +89,38 @@ export class BrowserModel {
    * (conf 0.25, IoU 0.7, at most 300 boxes) and the letterbox undone.
    */
   async detect(file: Blob): Promise<PredictedBox[]> {
-    const { channels, imgsz, names, transforms } = this.info;
-    const img = await decodeFile(file, channels);
-    const s = applySampleTransforms({ img, geometry: { size: [img.height, img.width], scale: [1, 1], pad: [0, 0] } }, transforms.filter((t) => t.op !== 'toTensor'), new Rng(0));
-    if (s.img.height !== imgsz[0] || s.img.width !== imgsz[1] || !s.geometry) {
-      throw new Error(`the transforms give ${s.img.channels}×${s.img.height}×${s.img.width} images${s.geometry ? '' : ' without a letterbox to undo'}; the model takes ${channels}×${imgsz[0]}×${imgsz[1]}`);
-    }
-    const out = await this.run(s.img.data);
+    const { names } = this.info;
+    const s = await this.letterboxed(file);
+    const out = await this.run(s.data);
     const d = toOriginal(detectionsOf(out, 0, names.length, out.length / (4 + names.length), NMS_PREDICT), s.geometry);
     return Array.from(d.scores, (score, i) => ({
       label: names[d.classes[i]!] ?? String(d.classes[i]!), class: d.classes[i]!, score,
       box: [d.boxes[i * 4]!, d.boxes[i * 4 + 1]!, d.boxes[i * 4 + 2]!, d.boxes[i * 4 + 3]!],
     }));
+  }
+
+  /**
+   * A segmentation model's mask of one image, at the image's own size, and each class's share of
+   * it: the contract's letterbox with the geometry tracked, then the server's resize of the logits
+   * to the image and argmax.
+   */
+  async segment(file: Blob): Promise<SegmentView> {
+    const { names, imgsz } = this.info;
+    const s = await this.letterboxed(file);
+    const logits = await this.run(s.data);
+    const m = maskFromLogits(logits, names.length, imgsz, s.geometry);
+    return { mask: m.mask, width: m.width, height: m.height, shares: sharesOf(m.mask, names) };
+  }
+
+  /** The image through the contract's transforms (a letterbox) with where the input came from in it. */
+  private async letterboxed(file: Blob): Promise<{ data: Float32Array; geometry: SampleGeometry }> {
+    const { channels, imgsz, transforms } = this.info;
+    const img = await decodeFile(file, channels);
+    const s = applySampleTransforms({ img, geometry: { size: [img.height, img.width], scale: [1, 1], pad: [0, 0] } }, transforms.filter((t) => t.op !== 'toTensor'), new Rng(0));
+    if (s.img.height !== imgsz[0] || s.img.width !== imgsz[1] || !s.geometry) {
+      throw new Error(`the transforms give ${s.img.channels}×${s.img.height}×${s.img.width} images${s.geometry ? '' : ' without a letterbox to undo'}; the model takes ${channels}×${imgsz[0]}×${imgsz[1]}`);
+    }
+    return { data: s.img.data, geometry: s.geometry };
   }
 
   /** The first output of the model for one prepared image (CHW floats). */

@@ -1,37 +1,14 @@
 /**
  * The pictures of segmentation: masks coloured over their images (predict --save, the validation
- * batch with ground truth beside prediction) and the training batch with its masks. Class 0 is
- * the background by the data sets' convention (synth, VOC, COCO conversion) and stays uncoloured,
- * as do ignore pixels (255).
+ * batch with ground truth beside prediction) and the training batch with its masks, coloured by
+ * src/plot/mask-overlay.ts (which the web UI's predict page shares).
  */
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { writeFileAtomic } from '../../checkpoint/atomic.js';
 import type { Batch } from '../../data/loader.js';
-import { BOX_COLOURS, imageGrid, type GridItem } from '../../plot/index.js';
+import { imageGrid, imageGridPng, overlayMask, type GridItem } from '../../plot/index.js';
 import { tidy } from '../../tensor/scope.js';
-
-/**
- * The colour of class k as [r, g, b], from detection's palette (Ultralytics') taken 7 apart, since
- * its neighbours are alike (red, salmon, orange) and adjacent regions need distinct colours.
- */
-export function classColour(k: number): [number, number, number] {
-  const n = BOX_COLOURS.length;
-  const hex = BOX_COLOURS[((((k - 1) * 7) % n) + n) % n]!;
-  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
-}
-
-/** `rgb` (HWC, 1 or 3 channels) as RGB with the mask's classes blended in at `alpha` (class 0 and 255 left as they are). */
-export function overlayMask(rgb: Uint8Array, channels: 1 | 3, mask: Uint8Array, alpha = 0.5): Uint8Array {
-  const out = new Uint8Array(mask.length * 3);
-  const colours = new Map<number, [number, number, number]>();
-  for (let i = 0; i < mask.length; i++) {
-    const k = mask[i]!;
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = rgb[i * channels + (channels === 3 ? c : 0)]!;
-    if (k === 0 || k === 255) continue;
-    let col = colours.get(k);
-    if (!col) colours.set(k, (col = classColour(k)));
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(out[i * 3 + c]! * (1 - alpha) + col[c]! * alpha);
-  }
-  return out;
-}
 
 /** Images of a batch (0–1 floats, mean 0 and std 1) as 8-bit HWC, with their shape. */
 export function batchPixels(images: Batch['images'], count: number): { data: Uint8Array; c: 1 | 3; h: number; w: number } {
@@ -68,4 +45,20 @@ export async function writeValBatch(s: ValSamples, path: string, epoch: number):
   const tiles: GridItem[] = [];
   for (let i = 0; i < s.count; i++) tiles.push(tile(s.pixels, i, s.truth, 'ground truth'), tile(s.pixels, i, s.pred, 'prediction'));
   await imageGrid(tiles, path, { cols: 4, tile: Math.max(128, s.pixels.w), title: `Validation (epoch ${epoch}): ground truth beside prediction` });
+}
+
+/**
+ * `<dir>/val_batch0_labels.jpg` (the images with their ground-truth masks) and
+ * `<dir>/val_batch0_pred.jpg` (with the predicted ones), as detection writes its pair, so the runs
+ * page shows them side by side; each written atomically.
+ */
+export async function writeValPair(s: ValSamples, dir: string, epoch: number): Promise<void> {
+  if (s.count === 0) return;
+  const write = async (name: string, title: string, masks: Uint8Array): Promise<void> => {
+    const tiles = Array.from({ length: s.count }, (_, i) => tile(s.pixels, i, masks, ''));
+    const png = await imageGridPng(tiles, { cols: 4, tile: Math.max(128, s.pixels.w), title });
+    writeFileAtomic(join(dir, name), [await sharp(png).jpeg({ quality: 90 }).toBuffer()]);
+  };
+  await write('val_batch0_labels.jpg', 'Validation batch: ground truth', s.truth);
+  await write('val_batch0_pred.jpg', `Validation batch: predictions (epoch ${epoch})`, s.pred);
 }

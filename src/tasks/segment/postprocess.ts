@@ -69,9 +69,34 @@ export function maskFromLogits(logits: Float32Array, classes: number, [h, w]: re
   return { mask, width: W, height: H, ...(probs ? { probs } : {}) };
 }
 
+/** Each class's share of the mask's pixels, rounded to 6 digits. */
+function shareValues(mask: Uint8Array, classes: number): number[] {
+  const counts = new Float64Array(classes);
+  for (const v of mask) counts[v]!++;
+  return Array.from(counts, (c) => Number((c / Math.max(mask.length, 1)).toFixed(6)));
+}
+
 /** Each class's share of the mask's pixels (rounded to 6 digits), every class named. */
 export function classShares(mask: Uint8Array, names: readonly string[]): Record<string, number> {
-  const counts = new Float64Array(names.length);
-  for (const v of mask) counts[v]!++;
-  return Object.fromEntries(names.map((n, k) => [n, Number((counts[k]! / Math.max(mask.length, 1)).toFixed(6))]));
+  const v = shareValues(mask, names.length);
+  return Object.fromEntries(names.map((n, k) => [n, v[k]!]));
+}
+
+/** One class's share of a mask, as `/v1/predict` answers it. */
+export interface ClassShare {
+  label: string;
+  class: number;
+  share: number;
+}
+
+/**
+ * Every class's share of the mask's pixels (the values of classShares), largest first, the lower
+ * class first on a tie: the server's answer and the predict page's legend.
+ *
+ * @example
+ * sharesOf(Uint8Array.of(0, 1, 1, 1), ['background', 'cell']);
+ * // [{ label: 'cell', class: 1, share: 0.75 }, { label: 'background', class: 0, share: 0.25 }]
+ */
+export function sharesOf(mask: Uint8Array, names: readonly string[]): ClassShare[] {
+  return shareValues(mask, names.length).map((share, k) => ({ label: names[k]!, class: k, share })).sort((a, b) => b.share - a.share || a.class - b.class);
 }

@@ -14,7 +14,7 @@ import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { CopiesDir, expandSource, runPredictor, type PredictBackend } from '../../engine/predictor.js';
 import { encodeMaskPng, npyBytes, writeFileIn } from './masks.js';
-import { overlayMask } from './plots.js';
+import { overlayMask } from '../../plot/mask-overlay.js';
 import { classShares, type PixelMask } from './postprocess.js';
 
 export interface SegmentPredictOptions {

@@ -20,7 +20,7 @@ import { noGrad } from '../../tensor/runtime.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { parseSegmentArgs, type SegmentTrainArgs } from './config.js';
-import { batchPixels, writeSegmentBatch, writeValBatch, type ValSamples } from './plots.js';
+import { batchPixels, writeSegmentBatch, writeValBatch, writeValPair, type ValSamples } from './plots.js';
 import { prepareSegment } from './setup.js';
 
 export interface SegmentValidation extends Validation {
@@ -149,7 +149,10 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
         run.writeJson('val_metrics.json', { epoch, miou: m.miou, meanDice: m.meanDice, pixelAccuracy: m.pixelAccuracy, perClass: m.perClass, confusionMatrix: m.confusionMatrix });
         await iouBarPng(m.perClass, run.file('iou_per_class.png'), { miou: m.miou, title: `IoU per class (best epoch ${epoch}, val)` });
         await segmentConfusionPng(m.confusionMatrix, classes, run.file('confusion_matrix.png'));
-        if (v.samples) await writeValBatch(v.samples, run.file('val_batch.png'), epoch);
+        if (v.samples) {
+          await writeValBatch(v.samples, run.file('val_batch.png'), epoch);
+          await writeValPair(v.samples, run.path, epoch);
+        }
       }
     },
     async close() {

@@ -3,7 +3,9 @@
  * final metrics, the best epoch (the trainer's) and the test split's accuracy, curves from
  * results.csv, and what the task drew: for classification the confusion matrix and the validation
  * images it got wrong, for detection the PR and F1 curves, the confusion matrix and validation
- * images with their labels beside the predictions (DetectRun.tsx).
+ * images with their labels beside the predictions, for segmentation the mIoU, Dice and loss curves,
+ * IoU per class, the pixel confusion matrix and validation images with ground truth beside
+ * prediction (DetectRun.tsx).
  */
 import { useEffect, useState } from 'react';
 import { getJson, runPath, type ApiError, type RunDetail, type RunSummary } from '../api';
@@ -13,7 +15,7 @@ import { LineChart } from '../components/LineChart';
 import { TokenForm } from '../components/TokenForm';
 import { pct } from '../components/ScoreBars';
 import { DetectImages } from './DetectRun';
-import { bestText, classifyCurves, detectCurves, SHOWN_PLOTS } from './run-parts';
+import { bestText, classifyCurves, detectCurves, segmentCurves, SHOWN_PLOTS } from './run-parts';
 
 const fmt = (k: string, v: number): string => (/accuracy|top5|^acc/.test(k) ? pct(v) : k === 'lr' ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(4));
 const when = (iso: string): string => new Date(iso).toLocaleString();
@@ -55,7 +57,7 @@ function RunList() {
                 {r.epochs ? ` · ${r.epochs.done}${r.epochs.total ? `/${r.epochs.total}` : ''} epochs` : ''}
               </span>
               <span className="run-score">
-                {r.best ? bestText(r.best) : r.final.accuracy !== undefined ? `accuracy ${pct(r.final.accuracy)}` : r.final['mAP50-95'] !== undefined ? `mAP50-95 ${r.final['mAP50-95'].toFixed(3)}` : 'no results yet'}
+                {r.best ? bestText(r.best) : r.final.accuracy !== undefined ? `accuracy ${pct(r.final.accuracy)}` : r.final['mAP50-95'] !== undefined ? `mAP50-95 ${r.final['mAP50-95'].toFixed(3)}` : r.final.mIoU !== undefined ? `mIoU ${r.final.mIoU.toFixed(3)}` : 'no results yet'}
                 {r.test ? ` · test accuracy ${pct(r.test.accuracy)}` : ''}
               </span>
               <span className="run-time">updated {when(r.updated)}</span>
@@ -72,8 +74,9 @@ function RunView({ id }: { id: string }) {
   if (error?.status === 401) return <TokenForm onSaved={() => location.reload()} />;
   if (error) return <p className="error" role="alert">{error.message}</p>;
   if (!run) return <p role="status">Loading {id}…</p>;
-  const detect = run.task === 'detect';
-  const charts = (detect ? detectCurves : classifyCurves)(run.results).filter((c) => c.series.length > 0);
+  const drawn = run.task === 'detect' || run.task === 'segment' ? run.task : null;
+  const charts = (drawn === 'detect' ? detectCurves : drawn === 'segment' ? segmentCurves : classifyCurves)(run.results).filter((c) => c.series.length > 0);
+  const own = drawn ? SHOWN_PLOTS[drawn]! : [];
   const file = (f: string): string => runPath(id, `/files/${f.split('/').map(encodeURIComponent).join('/')}`);
   const args = Object.entries(run.args ?? {}).filter(([k]) => k !== 'classes');
   return (
@@ -100,6 +103,12 @@ function RunView({ id }: { id: string }) {
               <div>
                 <dt>best val_accuracy</dt>
                 <dd>{pct(run.best.val_accuracy)} (epoch {run.best.epoch})</dd>
+              </div>
+            )}
+            {run.best && 'mIoU' in run.best && (
+              <div>
+                <dt>best mIoU</dt>
+                <dd>{run.best.mIoU.toFixed(3)}, mean Dice {run.best.mean_dice.toFixed(3)}, pixel accuracy {pct(run.best.pixel_accuracy)} (epoch {run.best.epoch})</dd>
               </div>
             )}
             {run.best && 'mAP50' in run.best && (
@@ -150,7 +159,7 @@ function RunView({ id }: { id: string }) {
           ) : null}
         </section>
       )}
-      {detect && <DetectImages run={run} file={file} />}
+      {drawn && <DetectImages run={run} file={file} task={drawn} />}
       {run.errors && (
         <section aria-labelledby="errors-title">
           <h3 id="errors-title">Misclassified validation images</h3>
@@ -186,10 +195,10 @@ function RunView({ id }: { id: string }) {
           </dl>
         </details>
       )}
-      {run.plots.some((p) => !detect || !SHOWN_PLOTS.includes(p)) && (
+      {run.plots.some((p) => !own.includes(p)) && (
         <details>
           <summary>Plots written by the trainer</summary>
-          {run.plots.filter((p) => !detect || !SHOWN_PLOTS.includes(p)).map((p) => <AuthImg key={p} className="plot" src={file(p)} alt={p} loading="lazy" />)}
+          {run.plots.filter((p) => !own.includes(p)).map((p) => <AuthImg key={p} className="plot" src={file(p)} alt={p} loading="lazy" />)}
         </details>
       )}
     </article>

@@ -36,12 +36,25 @@ export const detectCurves = (rows: RunDetail['results']): Chart[] => [
   { title: 'Validation precision and recall', yLabel: 'value', series: pick(rows, ['precision', 'recall']), domain: [0, 1] },
 ];
 
-/** The plots a detection run's page shows in their own sections (the rest go under "Plots written by the trainer"). */
-export const SHOWN_PLOTS = ['PR_curve.png', 'F1_curve.png', 'confusion_matrix.png'];
+/** A segmentation run's results.csv, two series a chart: mIoU and Dice, pixel accuracy, the total loss and each of its terms. */
+export const segmentCurves = (rows: RunDetail['results']): Chart[] => [
+  { title: 'Validation mIoU and mean Dice', yLabel: 'score', series: pick(rows, ['mIoU', 'mean_dice']), domain: [0, 1] },
+  { title: 'Validation pixel accuracy', yLabel: 'accuracy', series: pick(rows, ['pixel_accuracy']), domain: [0, 1], format: (v) => pct(v) },
+  { title: 'Loss (sum of the terms)', yLabel: 'loss', series: pick(rows, ['train_loss', 'val_loss']) },
+  { title: 'Cross-entropy loss', yLabel: 'loss', series: pick(rows, ['train_ce_loss', 'val_ce_loss']) },
+  { title: 'Dice loss', yLabel: 'loss', series: pick(rows, ['train_dice_loss', 'val_dice_loss']) },
+  { title: 'Focal loss', yLabel: 'loss', series: pick(rows, ['train_focal_loss', 'val_focal_loss']) },
+];
 
-/** "best val accuracy 75.0% (epoch 2)" or "best mAP50-95 0.410 · mAP50 0.810 (epoch 2)". */
+/** The plots a detection or segmentation run's page shows in their own sections (the rest go under "Plots written by the trainer"). */
+export const SHOWN_PLOTS: Record<string, string[]> = {
+  detect: ['PR_curve.png', 'F1_curve.png', 'confusion_matrix.png'],
+  segment: ['iou_per_class.png', 'confusion_matrix.png'],
+};
+
+/** "best val accuracy 75.0% (epoch 2)", "best mAP50-95 0.410 · mAP50 0.810 (epoch 2)" or "best mIoU 0.612 · mean Dice 0.701 (epoch 2)". */
 export function bestText(best: NonNullable<RunSummary['best']>): string {
-  return 'val_accuracy' in best
-    ? `best val accuracy ${pct(best.val_accuracy)} (epoch ${best.epoch})`
-    : `best mAP50-95 ${best['mAP50-95'].toFixed(3)} · mAP50 ${best.mAP50.toFixed(3)} (epoch ${best.epoch})`;
+  if ('val_accuracy' in best) return `best val accuracy ${pct(best.val_accuracy)} (epoch ${best.epoch})`;
+  if ('mIoU' in best) return `best mIoU ${best.mIoU.toFixed(3)} · mean Dice ${best.mean_dice.toFixed(3)} (epoch ${best.epoch})`;
+  return `best mAP50-95 ${best['mAP50-95'].toFixed(3)} · mAP50 ${best.mAP50.toFixed(3)} (epoch ${best.epoch})`;
 }
