@@ -12,6 +12,7 @@
 import { resolve } from 'node:path';
 import { fitPipeline } from '../../data/input-size.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
+import { isHubName } from '../../hub/index.js';
 import { expandSource, runPredictor, type PredictBackend, type PredictLine } from '../../engine/predictor.js';
 import { MODELS, isModelName, type ClassifierModel } from '../../models/registry.js';
 import { adoptArray } from '../../tensor/creation.js';
@@ -53,6 +54,9 @@ export function l2NormaliseRows(rows: Float32Array, d: number): Float32Array {
 }
 
 function checkOptions(o: EmbedOptions): void {
+  if (isHubName(o.weights)) {
+    throw new Error(`${o.weights}: embed takes a checkpoint; make one from these weights first: kestrel import --weights ${o.weights} -o model.safetensors`);
+  }
   if (/\.onnx$/i.test(o.weights)) {
     throw new Error(`${o.weights}: an exported .onnx model outputs class scores, not the pooled features before them; give the .safetensors checkpoint it was exported from`);
   }

@@ -140,10 +140,13 @@ describe('kestrel embed (CLI)', () => {
     assert.equal(header.dataStart % 8, 0);
   });
 
-  test('an .onnx model, a checkpoint given as an index and a truncated embeddings file are refused in one line', async () => {
+  test('an .onnx model, a hub name, a checkpoint given as an index and a truncated embeddings file are refused in one line', async () => {
     const onnx = kestrel(['embed', '--model', 'm.onnx', '--source', 'imgs', '-o', 'x.safetensors']);
     assert.equal(onnx.code, 1);
     assert.match(onnx.err, /^kestrel: m\.onnx: an exported \.onnx model outputs class scores, not the pooled features before them; give the \.safetensors checkpoint it was exported from\n$/);
+    const hub = kestrel(['embed', '--model', 'torchvision:resnet18.IMAGENET1K_V1', '--source', 'imgs', '-o', 'x.safetensors']);
+    assert.equal(hub.code, 1);
+    assert.match(hub.err, /^kestrel: torchvision:resnet18\.IMAGENET1K_V1: embed takes a checkpoint; make one from these weights first: kestrel import --weights torchvision:resnet18\.IMAGENET1K_V1 -o model\.safetensors\n$/);
     const full = readFileSync(join(dir, 'imgs.safetensors'));
     writeFileSync(join(dir, 'cut.safetensors'), full.subarray(0, full.length - 100));
     assert.throws(() => readEmbeddings(join(dir, 'cut.safetensors')), /cut\.safetensors: truncated: its vectors end past the end of the file$/);
