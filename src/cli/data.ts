@@ -1,5 +1,6 @@
 /** `kestrel data …`: data set tools — synthetic sets, and conversions between layouts. */
 import { Option, type Command } from 'commander';
+import { registerDedup } from './embed.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 
 interface SynthCli {
@@ -14,7 +15,7 @@ interface SynthCli {
 }
 
 export function registerData(program: Command): void {
-  const data = program.command('data').description('data set tools: synthetic sets to try each task on');
+  const data = program.command('data').description('data set tools: synthetic sets to try each task on, conversions between layouts, near-duplicates');
   data
     .command('synth')
     .description('write a synthetic data set: MNIST digits on textured backgrounds (detect: YOLO layout; segment: ink masks), or grey microscopy-like cells (segment)')
@@ -59,4 +60,5 @@ export function registerData(program: Command): void {
       for (const s of r.skipped) process.stderr.write(`left out ${s.path}: ${s.reason}\n`);
       process.stdout.write(`wrote ${r.images} images and ${r.boxes} boxes as ${o.to} → ${r.yaml}\n`);
     });
+  registerDedup(data);
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerEmbed } from './embed.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
 import { registerModels } from './models.js';
@@ -29,6 +30,7 @@ function program(): Command {
   registerServe(p);
   registerExport(p);
   registerImport(p);
+  registerEmbed(p);
   registerModels(p);
   registerData(p);
   registerDoctor(p);
