@@ -100,7 +100,7 @@ describe('registry', () => {
   it('listModels() describes every model, in table order', () => {
     const models = listModels();
     assert.deepEqual(models.map((m) => m.name), [
-      'smallcnn', 'resnet18', 'resnet34', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'vit_tiny', 'yolov8n', 'yolov8s',
+      'smallcnn', 'resnet18', 'resnet34', 'resnet50', 'mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'vit_tiny', 'yolov8n', 'yolov8s', 'yolov8',
       'unet', 'fcn_resnet50', 'deeplabv3_resnet50', 'deeplabv3_mobilenet_v3_large', 'lraspp_mobilenet_v3_large', 'deeplabv3', 'lraspp',
     ]);
     for (const m of models) {

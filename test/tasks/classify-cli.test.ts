@@ -108,7 +108,7 @@ describe('kestrel train → val → predict on an ImageFolder', () => {
     const names = r.out.trim().split('\n').map((l) => JSON.parse(l).name);
     assert.deepEqual(names.sort(), [
       'deeplabv3', 'deeplabv3_mobilenet_v3_large', 'deeplabv3_resnet50', 'efficientnet_b0', 'fcn_resnet50', 'lraspp', 'lraspp_mobilenet_v3_large',
-      'mobilenet_v2', 'mobilenet_v3_small', 'resnet18', 'resnet34', 'resnet50', 'smallcnn', 'unet', 'vit_tiny', 'yolov8n', 'yolov8s',
+      'mobilenet_v2', 'mobilenet_v3_small', 'resnet18', 'resnet34', 'resnet50', 'smallcnn', 'unet', 'vit_tiny', 'yolov8', 'yolov8n', 'yolov8s',
     ]);
   });
 

@@ -57,9 +57,10 @@ describe('segmentation training', () => {
     assert.deepEqual(tensors.slice(1), Array(7).fill(tensors[1]), `live tensors by epoch: ${tensors.join(', ')}`);
     assert.equal(memory().tensors, before, 'the run freed every tensor it made');
     const rows = parse(readFileSync(join(r.dir, 'results.csv'), 'utf8'), { columns: true, cast: true }) as Record<string, number>[];
-    for (const k of ['train_loss', 'train_ce_loss', 'train_dice_loss', 'val_loss', 'val_ce_loss', 'val_dice_loss', 'mIoU', 'mean_dice', 'pixel_accuracy']) assert.ok(k in rows[0]!, k);
+    for (const k of ['train_loss', 'train_ce_loss', 'train_dice_loss', 'train_aux_loss', 'val_loss', 'val_ce_loss', 'val_dice_loss', 'mIoU', 'mean_dice', 'pixel_accuracy']) assert.ok(k in rows[0]!, k);
+    assert.ok(!('val_aux_loss' in rows[0]!), 'deep supervision trains only: validation has no coarse heads');
     for (const row of rows) {
-      assert.ok(Math.abs(row.train_loss! - row.train_ce_loss! - row.train_dice_loss!) < 1e-4, 'train_loss is the sum of its terms');
+      assert.ok(Math.abs(row.train_loss! - row.train_ce_loss! - row.train_dice_loss! - row.train_aux_loss!) < 1e-4, 'train_loss is the sum of its terms, deep supervision included');
       assert.ok(row.mIoU! >= 0 && row.mIoU! <= 1 && row.pixel_accuracy! >= 0 && row.pixel_accuracy! <= 1);
     }
     assert.ok(rows[7]!.train_loss! < 0.8 * rows[0]!.train_loss!, `train loss ${rows.map((x) => x.train_loss!.toFixed(3)).join(' → ')}`);
