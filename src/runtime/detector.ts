@@ -6,9 +6,9 @@
  * (src/tasks/detect/postprocess.ts), so the browser, which runs the same file, shares them.
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
+import type { DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
-import { createSession, readOnnxFile, runChunked, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions } from './session.js';
+import { openTaskSession, runChunked, shapeText, type OnnxFile, type SessionIO, type SessionOptions, type TaskSession } from './session.js';
 
 /** The decoded output of n images. */
 export interface DecodedBatch {
@@ -20,19 +20,6 @@ export interface DecodedBatch {
 const fixed = (d: unknown): number | null => (typeof d === 'number' ? d : null);
 
 /** The contract, which a detector must carry: without it nothing says how its output reads. */
-function detectContract(file: OnnxFile): DeployContract {
-  let contract: DeployContract | null;
-  try {
-    contract = readContract(file.model.metadataProps ?? []);
-  } catch (e) {
-    if (e instanceof ContractError) throw new OnnxError(file.path, e.message);
-    throw e;
-  }
-  if (contract === null) throw new OnnxError(file.path, 'has no Kestrel metadata; detection needs a file written by kestrel export');
-  if (contract.task !== 'detect') throw new OnnxError(file.path, `is a ${contract.task} model; this needs a detect one`);
-  return contract;
-}
-
 /** Input [N, C, imgsz] and output [N, 4 + classes, A], as the contract says; free dimensions pass. */
 function checkShapes(path: string, io: SessionIO, c: DeployContract): void {
   const expected = [null, c.channels, ...c.imgsz];
@@ -56,30 +43,24 @@ function checkShapes(path: string, io: SessionIO, c: DeployContract): void {
  * await det.dispose();
  */
 export class OnnxDetector {
+  readonly path: string;
+  readonly contract: DeployContract;
   /** The fixed batch size the graph declares, or null when any batch size runs. */
   readonly batchLimit: number | null;
   readonly #session: InferenceSession;
   readonly #io: SessionIO;
 
-  private constructor(readonly path: string, readonly contract: DeployContract, session: InferenceSession, io: SessionIO) {
-    this.#session = session;
-    this.#io = io;
-    this.batchLimit = fixed(io.input.shape[0]);
+  private constructor(t: TaskSession) {
+    this.path = t.path;
+    this.contract = t.contract;
+    this.#session = t.session;
+    this.#io = t.io;
+    this.batchLimit = t.batchLimit;
   }
 
   /** Reads the file (or takes one in memory), checks its contract, creates the session. */
   static async load(source: string | OnnxFile, opts: SessionOptions = {}): Promise<OnnxDetector> {
-    const file = typeof source === 'string' ? readOnnxFile(source) : source;
-    const contract = detectContract(file);
-    const session = await createSession(file, opts);
-    try {
-      const io = sessionIO(session, file.path);
-      checkShapes(file.path, io, contract);
-      return new OnnxDetector(file.path, contract, session, io);
-    } catch (e) {
-      await session.release();
-      throw e;
-    }
+    return new OnnxDetector(await openTaskSession(source, 'detect', 'detection', opts, (io, c) => checkShapes(typeof source === 'string' ? source : source.path, io, c)));
   }
 
   /** The decoded output of n preprocessed images packed as [n, C, H, W]; a fixed-batch graph runs in chunks (the last zero-padded). */

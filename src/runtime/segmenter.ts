@@ -8,45 +8,33 @@
  * const logits = await seg.run(data, n, [1, 128, 128]);   // [n, classes, 128, 128]
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
+import type { DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
-import { createSession, readOnnxFile, runChunked, sessionIO, shapeText, type OnnxFile, type SessionIO, type SessionOptions } from './session.js';
+import { openTaskSession, runChunked, shapeText, type OnnxFile, type SessionIO, type SessionOptions, type TaskSession } from './session.js';
 
 export class OnnxSegmenter {
+  readonly path: string;
+  readonly contract: DeployContract;
   /** The fixed batch size the graph declares, or null when any batch size runs. */
   readonly batchLimit: number | null;
   readonly #session: InferenceSession;
   readonly #io: SessionIO;
 
-  private constructor(readonly path: string, readonly contract: DeployContract, session: InferenceSession, io: SessionIO) {
-    this.#session = session;
-    this.#io = io;
-    const b = io.input.shape[0];
-    this.batchLimit = typeof b === 'number' ? b : null;
+  private constructor(t: TaskSession) {
+    this.path = t.path;
+    this.contract = t.contract;
+    this.#session = t.session;
+    this.#io = t.io;
+    this.batchLimit = t.batchLimit;
   }
 
   /** Reads the file (or takes one in memory), checks its contract names a segmentation model, and creates the session. */
   static async load(source: string | OnnxFile, opts: SessionOptions = {}): Promise<OnnxSegmenter> {
-    const file = typeof source === 'string' ? readOnnxFile(source) : source;
-    const path = file.path;
-    let contract: DeployContract | null;
-    try {
-      contract = readContract(file.model.metadataProps ?? []);
-    } catch (e) {
-      if (e instanceof ContractError) throw new OnnxError(path, e.message);
-      throw e;
-    }
-    if (contract === null) throw new OnnxError(path, 'has no Kestrel metadata; segmentation needs a model exported by kestrel export');
-    if (contract.task !== 'segment') throw new OnnxError(path, `is a ${contract.task} model; this needs a segment one`);
-    const session = await createSession(file, opts);
-    try {
-      const io = sessionIO(session, path);
-      if (io.output.shape.length !== 4 && io.output.shape.length !== 0) throw new OnnxError(path, `the model's output '${io.output.name}' has shape ${shapeText(io.output.shape)}; a segmentation model gives [N, classes, H, W]`);
-      return new OnnxSegmenter(path, contract, session, io);
-    } catch (e) {
-      await session.release();
-      throw e;
-    }
+    return new OnnxSegmenter(await openTaskSession(source, 'segment', 'segmentation', opts, (io) => {
+      if (io.output.shape.length !== 4 && io.output.shape.length !== 0) {
+        throw new OnnxError(typeof source === 'string' ? source : source.path, `the model's output '${io.output.name}' has shape ${shapeText(io.output.shape)}; a segmentation model gives [N, classes, H, W]`);
+      }
+    }));
   }
 
   /**

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InferenceSession, Tensor, env, listSupportedBackends } from 'onnxruntime-node';
+import { ContractError, readContract, type DeployContract } from '../onnx/contract.js';
 import { decodeModel, type ModelProto } from '../onnx/proto.js';
 import { OnnxError } from './errors.js';
 
@@ -194,5 +195,42 @@ export async function runChunked(
       throw new OnnxError(path, `ONNX Runtime failed on a ${shapeText([rows, ...chw])} batch: ${msg}`);
     }
     take(result[io.output.name]!.data as Float32Array, rows, m, start);
+  }
+}
+
+/** What a task's runtime class holds: the file's contract, its session and the session's input and output. */
+export interface TaskSession {
+  path: string;
+  contract: DeployContract;
+  session: InferenceSession;
+  io: SessionIO;
+  /** The fixed batch size the graph declares, or null when any batch size runs. */
+  batchLimit: number | null;
+}
+
+/**
+ * Opens a Kestrel export of one task (a file path or one already in memory): its contract must name
+ * `task`; `check` then vets the session's shapes, and the session is released if it throws.
+ */
+export async function openTaskSession(source: string | OnnxFile, task: 'detect' | 'segment', what: string, opts: SessionOptions, check: (io: SessionIO, c: DeployContract) => void): Promise<TaskSession> {
+  const file = typeof source === 'string' ? readOnnxFile(source) : source;
+  let contract: DeployContract | null;
+  try {
+    contract = readContract(file.model.metadataProps ?? []);
+  } catch (e) {
+    if (e instanceof ContractError) throw new OnnxError(file.path, e.message);
+    throw e;
+  }
+  if (contract === null) throw new OnnxError(file.path, `has no Kestrel metadata; ${what} needs a file written by kestrel export`);
+  if (contract.task !== task) throw new OnnxError(file.path, `is a ${contract.task} model; this needs a ${task} one`);
+  const session = await createSession(file, opts);
+  try {
+    const io = sessionIO(session, file.path);
+    check(io, contract);
+    const b = io.input.shape[0];
+    return { path: file.path, contract, session, io, batchLimit: typeof b === 'number' ? b : null };
+  } catch (e) {
+    await session.release();
+    throw e;
   }
 }
