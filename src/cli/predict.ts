@@ -127,5 +127,7 @@ async function predictSegmentLines(o: PredictArgs): Promise<void> {
   if (foreign.length > 0) throw new Error(`${foreign.map((k) => `--${k === 'maxDet' ? 'max-det' : k}`).join(', ')}: not for segmentation models (${o.weights} is one; its own metadata gives the preprocessing)`);
   const { predictSegment } = await import('../tasks/segment/predict.js');
   const { weights, source, batch, workers, maxPixels, threads, provider, probs, save, project, name } = o;
-  await printLines(predictSegment(defined({ weights, source, batch, workers, maxPixels, threads, provider, probs: probs === true, save: save === true, project, name })));
+  let savedTo: string | null = null;
+  await printLines(predictSegment(defined({ weights, source, batch, workers, maxPixels, threads, provider, probs: probs === true, save: save === true, project, name, onSaveDir: (dir: string) => { savedTo = dir; } })));
+  if (savedTo !== null) process.stderr.write(`overlays saved to ${savedTo}\n`);
 }

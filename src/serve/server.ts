@@ -117,6 +117,9 @@ function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetri
  * // curl -H 'Authorization: Bearer s3cret' -F image=@cat.jpg http://127.0.0.1:8080/v1/predict
  * await app.close();
  */
+const TASK_TITLE = { classify: 'image classification', detect: 'object detection', segment: 'semantic segmentation' } as const;
+const TASK_VERB = { classify: 'Classify images', detect: 'Detect objects in images', segment: 'Segment images' } as const;
+
 export async function createServer(opts: ServeOptions): Promise<FastifyInstance> {
   const limits = resolveLimits(opts);
   if (opts.token !== undefined) checkToken(opts.token);
@@ -176,7 +179,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
     await app.register(swagger, {
       openapi: {
         openapi: '3.0.3',
-        info: { title: 'Kestrel image classification', version: '1', description: 'Classify images with the served ONNX model. Errors are {"error": {"code", "message"}}.' },
+        info: { title: `Kestrel ${TASK_TITLE[model.runner.task]}`, version: '1', description: `${TASK_VERB[model.runner.task]} with the served ONNX model. Errors are {"error": {"code", "message"}}.` },
         ...(opts.token === undefined ? {} : {
           components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
           security: [{ bearer: [] }],

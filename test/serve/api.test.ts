@@ -143,8 +143,9 @@ describe('routes, with a token', () => {
   it('GET /openapi.json documents the routes from their schemas', async () => {
     const a = await call(`${s.url}/openapi.json`, { headers: AUTH });
     assert.equal(a.status, 200);
-    const doc = a.body as { openapi: string; paths: Record<string, Record<string, Record<string, unknown>>>; components: { securitySchemes: unknown }; security: unknown };
+    const doc = a.body as { openapi: string; info: { title: string }; paths: Record<string, Record<string, Record<string, unknown>>>; components: { securitySchemes: unknown }; security: unknown };
     assert.equal(doc.openapi, '3.0.3');
+    assert.equal(doc.info.title, 'Kestrel image classification');
     assert.deepEqual(Object.keys(doc.paths).sort(), ['/ext/hello', '/ext/public', '/healthz', '/metrics', '/v1/models', '/v1/models/default/model.onnx', '/v1/predict']);
     const post = doc.paths['/v1/predict']!.post! as { requestBody: { content: Record<string, unknown> }; responses: Record<string, unknown>; parameters: { name: string }[] };
     assert.deepEqual(Object.keys(post.requestBody.content).sort(), ['application/octet-stream', 'image/*', 'multipart/form-data']);

@@ -94,7 +94,8 @@ it('answers kestrel predict --save\'s masks and shares for a segmentation .onnx,
     const one = await call(`${s.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: readFileSync(join(images, 'wide.png')) });
     assert.deepEqual((one.body as Answer).predictions[0], { ...got.find((p) => p.source === 'wide.png')!, source: 'body' });
 
-    const doc = (await call(`${s.url}/openapi.json`)).body as { paths: Record<string, { post?: { summary: string; responses: Record<string, { content: Record<string, { schema: { properties: { predictions: { items: { required: string[]; properties: Record<string, { properties?: Record<string, unknown> }> } } } } }> }> } }> };
+    const doc = (await call(`${s.url}/openapi.json`)).body as { info: { title: string }; paths: Record<string, { post?: { summary: string; responses: Record<string, { content: Record<string, { schema: { properties: { predictions: { items: { required: string[]; properties: Record<string, { properties?: Record<string, unknown> }> } } } } }> }> } }> };
+    assert.equal(doc.info.title, 'Kestrel semantic segmentation');
     const post = doc.paths['/v1/predict']!.post!;
     assert.match(post.summary, /segmentation/);
     const item = post.responses['200']!.content['application/json']!.schema.properties.predictions.items;

@@ -115,8 +115,10 @@ describe('segmentation training', () => {
 
   it('predict writes a mask PNG per image at its own size, its class shares, probabilities and overlays', async () => {
     const src = join(dir, 'cells80', 'images', 'val');
-    const lines = await collect(predictSegment({ weights: bestPath, source: src, probs: true, save: true, project: join(dir, 'runs'), name: 'pred' }));
+    const saved: string[] = [];
+    const lines = await collect(predictSegment({ weights: bestPath, source: src, probs: true, save: true, project: join(dir, 'runs'), name: 'pred', onSaveDir: (d) => saved.push(d) }));
     assert.equal(lines.length, 5);
+    assert.deepEqual(saved, [join(dir, 'runs', 'pred', 'overlays')], 'the CLI prints where the overlays went');
     for (const r of lines) {
       assert.ok(!('error' in r), JSON.stringify(r));
       if ('error' in r) continue;
@@ -197,5 +199,9 @@ describe('segmentation training', () => {
     const d = run('--task', 'segment', '--data', yaml, '--model', 'resnet18');
     assert.match(d.stderr.trim(), /^kestrel: 'resnet18' is not a segmentation model \(segmentation models: unet, /);
     assert.equal(d.status, 1);
+    // Deep supervision heads exist on unet only: a weight for another model is refused, not ignored.
+    const e = run('--task', 'segment', '--data', yaml, '--model', 'lraspp', '--aux', '2', '--project', mkdtempSync(join(tmpdir(), 'kestrel-aux-')));
+    assert.equal(e.stderr.trim(), 'kestrel: --aux: deep supervision heads are a unet option; lraspp has none (use --aux 0 or --model unet)');
+    assert.equal(e.status, 1);
   });
 });

@@ -29,8 +29,9 @@ export const SegmentTrainArgs = z.object({
    * U-Net: weight of deep supervision — cross-entropy of class heads on the bottleneck and the first
    * up stage against each coarse cell's class shares (0: no heads). Telling a 3 from an 8 is learnt
    * at the deep levels, which the full-resolution loss reaches only through the whole decoder.
+   * Unset: 5 for unet; other models have no such heads and refuse a weight above 0.
    */
-  aux: z.number().min(0).default(5),
+  aux: z.number().min(0).optional(),
   /**
    * Class weights of the loss: `median` (median frequency balancing over the training masks,
    * clipped to 10, so classes of a few % of the pixels are not drowned by the background) or `none`.

@@ -33,6 +33,8 @@ export interface SegmentPredictOptions {
   save?: boolean;
   project?: string;
   name?: string;
+  /** Called with the overlays' folder when `save` writes them. */
+  onSaveDir?: (dir: string) => void;
 }
 
 export interface SegmentResult {
@@ -58,6 +60,7 @@ export async function* predictSegment(o: SegmentPredictOptions): AsyncGenerator<
   // Each back end is imported only when used: the ONNX one must not load libtorch.
   const backend: SegmentBackend = onnx ? await (await import('./predict-onnx.js')).segmentOnnxBackend(o) : await (await import('./predict-torch.js')).segmentTorchBackend(o);
   const out = new CopiesDir(paths, o.project ?? 'runs/segment', o.name ?? 'predict');
+  if (o.save) o.onSaveDir?.(join(out.dir, 'overlays'));
   const lines = runPredictor(backend, paths, {
     ...(o.batch === undefined ? {} : { batch: o.batch }),
     ...(o.workers === undefined ? {} : { workers: o.workers }),

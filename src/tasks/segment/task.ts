@@ -98,10 +98,12 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
   if (device !== 'cpu') loss.to(device);
   const ctx: EvalContext = { loss, classes, device, channelsLast };
   const backbone = args.backbone ?? backboneOf(args);
+  if (s.modelName !== 'unet' && (args.aux ?? 0) > 0) throw new Error(`--aux: deep supervision heads are a unet option; ${s.modelName} has none (use --aux 0 or --model unet)`);
+  const auxWeight = args.aux ?? (s.modelName === 'unet' ? 5 : 0);
   const modelOpts: SegmenterOptions = {
     numClasses: classes.length, inChannels: preprocess.channels, imgSize: imgsz,
     ...(args.depth === undefined ? {} : { depth: args.depth }), ...(args.width === undefined ? {} : { width: args.width }), ...(backbone === undefined ? {} : { backbone }),
-    ...(s.modelName === 'unet' && args.aux > 0 ? { auxHeads: true } : {}),
+    ...(auxWeight > 0 ? { auxHeads: true } : {}),
   };
   // Built once here so a bad depth/width/backbone fails before any run folder exists.
   createSegmenter(s.modelName, modelOpts).dispose();
@@ -113,7 +115,7 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
     head: (model) => model.headModule(),
     backbone: (model) => model.backboneModules(),
     argsYaml: () => ({ imgsz, batch: s.batch, ...optimizerDefaults(args), classes, channels: preprocess.channels, classWeightValues: s.classWeights, data: data.source }),
-    describe: (model) => `${s.modelName} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images, ${preprocess.channels} channel${preprocess.channels > 1 ? 's' : ''} · imgsz ${imgsz} · loss ${lossText(args, modelOpts.auxHeads === true)}${weights} · ${args.optimizer} · batch ${s.batch}`,
+    describe: (model) => `${s.modelName} · ${model.numParameters().toLocaleString('en-US')} parameters · ${data.name}: ${classes.length} classes, ${data.splits.train.paths.length} train / ${data.splits.val.paths.length} val images, ${preprocess.channels} channel${preprocess.channels > 1 ? 's' : ''} · imgsz ${imgsz} · loss ${lossText(args, auxWeight)}${weights} · ${args.optimizer} · batch ${s.batch}`,
     meta: (model, epoch, metrics): CheckpointMeta => ({
       format: formatOf('segment'), task: 'segment', model: model.config, classes, preprocess, epoch,
       data: { spec: args.data!, seed: args.seed }, ...(metrics ? { metrics } : {}), createdAt: new Date().toISOString(),
@@ -124,7 +126,7 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
       const { out, aux } = model.forwardAux ? model.forwardAux(x) : { out: model.forward(x), aux: [] };
       const terms: Record<string, Tensor> = loss.terms(out, target);
       if (aux.length > 0) {
-        terms.aux = aux.map((a) => cellHistogramLoss(a, target, { ignoreIndex: data.ignoreIndex, weight: loss.classWeights })).reduce((a, b) => a.add(b)).mul(args.aux / aux.length);
+        terms.aux = aux.map((a) => cellHistogramLoss(a, target, { ignoreIndex: data.ignoreIndex, weight: loss.classWeights })).reduce((a, b) => a.add(b)).mul(auxWeight / aux.length);
       }
       const items = Object.fromEntries(Object.entries(terms).map(([k, t]) => [`${k}_loss`, t.item()]));
       return { loss: Object.values(terms).reduce((a, b) => a.add(b)), items };
@@ -170,7 +172,7 @@ function backboneOf(args: SegmentTrainArgs): string | undefined {
   return named !== undefined && isSegmentBackbone(named) ? named : undefined;
 }
 
-const lossText = (a: SegmentTrainArgs, aux: boolean): string =>
-  (['ce', 'dice', 'focal', ...(aux ? ['aux' as const] : [])] as const).filter((k) => a[k] > 0).map((k) => `${a[k] === 1 ? '' : `${a[k]}·`}${k}`).join(' + ');
+const lossText = (a: SegmentTrainArgs, aux: number): string =>
+  Object.entries({ ce: a.ce, dice: a.dice, focal: a.focal, aux }).filter(([, w]) => w > 0).map(([k, w]) => `${w === 1 ? '' : `${w}·`}${k}`).join(' + ');
 
 export const segmentTask: TrainTask<SegmentTrainArgs, SegmentationModel, SegmentValidation> = { name: 'segment', parseArgs: parseSegmentArgs, setup };
