@@ -202,6 +202,8 @@ export async function importWeights(o: ImportOptions): Promise<{ out: string; mo
 /** What --pretrained implies before any weights are read: the model and the input normalisation. */
 export interface PretrainedInfo {
   model?: string;
+  /** A Kestrel checkpoint of a model over a zoo CNN (yolov8, deeplabv3…): that CNN. */
+  backbone?: string;
   mean: number[];
   std: number[];
   channels: number;
@@ -218,7 +220,7 @@ export function pretrainedInfo(spec: string): PretrainedInfo {
     return { model: e.model, mean: e.eval.mean, std: e.eval.std, channels: 3 };
   }
   const meta = kestrelMeta(spec);
-  if (meta) return { model: meta.model.name, mean: meta.preprocess.mean, std: meta.preprocess.std, channels: meta.preprocess.channels };
+  if (meta) return { model: meta.model.name, ...(typeof meta.model.backbone === 'string' ? { backbone: meta.model.backbone } : {}), mean: meta.preprocess.mean, std: meta.preprocess.std, channels: meta.preprocess.channels };
   return { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channels: 3 };
 }
 

@@ -149,14 +149,16 @@ describe('detection from a detection checkpoint, and what does not fit', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
 
-  it('without --backbone, yolov8 takes the CNN the classifier weights are for', async () => {
-    const run = await detectTask.setup(detectTask.parseArgs({ ...base(), backbone: undefined, pretrained: resnet, name: 'y' }));
-    try {
-      const model = run.createModel();
-      assert.equal(model.config.backbone, 'resnet18');
-      model.dispose();
-    } finally {
-      await run.close();
+  it('without --backbone, yolov8 takes the CNN the classifier weights are for, or the one a yolov8 checkpoint sits on', async () => {
+    for (const [pretrained, want] of [[resnet, 'resnet18'], [detector3, BACKBONE]] as const) {
+      const run = await detectTask.setup(detectTask.parseArgs({ ...base(), backbone: undefined, pretrained, name: 'y' }));
+      try {
+        const model = run.createModel();
+        assert.equal(model.config.backbone, want, pretrained);
+        model.dispose();
+      } finally {
+        await run.close();
+      }
     }
   });
 });

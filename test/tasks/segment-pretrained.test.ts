@@ -105,6 +105,15 @@ describe('segmentation from pretrained weights', () => {
     const headParams = [...probe.namedParameters()].filter(([k]) => k.startsWith('classifier.')).reduce((n, [, t]) => n + t.numel(), 0);
     assert.ok(lines.includes(`froze 1 layer (backbone; batch-norm statistics kept): ${headParams.toLocaleString('en-US')} of ${probe.numParameters().toLocaleString('en-US')} parameters train`), lines.join('\n'));
     probe.dispose();
+    // Fine-tuning that checkpoint again needs no --backbone: it is the CNN the checkpoint sits on (lraspp's default is mobilenet_v3_large).
+    const again = await segmentTask.setup(segmentTask.parseArgs({ ...base(), pretrained: r.last }));
+    try {
+      const model = again.createModel();
+      assert.equal(model.config.backbone, 'mobilenet_v3_small');
+      model.dispose();
+    } finally {
+      await again.close();
+    }
   });
 
   it('a classifier of another CNN is refused in one line', async () => {

@@ -101,7 +101,9 @@ const f3 = (v: number): string => v.toFixed(3);
 /** yolov8 with classifier weights and no --backbone: the CNN the weights are for. */
 function backboneOf(args: DetectTrainArgs): string | undefined {
   if (args.pretrained === undefined || MODELS[args.model as keyof typeof MODELS]?.defaultBackbone === undefined) return undefined;
-  const named = pretrainedInfo(args.pretrained).model;
+  const info = pretrainedInfo(args.pretrained);
+  // A classifier of a zoo CNN gives that CNN; a checkpoint of this same model, the CNN it sits on.
+  const named = info.model !== undefined && isDetectBackbone(info.model) ? info.model : info.model === args.model ? info.backbone : undefined;
   return named !== undefined && isDetectBackbone(named) ? named : undefined;
 }
 

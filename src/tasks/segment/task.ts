@@ -168,7 +168,9 @@ async function setup(args: SegmentTrainArgs): Promise<TaskRun<SegmentationModel,
 /** A head over any zoo CNN, with classifier weights and no --backbone: the CNN the weights are for. */
 function backboneOf(args: SegmentTrainArgs): string | undefined {
   if (args.pretrained === undefined || MODELS[args.model as keyof typeof MODELS]?.defaultBackbone === undefined) return undefined;
-  const named = pretrainedInfo(args.pretrained).model;
+  const info = pretrainedInfo(args.pretrained);
+  // A classifier of a zoo CNN gives that CNN; a checkpoint of this same model, the CNN it sits on.
+  const named = info.model !== undefined && isSegmentBackbone(info.model) ? info.model : info.model === args.model ? info.backbone : undefined;
   return named !== undefined && isSegmentBackbone(named) ? named : undefined;
 }
 
