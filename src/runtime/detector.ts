@@ -5,10 +5,9 @@
  * class probabilities. NMS and mapping boxes back to the image are the caller's
  * (src/tasks/detect/postprocess.ts), so the browser, which runs the same file, shares them.
  */
-import type { InferenceSession } from 'onnxruntime-node';
 import type { DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
-import { openTaskSession, runChunked, shapeText, type OnnxFile, type SessionIO, type SessionOptions, type TaskSession } from './session.js';
+import { openTaskSession, shapeText, TaskOnnxModel, type OnnxFile, type SessionIO, type SessionOptions } from './session.js';
 
 /** The decoded output of n images. */
 export interface DecodedBatch {
@@ -42,22 +41,7 @@ function checkShapes(path: string, io: SessionIO, c: DeployContract): void {
  * const { data, anchors } = await det.run(chw, 1, [3, 640, 640]);
  * await det.dispose();
  */
-export class OnnxDetector {
-  readonly path: string;
-  readonly contract: DeployContract;
-  /** The fixed batch size the graph declares, or null when any batch size runs. */
-  readonly batchLimit: number | null;
-  readonly #session: InferenceSession;
-  readonly #io: SessionIO;
-
-  private constructor(t: TaskSession) {
-    this.path = t.path;
-    this.contract = t.contract;
-    this.#session = t.session;
-    this.#io = t.io;
-    this.batchLimit = t.batchLimit;
-  }
-
+export class OnnxDetector extends TaskOnnxModel {
   /** Reads the file (or takes one in memory), checks its contract, creates the session. */
   static async load(source: string | OnnxFile, opts: SessionOptions = {}): Promise<OnnxDetector> {
     return new OnnxDetector(await openTaskSession(source, 'detect', 'detection', opts, (io, c) => checkShapes(typeof source === 'string' ? source : source.path, io, c)));
@@ -67,19 +51,15 @@ export class OnnxDetector {
   async run(data: Float32Array, n: number, chw: readonly [number, number, number]): Promise<DecodedBatch> {
     const { channels, imgsz } = this.contract;
     if (chw[0] !== channels || chw[1] !== imgsz[0] || chw[2] !== imgsz[1] || data.length < n * chw[0] * chw[1] * chw[2]) {
-      throw new OnnxError(this.path, `the preprocessed images are ${shapeText([n, ...chw])} but the model's input '${this.#io.input.name}' is ${shapeText(this.#io.input.shape)}`);
+      throw new OnnxError(this.path, `the preprocessed images are ${shapeText([n, ...chw])} but the model's input '${this.io.input.name}' is ${shapeText(this.io.input.shape)}`);
     }
     let out: Float32Array | null = null;
     let perImage = 0;
-    await runChunked(this.#session, this.#io, this.path, data, n, chw, this.batchLimit, (y, rows, m, start) => {
+    await this.chunks(data, n, chw, (y, rows, m, start) => {
       perImage = y.length / rows;
       out ??= new Float32Array(n * perImage);
       out.set(y.subarray(0, m * perImage), start * perImage);
     });
     return { data: out ?? new Float32Array(0), anchors: perImage / (4 + this.contract.names.length) };
-  }
-
-  async dispose(): Promise<void> {
-    await this.#session.release();
   }
 }

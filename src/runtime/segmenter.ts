@@ -7,27 +7,10 @@
  * const seg = await OnnxSegmenter.load('best.onnx');
  * const logits = await seg.run(data, n, [1, 128, 128]);   // [n, classes, 128, 128]
  */
-import type { InferenceSession } from 'onnxruntime-node';
-import type { DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
-import { openTaskSession, runChunked, shapeText, type OnnxFile, type SessionIO, type SessionOptions, type TaskSession } from './session.js';
+import { openTaskSession, shapeText, TaskOnnxModel, type OnnxFile, type SessionOptions } from './session.js';
 
-export class OnnxSegmenter {
-  readonly path: string;
-  readonly contract: DeployContract;
-  /** The fixed batch size the graph declares, or null when any batch size runs. */
-  readonly batchLimit: number | null;
-  readonly #session: InferenceSession;
-  readonly #io: SessionIO;
-
-  private constructor(t: TaskSession) {
-    this.path = t.path;
-    this.contract = t.contract;
-    this.#session = t.session;
-    this.#io = t.io;
-    this.batchLimit = t.batchLimit;
-  }
-
+export class OnnxSegmenter extends TaskOnnxModel {
   /** Reads the file (or takes one in memory), checks its contract names a segmentation model, and creates the session. */
   static async load(source: string | OnnxFile, opts: SessionOptions = {}): Promise<OnnxSegmenter> {
     return new OnnxSegmenter(await openTaskSession(source, 'segment', 'segmentation', opts, (io) => {
@@ -45,16 +28,12 @@ export class OnnxSegmenter {
     const k = this.contract.names.length;
     const perImage = k * chw[1] * chw[2];
     const logits = new Float32Array(n * perImage);
-    await runChunked(this.#session, this.#io, this.path, data, n, chw, this.batchLimit, (y, rows, m, start) => {
+    await this.chunks(data, n, chw, (y, rows, m, start) => {
       if (y.length !== rows * perImage) {
         throw new OnnxError(this.path, `the model gave ${y.length / rows} values per image; ${k} classes at ${chw[1]}×${chw[2]} pixels are ${perImage}`);
       }
       logits.set(y.subarray(0, m * perImage), start * perImage);
     });
     return { logits, shape: [n, k, chw[1], chw[2]] };
-  }
-
-  async dispose(): Promise<void> {
-    await this.#session.release();
   }
 }

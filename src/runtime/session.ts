@@ -234,3 +234,33 @@ export async function openTaskSession(source: string | OnnxFile, task: 'detect' 
     throw e;
   }
 }
+
+/**
+ * What OnnxDetector and OnnxSegmenter share: the file, its contract, its session, and running
+ * batches through it in the graph's fixed batch size where it has one.
+ */
+export abstract class TaskOnnxModel {
+  readonly path: string;
+  readonly contract: DeployContract;
+  /** The fixed batch size the graph declares, or null when any batch size runs. */
+  readonly batchLimit: number | null;
+  protected readonly session: InferenceSession;
+  protected readonly io: SessionIO;
+
+  protected constructor(t: TaskSession) {
+    this.path = t.path;
+    this.contract = t.contract;
+    this.session = t.session;
+    this.io = t.io;
+    this.batchLimit = t.batchLimit;
+  }
+
+  /** runChunked over this model's session: `take` gets each chunk's output rows. */
+  protected chunks(data: Float32Array, n: number, chw: readonly [number, number, number], take: (y: Float32Array, rows: number, m: number, start: number) => void): Promise<void> {
+    return runChunked(this.session, this.io, this.path, data, n, chw, this.batchLimit, take);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
