@@ -62,6 +62,8 @@ export function planTransforms(specs: readonly TransformSpec[]): Plan {
     end--;
   }
   const g = at(end - 1);
+  // PIL's fixed-point resize is a step of its own (resample-pil.ts): it needs its 8-bit result whole.
+  const fusable = (r: TransformSpec | undefined): r is Spec<'resize'> => r?.op === 'resize' && r.rounding === undefined;
   if (g?.op === 'randomResizedCrop') {
     tail.rrc = g;
     end--;
@@ -69,11 +71,11 @@ export function planTransforms(specs: readonly TransformSpec[]): Plan {
     tail.centerCrop = g;
     end--;
     const r = at(end - 1);
-    if (r?.op === 'resize') {
+    if (fusable(r)) {
       tail.resize = r;
       end--;
     }
-  } else if (g?.op === 'resize') {
+  } else if (fusable(g)) {
     tail.resize = g;
     end--;
   }
@@ -125,7 +127,8 @@ export function fusedSample(tail: FusedTail, img: Img, rng: Rng): FusedSample | 
     map: flip ? { kind: 'axis', sx: -sx, sy, tx: win.ow - tx, ty, w: win.ow, h: win.oh } : { kind: 'axis', sx, sy, tx, ty, w: win.ow, h: win.oh },
     write: (data, offset) => {
       const t = { data, base: offset, cs: plane, ys: win.ow, xs: 1, flip, scale, shift };
-      if (!resampleRgbWasm(img, left, top, w, h, outW, outH, win, t)) resampleInto(img, left, top, w, h, outW, outH, win, t);
+      const interpolation = tail.resize?.interpolation ?? 'bilinear';
+      if (!resampleRgbWasm(img, left, top, w, h, outW, outH, win, t, interpolation)) resampleInto(img, left, top, w, h, outW, outH, win, t, interpolation);
     },
   };
 }

@@ -5,7 +5,9 @@
  * not depend on whether it carries targets.
  */
 import { crop, hflip as hflipImg, resample, resizeTarget, rotate, rotationInverse, warpAffine } from './geometry.js';
+import type { Interpolation } from './filters.js';
 import { pair, roundHalfEven, type Img } from './pixels.js';
+import { resizePil } from './resample-pil.js';
 import type { Rng } from './rng.js';
 import { forwardAbout, invertAffine, type Affine, type GeoMap } from './targets.js';
 import type { TransformSpec } from './transforms.js';
@@ -36,10 +38,11 @@ export function rrcParams(W: number, H: number, scale: readonly [number, number]
   return [Math.floor((H - h) / 2), Math.floor((W - w) / 2), h, w];
 }
 
-/** The region (left, top, w, h) resampled to outW × outH. */
-function resampleStep(W: number, H: number, left: number, top: number, w: number, h: number, outW: number, outH: number): GeoStep {
+/** The region (left, top, w, h) resampled to outW × outH; `pil`: the whole image, in PIL's fixed point. */
+function resampleStep(W: number, H: number, left: number, top: number, w: number, h: number, outW: number, outH: number, interpolation: Interpolation = 'bilinear', pil = false): GeoStep {
   const [sx, sy] = [outW / w, outH / h];
-  return { map: { kind: 'axis', sx, sy, tx: -left * sx, ty: -top * sy, w: outW, h: outH }, apply: (img) => resample(img, left, top, w, h, outW, outH) };
+  const apply = pil ? (img: Img) => resizePil(img, outW, outH, interpolation) : (img: Img) => resample(img, left, top, w, h, outW, outH, interpolation);
+  return { map: { kind: 'axis', sx, sy, tx: -left * sx, ty: -top * sy, w: outW, h: outH }, apply };
 }
 
 /** The h × w window at (top, left), `fill` outside the image. */
@@ -90,7 +93,7 @@ export function geometricStep(img: Img, t: TransformSpec, rng: Rng): GeoStep | n
   switch (t.op) {
     case 'resize': {
       const [h, w] = resizeTarget(W, H, t.size, t.maxSize);
-      return resampleStep(W, H, 0, 0, W, H, w, h);
+      return resampleStep(W, H, 0, 0, W, H, w, h, t.interpolation, t.rounding === 'pil');
     }
     case 'centerCrop': {
       const [h, w] = pair(t.size);

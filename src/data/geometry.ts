@@ -1,8 +1,10 @@
 /**
- * Geometric ops on HWC images in plain JS: antialiased bilinear resampling with PIL's triangle
- * filter (what torchvision's Resize does for PIL images, and for tensors with antialias=True),
+ * Geometric ops on HWC images in plain JS: antialiased resampling with PIL's filters, in float
+ * (what torchvision's Resize does for tensors with antialias=True; PIL images are resampled in
+ * 8-bit fixed point, which resample-pil.ts reproduces),
  * crops with fill, flips and affine warps.
  */
+import { filterCoeffs, type Interpolation } from './filters.js';
 import { pair, requireHwc, roundHalfEven, type Img } from './pixels.js';
 
 interface Coeffs {
@@ -12,31 +14,10 @@ interface Coeffs {
   taps: number;
 }
 
-/** PIL's precompute_coeffs for the bilinear (triangle) filter: `inSize` samples to `outSize`. */
-function coeffs(inSize: number, outSize: number): Coeffs {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = filterScale;
-  const taps = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Float32Array(outSize * taps);
-  const k = new Float64Array(taps);
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const n = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    let sum = 0;
-    for (let x = 0; x < n; x++) {
-      const t = Math.abs((x + xmin - center + 0.5) / filterScale);
-      k[x] = t < 1 ? 1 - t : 0;
-      sum += k[x]!;
-    }
-    for (let x = 0; x < n; x++) weights[xx * taps + x] = sum === 0 ? 0 : k[x]! / sum;
-    start[xx] = xmin;
-    count[xx] = n;
-  }
-  return { start, count, weights, taps };
+/** PIL's coefficients (filters.ts) with float32 weights, as the float passes use them. */
+function coeffs(inSize: number, outSize: number, interpolation: Interpolation): Coeffs {
+  const c = filterCoeffs(inSize, outSize, interpolation);
+  return { ...c, weights: Float32Array.from(c.weights) };
 }
 
 /**
@@ -79,16 +60,16 @@ let scratch = new Float32Array(0);
 
 /**
  * Resamples the region (left, top, w, h) — which must lie inside the image — to outW × outH with
- * antialiased bilinear filtering, computing only `win` of the output and writing it into `t`.
+ * antialiased filtering (bilinear unless told), computing only `win` of the output and writing it into `t`.
  * Each value is accumulated in double and rounded to float32 once before the scale and shift, so
  * writing into a normalized batch slot gives the same floats as resampling, flipping and
  * normalizing one step at a time.
  */
-export function resampleInto(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, win: Window, t: ResampleTarget): void {
+export function resampleInto(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, win: Window, t: ResampleTarget, interpolation: Interpolation = 'bilinear'): void {
   requireHwc(img, 'resize');
   const C = img.channels;
   if (w === outW && h === outH) return copyInto(img, left + win.x0, top + win.y0, win, t);
-  const { cx, cy, lo, hi } = filters(w, h, outW, outH, win);
+  const { cx, cy, lo, hi } = filters(w, h, outW, outH, win, interpolation);
   const rowLen = win.ow * C;
   if (scratch.length < (hi - lo) * rowLen) scratch = new Float32Array((hi - lo) * rowLen);
   horizontalPass(img.data, img.width, C, left, top + lo, hi - lo, cx, win.x0, win.ow, scratch);
@@ -99,9 +80,9 @@ export function resampleInto(img: Img, left: number, top: number, w: number, h: 
  * The filters for resampling w × h to outW × outH, and the input rows [lo, hi) (from the region's
  * top) that the window's output rows read.
  */
-export function filters(w: number, h: number, outW: number, outH: number, win: Window): { cx: Coeffs; cy: Coeffs; lo: number; hi: number } {
-  const cx = coeffs(w, outW);
-  const cy = coeffs(h, outH);
+export function filters(w: number, h: number, outW: number, outH: number, win: Window, interpolation: Interpolation = 'bilinear'): { cx: Coeffs; cy: Coeffs; lo: number; hi: number } {
+  const cx = coeffs(w, outW, interpolation);
+  const cy = coeffs(h, outH, interpolation);
   let lo = Infinity;
   let hi = 0;
   for (let y = win.y0; y < win.y0 + win.oh; y++) {
@@ -224,14 +205,14 @@ function verticalPass(tmp: Float32Array, rowLen: number, C: number, cy: Coeffs, 
 
 /**
  * Crops the region (left, top, w, h) — which must lie inside the image — and resizes it to
- * outW × outH with antialiased bilinear filtering (crop first, so the filter never reads outside
- * the region, as torchvision's resized_crop).
+ * outW × outH with antialiased filtering (crop first, so the filter never reads outside the
+ * region, as torchvision's resized_crop).
  */
-export function resample(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number): Img {
+export function resample(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, interpolation: Interpolation = 'bilinear'): Img {
   requireHwc(img, 'resize');
   if (w === outW && h === outH) return crop(img, top, left, h, w);
   const t = hwcTarget(outW, outH, img.channels);
-  resampleInto(img, left, top, w, h, outW, outH, { x0: 0, y0: 0, ow: outW, oh: outH }, t);
+  resampleInto(img, left, top, w, h, outW, outH, { x0: 0, y0: 0, ow: outW, oh: outH }, t, interpolation);
   return { data: t.data, width: outW, height: outH, channels: img.channels };
 }
 
@@ -244,10 +225,10 @@ export function resizeTarget(width: number, height: number, size: number | reado
   return width <= height ? [newLong, newShort] : [newShort, newLong];
 }
 
-/** Resizes to `size` (see resizeTarget) with antialiased bilinear filtering. */
-export function resize(img: Img, size: number | readonly [number, number], maxSize?: number): Img {
+/** Resizes to `size` (see resizeTarget) with antialiased filtering. */
+export function resize(img: Img, size: number | readonly [number, number], maxSize?: number, interpolation: Interpolation = 'bilinear'): Img {
   const [h, w] = resizeTarget(img.width, img.height, size, maxSize);
-  return resample(img, 0, 0, img.width, img.height, w, h);
+  return resample(img, 0, 0, img.width, img.height, w, h, interpolation);
 }
 
 /** The h × w window at (top, left); parts outside the image are `fill`. Keeps the element type. */

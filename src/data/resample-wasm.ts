@@ -1,11 +1,12 @@
 /**
  * The fused tail's resampling pass for 8-bit RGB images in WebAssembly SIMD
  * (native/wasm/resample.ts, built into resample.wasm beside this file): the same antialiased
- * bilinear filter as geometry.ts's resampleInto, in float32 arithmetic (the JS passes accumulate
+ * filters as geometry.ts's resampleInto, in float32 arithmetic (the JS passes accumulate
  * in double, so values differ in the last bits), about 3× faster. Node only.
  */
 import { readFileSync } from 'node:fs';
 import { filters, type ResampleTarget, type Window } from './geometry.js';
+import type { Interpolation } from './filters.js';
 import type { Img } from './pixels.js';
 
 interface Kernel {
@@ -34,12 +35,12 @@ const PAGE = 65536;
  * (planes of the window's size, one after another). False (nothing written) for anything else,
  * or where the kernel is unavailable.
  */
-export function resampleRgbWasm(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, win: Window, t: ResampleTarget): boolean {
+export function resampleRgbWasm(img: Img, left: number, top: number, w: number, h: number, outW: number, outH: number, win: Window, t: ResampleTarget, interpolation: Interpolation = 'bilinear'): boolean {
   const k = resampleKernel();
   const { ow, oh } = win;
   const chw = t.xs === 1 && t.ys === ow && t.cs === ow * oh;
   if (!k || !chw || (w === outW && h === outH) || !(img.data instanceof Uint8Array) || img.channels !== 3) return false;
-  const { cx, cy, lo, hi } = filters(w, h, outW, outH, win);
+  const { cx, cy, lo, hi } = filters(w, h, outW, outH, win, interpolation);
   const rows = hi - lo;
   const { data, base: offset, flip } = t;
   const [scale, shift] = [[0, 1, 2].map((c) => t.scale[c % t.scale.length]!), [0, 1, 2].map((c) => t.shift[c % t.shift.length]!)];

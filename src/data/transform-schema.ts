@@ -9,7 +9,7 @@ const prob = z.number().min(0).max(1);
 
 const schema = z.array(
   z.discriminatedUnion('op', [
-    z.strictObject({ op: z.literal('resize'), size, maxSize: z.number().int().positive().optional() }),
+    z.strictObject({ op: z.literal('resize'), size, maxSize: z.number().int().positive().optional(), interpolation: z.enum(['bilinear', 'bicubic']).optional(), rounding: z.literal('pil').optional() }),
     z.strictObject({ op: z.literal('centerCrop'), size }),
     z.strictObject({ op: z.literal('randomResizedCrop'), size, scale: range.optional(), ratio: range.optional() }),
     z.strictObject({ op: z.literal('randomCrop'), size, padding: z.number().int().min(0).optional(), fill: z.number().optional() }),

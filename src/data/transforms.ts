@@ -7,10 +7,12 @@ import { colorJitter, grayscale, randomHsv, type JitterSpec } from './color.js';
 import { randAugment, trivialAugment } from './augment.js';
 import { PipelineError } from './errors.js';
 import { geometricStep } from './geometric.js';
+import type { Interpolation } from './filters.js';
 import type { Img } from './pixels.js';
 import type { Rng } from './rng.js';
 
 export type { Img } from './pixels.js';
+export type { Interpolation } from './filters.js';
 export { rrcParams } from './geometric.js';
 export { buildTransforms, type AugmentLevel, type PresetOptions } from './presets.js';
 
@@ -18,7 +20,12 @@ type Size = number | [number, number];
 
 /** One transform. Sizes are a number (square, or the shorter side for resize) or [h, w]. */
 export type TransformSpec =
-  | { op: 'resize'; size: Size; maxSize?: number }
+  /**
+   * torchvision's Resize: antialiased, bilinear unless told; in float, or with `rounding: 'pil'`
+   * in PIL's 8-bit fixed point, bit for bit (resample-pil.ts: what publishers' ImageNet scores
+   * were measured with; 8-bit input only, slower, so evaluation only).
+   */
+  | { op: 'resize'; size: Size; maxSize?: number; interpolation?: Interpolation; rounding?: 'pil' }
   | { op: 'centerCrop'; size: Size }
   | { op: 'randomResizedCrop'; size: Size; scale?: [number, number]; ratio?: [number, number] }
   | { op: 'randomCrop'; size: Size; padding?: number; fill?: number }

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { CheckpointError, readSafetensorsHeader, readWeights, type WeightFile } from '../checkpoint/index.js';
-import { buildTransforms } from '../data/transforms.js';
-import { fetchHub, hubEntry, imagenetClasses, isHubName, type HubEntry } from '../hub/index.js';
+import { buildTransforms, type TransformSpec } from '../data/transforms.js';
+import { fetchHub, HUB, hubEntry, imagenetClasses, isHubName, type HubEntry } from '../hub/index.js';
 import { IntermediateLayers } from '../models/pyramid.js';
 import { createModel, type ClassifierModel, type TaskModel } from '../models/registry.js';
 import type { Module } from '../nn/module.js';
@@ -102,6 +102,8 @@ export function fitWeights(own: Map<string, Tensor>, tensors: Map<string, Tensor
   return { mapped, missing, unexpected, mismatched };
 }
 
+const TIMM_NAMES = "timm's names translated";
+
 /**
  * The weights under the zoo's names for `model`: a names file's mapping when given, else timm's
  * layout translated where it differs from the zoo's (timm-names.ts); 'how' says which.
@@ -109,7 +111,7 @@ export function fitWeights(own: Map<string, Tensor>, tensors: Map<string, Tensor
 export function zooNames(tensors: Map<string, Tensor>, model: string, namesFile?: string): { tensors: Map<string, Tensor>; how: string } {
   if (namesFile !== undefined) return { tensors: renameTensors(tensors, readNamesFile(namesFile)), how: `names from ${namesFile}` };
   const rename = timmRename(model);
-  if (rename && hasTimmNames(tensors.keys())) return { tensors: new Map([...tensors].map(([k, t]) => [rename(k), t])), how: "timm's names translated" };
+  if (rename && hasTimmNames(tensors.keys())) return { tensors: new Map([...tensors].map(([k, t]) => [rename(k), t])), how: TIMM_NAMES };
   return { tensors, how: 'names as they are' };
 }
 
@@ -145,14 +147,36 @@ export interface ImportOptions {
   log?: (line: string) => void;
 }
 
-function preprocessFor(w: OpenedWeights, meta: CheckpointMeta | null, log: (l: string) => void): Preprocess {
+/**
+ * The publisher's evaluation of weights that are not Kestrel's: the hub entry's; for a plain file
+ * of a zoo model, its torchvision ImageNet weights' (IMAGENET1K_V1), or timm's for a file in
+ * timm's names; else torchvision's classic 256 → 224, bilinear.
+ */
+function publisherEval(w: OpenedWeights, model: string, how: string): HubEntry['eval'] {
+  if (w.hub) return w.hub.eval;
+  const publisher = how === TIMM_NAMES ? 'timm:' : 'torchvision:';
+  return HUB.find((e) => e.model === model && e.name.startsWith(publisher))?.eval ?? { resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], interpolation: 'bilinear' };
+}
+
+/**
+ * torchvision's and timm's evaluation transforms resize PIL images, which PIL rounds to 8 bits
+ * after each pass: the resize records `rounding: 'pil'` so predict gives the publisher's scores.
+ */
+function preprocessFor(w: OpenedWeights, meta: CheckpointMeta | null, model: string, how: string): Preprocess {
   if (meta) return meta.preprocess;
-  const e = w.hub?.eval;
-  const mean = e?.mean ?? [0.485, 0.456, 0.406];
-  const std = e?.std ?? [0.229, 0.224, 0.225];
-  const transforms = [{ op: 'resize' as const, size: e?.resize ?? 256 }, { op: 'centerCrop' as const, size: e?.crop ?? 224 }, ...buildTransforms('eval', { imgsz: 224, channels: 3, mean, std }).slice(-1)];
-  if (e?.interpolation === 'bicubic') log(`note: ${w.hub!.name} was evaluated with bicubic resizing; Kestrel resizes bilinear (antialiased), so scores can differ slightly from the publisher's`);
-  return { imgsz: e?.crop ?? 224, channels: 3, mean, std, transforms };
+  const e = publisherEval(w, model, how);
+  const transforms: TransformSpec[] = [
+    { op: 'resize', size: e.resize, interpolation: e.interpolation, rounding: 'pil' },
+    { op: 'centerCrop', size: e.crop },
+    ...buildTransforms('eval', { imgsz: e.crop, channels: 3, mean: e.mean, std: e.std }).slice(-1),
+  ];
+  return { imgsz: e.crop, channels: 3, mean: e.mean, std: e.std, transforms };
+}
+
+/** One transform as the import log names it: `resize 256 bicubic (PIL's rounding)`, `crop 224`. */
+function describeStep(t: TransformSpec): string {
+  if (t.op === 'resize') return [`resize ${JSON.stringify(t.size)}`, t.interpolation, t.rounding === 'pil' ? "(PIL's rounding)" : undefined].filter((x) => x !== undefined).join(' ');
+  return t.op === 'centerCrop' ? `crop ${JSON.stringify(t.size)}` : t.op;
 }
 
 /**
@@ -183,13 +207,14 @@ export async function importWeights(o: ImportOptions): Promise<{ out: string; mo
       model.loadStateDict(fit.mapped, { strict: false });
       const classes = o.classes ?? meta?.classes ?? (numClasses === 1000 ? imagenetClasses() : Array.from({ length: numClasses }, (_, i) => `class_${i}`));
       if (classes.length !== numClasses) throw new Error(`${classes.length} class names for a head of ${numClasses} outputs`);
+      const preprocess = preprocessFor(w, meta, name, how);
       const out: CheckpointMeta<'classify'> = {
-        format: 'kestrel.classify/1', task: 'classify', model: model.config, classes, preprocess: preprocessFor(w, meta, log), epoch: meta?.epoch ?? 0,
+        format: 'kestrel.classify/1', task: 'classify', model: model.config, classes, preprocess, epoch: meta?.epoch ?? 0,
         ...(meta?.metrics ? { metrics: meta.metrics } : {}), createdAt: new Date().toISOString(),
       };
       model.eval();
       saveCheckpoint(o.out, model, out);
-      log(`${w.path} (${w.format}) → ${o.out}: ${name}, ${fit.mapped.size} tensors (${how}), ${numClasses} classes`);
+      log(`${w.path} (${w.format}) → ${o.out}: ${name}, ${fit.mapped.size} tensors (${how}), ${numClasses} classes; eval: ${preprocess.transforms.map(describeStep).join(', ')}`);
       return { out: o.out, model: name, numClasses, how, tensors: fit.mapped.size };
     } finally {
       model.dispose();

@@ -30,21 +30,28 @@ async function closedPort(): Promise<number> {
 }
 
 describe('kestrel import (CLI)', () => {
-  it('imports torchvision weights; predict --topk 5 prints torchvision\'s five classes', (t) => {
-    const missing = imagenetWeightsMissing();
-    if (missing) return t.skip(missing);
-    const weights = join(IMAGENET_WEIGHTS, 'mobilenet_v2_legacy.pth');
-    const out = join(dir, 'mnv2.safetensors');
-    const imp = kestrel(['import', '--weights', weights, '--model', 'mobilenet_v2', '-o', out]);
-    assert.equal(imp.status, 0, imp.stderr);
-    assert.match(imp.stdout, /mobilenet_v2_legacy\.pth \(pth\) → .*mnv2\.safetensors: mobilenet_v2, 314 tensors \(names as they are\), 1000 classes/);
-    const pred = kestrel(['predict', '--weights', out, '--source', join(FIXTURES, 'imagenet', 'grace_hopper.jpg'), '--topk', '5']);
-    assert.equal(pred.status, 0, pred.stderr);
-    const got = JSON.parse(pred.stdout.trim()) as { top: { label: string; score: number }[] };
-    const want = (JSON.parse(readFileSync(join(FIXTURES, 'imagenet', 'expected.json'), 'utf8')) as { models: Record<string, { top5: { label: string; score: number }[] }> }).models.mobilenet_v2!.top5;
-    assert.deepEqual(got.top.map((x) => x.label), want.map((x) => x.label));
-    for (const [i, x] of got.top.entries()) assert.ok(Math.abs(x.score - want[i]!.score) < 1e-4, `${x.label}: ${x.score} vs ${want[i]!.score}`);
-  });
+  interface Top { label: string; score: number }
+  const expected = (JSON.parse(readFileSync(join(FIXTURES, 'imagenet', 'expected.json'), 'utf8')) as { models: Record<string, { top5: Top[] }> }).models;
+  // Issue 15's acceptance: each model in both formats, imported and run through the CLI.
+  for (const [name, e] of Object.entries(expected)) {
+    for (const layout of ['zip', 'legacy']) {
+      it(`imports torchvision's ${name} (${layout}); predict --topk 5 gives torchvision's five classes and scores (1e-4)`, (t) => {
+        const missing = imagenetWeightsMissing();
+        if (missing) return t.skip(missing);
+        const weights = join(IMAGENET_WEIGHTS, `${name}_${layout}.pth`);
+        const out = join(dir, `${name}_${layout}.safetensors`);
+        const imp = kestrel(['import', '--weights', weights, '--model', name, '-o', out]);
+        assert.equal(imp.status, 0, imp.stderr);
+        const how = name === 'efficientnet_b0' ? 'bicubic' : 'bilinear';
+        assert.match(imp.stdout, new RegExp(`${name}_${layout}\\.pth \\(pth\\) → .*${name}_${layout}\\.safetensors: ${name}, \\d+ tensors \\(names as they are\\), 1000 classes; eval: resize 256 ${how} \\(PIL's rounding\\), crop 224, normalize`));
+        const pred = kestrel(['predict', '--weights', out, '--source', join(FIXTURES, 'imagenet', 'grace_hopper.jpg'), '--topk', '5']);
+        assert.equal(pred.status, 0, pred.stderr);
+        const got = JSON.parse(pred.stdout.trim()) as { top: Top[] };
+        assert.deepEqual(got.top.map((x) => x.label), e.top5.map((x) => x.label));
+        for (const [i, x] of got.top.entries()) assert.ok(Math.abs(x.score - e.top5[i]!.score) <= 1e-4, `${x.label}: ${x.score} vs torchvision ${e.top5[i]!.score}`);
+      });
+    }
+  }
 
   it('a hostile pickle: exit 1, one line, no file written', () => {
     const out = join(dir, 'never.safetensors');

@@ -19,6 +19,8 @@ const PIPELINES: Record<string, { specs: TransformSpec[]; head: string[]; exact?
   'colour head (float pixels, JS pass), rrc with a [h, w] size': { specs: [{ op: 'colorJitter', brightness: 0.4 }, { op: 'randomResizedCrop', size: [16, 12], scale: [0.3, 1] }, NORM], head: ['colorJitter'], exact: true },
   'light train preset (rrc + hflip + normalize)': { specs: buildTransforms('train', { imgsz: 64, channels: 3, augment: 'light' }), head: [] },
   'nothing but the implied toTensor': { specs: [], head: [], exact: true },
+  'bicubic resize + centerCrop + normalize': { specs: [{ op: 'resize', size: 40, interpolation: 'bicubic' }, { op: 'centerCrop', size: 32 }, NORM], head: [] },
+  "PIL-rounded resize (a step of its own) + centerCrop + normalize": { specs: [{ op: 'resize', size: 40, rounding: 'pil' }, { op: 'centerCrop', size: 32 }, NORM], head: ['resize'], exact: true },
 };
 
 const job = { epoch: 2, batch: 0, indices: [3, 0, 5, 1, 4, 2] };

@@ -52,6 +52,8 @@ describe('transforms vs torchvision fixtures', () => {
   check('resize_up', (i, a) => resize(i, size(a)), 1e-3);
   check('resize_short', (i, a) => resize(i, size(a)), 1e-3);
   check('resize_gray', (i, a) => resize(i, size(a)), 1e-3);
+  check('resize_bicubic_down', (i, a) => resize(i, size(a), undefined, 'bicubic'), 1e-3);
+  check('resize_bicubic_up', (i, a) => resize(i, size(a), undefined, 'bicubic'), 1e-3);
   check('resized_crop', (i, a) => resample(i, a['left'] as number, a['top'] as number, a['w'] as number, a['h'] as number, 4, 3), 1e-3);
   check('center_crop', (i, a) => centerCrop(i, size(a)), 0);
   check('center_crop_odd', (i, a) => centerCrop(i, size(a)), 0);
@@ -173,5 +175,9 @@ describe('seeded pipelines', () => {
     assert.deepEqual(parseTransforms(JSON.parse(JSON.stringify(specs))), specs);
     assert.throws(() => parseTransforms([{ op: 'resize' }]), (e: Error) => e.name === 'DataError' && /at 0\.size/.test(e.message) && !e.message.includes('\n'));
     assert.throws(() => parseTransforms([{ op: 'warp' }]), /invalid transform spec/);
+    const pil: TransformSpec = { op: 'resize', size: 256, interpolation: 'bicubic', rounding: 'pil' };
+    assert.deepEqual(parseTransforms([pil]), [pil]);
+    assert.throws(() => parseTransforms([{ op: 'resize', size: 256, interpolation: 'lanczos' }]), /at 0\.interpolation/);
+    assert.throws(() => parseTransforms([{ op: 'resize', size: 256, rounding: 'round' }]), /at 0\.rounding/);
   });
 });

@@ -8,6 +8,7 @@ import { readWeights, saveSafetensors } from '../../src/checkpoint/index.js';
 import { native } from '../../src/native/index.js';
 import { loadCheckpoint } from '../../src/engine/checkpoint.js';
 import { importWeights } from '../../src/engine/pretrained.js';
+import { checkpointToOnnx, contractFromMeta } from '../../src/export/export.js';
 import { imagenetClasses } from '../../src/hub/index.js';
 import { createModel, type ClassifierModel } from '../../src/models/registry.js';
 import { predict } from '../../src/tasks/classify/predict.js';
@@ -17,7 +18,8 @@ import { IMAGENET_WEIGHTS, imagenetWeightsMissing } from '../imagenet-weights.js
 const IMAGENET = join(FIXTURES, 'imagenet');
 const PTH = join(FIXTURES, 'pth');
 interface Top { label: string; score: number; float_pipeline_score: number }
-const expected = JSON.parse(readFileSync(join(IMAGENET, 'expected.json'), 'utf8')) as { models: Record<string, { sha256: Record<string, string>; top5: Top[] }> };
+type Eval = { resize: number; crop: number; interpolation: 'bilinear' | 'bicubic' };
+const expected = JSON.parse(readFileSync(join(IMAGENET, 'expected.json'), 'utf8')) as { models: Record<string, { sha256: Record<string, string>; eval: Eval; top5: Top[] }> };
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-import-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const quiet = (): void => {};
@@ -58,18 +60,36 @@ describe('kestrel import: torchvision state dicts → predict gives torchvision\
         const ckpt = loadCheckpoint<ClassifierModel>(out, { task: 'classify' });
         ckpt.model.dispose();
         assert.deepEqual(ckpt.meta.classes, imagenetClasses());
-        assert.deepEqual(ckpt.meta.preprocess.transforms, [{ op: 'resize', size: 256 }, { op: 'centerCrop', size: 224 }, { op: 'normalize', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }]);
+        // torchvision's <Model>_Weights.IMAGENET1K_V1.transforms(), resizing as PIL does (bicubic for EfficientNet).
+        assert.deepEqual(ckpt.meta.preprocess.transforms, [
+          { op: 'resize', size: e.eval.resize, interpolation: e.eval.interpolation, rounding: 'pil' },
+          { op: 'centerCrop', size: e.eval.crop },
+          { op: 'normalize', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+        ]);
         const got = await top5(out);
         assert.deepEqual(got.map((x) => x.label), e.top5.map((x) => x.label));
-        for (const [i, x] of got.entries()) {
-          // Kestrel resamples in float, as torchvision's tensor pipeline does: equal to 1e-5.
-          assert.ok(Math.abs(x.score - e.top5[i]!.float_pipeline_score) <= 1e-5, `${x.label}: ${x.score} vs torchvision (tensor) ${e.top5[i]!.float_pipeline_score}`);
-          // PIL rounds the resized image to 8 bits (up to one grey level): 5e-4 covers it on these weights.
-          assert.ok(Math.abs(x.score - e.top5[i]!.score) <= 5e-4, `${x.label}: ${x.score} vs torchvision (PIL) ${e.top5[i]!.score}`);
-        }
+        // torchvision's PIL pipeline: the same 8-bit input, so only float arithmetic in the networks differs.
+        for (const [i, x] of got.entries()) assert.ok(Math.abs(x.score - e.top5[i]!.score) <= 1e-5, `${x.label}: ${x.score} vs torchvision (PIL) ${e.top5[i]!.score}`);
       });
     }
   }
+});
+
+describe('the .onnx export of an import carries its PIL resize', () => {
+  test("resnet50 (the model that tells PIL's rounding from float): ONNX Runtime predict gives torchvision's top-5 (1e-4)", async (t) => {
+    const missing = imagenetWeightsMissing();
+    if (missing) return t.skip(missing);
+    const out = join(dir, 'resnet50_onnx.safetensors');
+    await importWeights({ weights: join(IMAGENET_WEIGHTS, 'resnet50_zip.pth'), model: 'resnet50', out, log: quiet });
+    const { bytes, meta } = await checkpointToOnnx(out);
+    const onnx = join(dir, 'resnet50.onnx');
+    writeFileSync(onnx, bytes);
+    assert.deepEqual(contractFromMeta(meta).transforms[0], { op: 'resize', size: 256, interpolation: 'bilinear', rounding: 'pil' });
+    const e = expected.models['resnet50']!;
+    const got = await top5(onnx);
+    assert.deepEqual(got.map((x) => x.label), e.top5.map((x) => x.label));
+    for (const [i, x] of got.entries()) assert.ok(Math.abs(x.score - e.top5[i]!.score) <= 1e-4, `${x.label}: ${x.score} vs torchvision (PIL) ${e.top5[i]!.score}`);
+  });
 });
 
 describe('importWeights: what does not fit is named', () => {
