@@ -30,7 +30,7 @@ export function registerEmbed(program: Command): void {
   runOptions(program
     .command('embed')
     .description('write one vector per image: the pooled features a classifier computes before its final layer (global average pool for CNNs, the class token for the ViT), L2-normalised, into a .safetensors file (tensor "embeddings" [N, D], the image paths in its metadata); an unreadable image gets a line on stderr and makes the exit code 1')
-    .requiredOption('--model <checkpoint>', 'a classification checkpoint (.safetensors): from kestrel train, or kestrel import for torchvision or timm weights')
+    .requiredOption('--model <checkpoint>', 'a classification checkpoint (.safetensors) from kestrel train or kestrel import, or a hub name (torchvision:resnet50.IMAGENET1K_V2, timm:resnet18.a1_in1k), imported once into $KESTREL_HOME/checkpoints')
     .requiredOption('--source <path>', 'an image, a folder (searched recursively) or a glob in quotes')
     .requiredOption('-o, --output <file>', 'the embeddings file to write (.safetensors)'))
     .action(async (o: RunArgs & { model: string; source: string; output: string }) => {
@@ -72,7 +72,7 @@ export function registerDedup(data: Command): void {
   runOptions(data
     .command('dedup')
     .description('list near-duplicate images of a data set from their embeddings (see kestrel embed): one JSON line per pair, most similar first, {"a", "b", "similarity", "splits": [split of a, split of b], "leak"}; leak is true when the pair spans train, val and test (a leaked image inflates the accuracy measured there)')
-    .requiredOption('--model <checkpoint>', 'a classification checkpoint (.safetensors) to embed with')
+    .requiredOption('--model <checkpoint>', 'a classification checkpoint (.safetensors) to embed with, or a hub name (as for kestrel embed)')
     .requiredOption('--data <spec>', 'a classification folder or CSV manifest, or a detection or segmentation data.yaml')
     .option('--threshold <x>', 'cosine similarity from which two images are near-duplicates, in (0, 1]', Number, 0.95)
     .option('--neighbours <n>', 'neighbours looked at per image (a larger group is listed in part)', positiveInt, 10)

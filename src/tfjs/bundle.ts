@@ -40,17 +40,20 @@ class LiteralParser {
     return this.#fail(`unexpected ${JSON.stringify(ch)}`);
   }
 
+  // A shard is one 5.6 MB base64 string: runs without escapes are sliced, not appended a character
+  // at a time (which took 6.6 s for InceptionV3's 30 MB of shards).
   #string(): string {
-    const q = this.s[this.#i++];
+    const q = this.s.charCodeAt(this.#i++);
+    const backslash = 92;
     let out = '';
     for (;;) {
-      const ch = this.s[this.#i++];
-      if (ch === undefined) this.#fail('unterminated string');
-      if (ch === q) return out;
-      if (ch !== '\\') {
-        out += ch;
-        continue;
-      }
+      let j = this.#i;
+      while (j < this.s.length && this.s.charCodeAt(j) !== q && this.s.charCodeAt(j) !== backslash) j++;
+      out += this.s.slice(this.#i, j);
+      this.#i = j;
+      if (j >= this.s.length) this.#fail('unterminated string');
+      this.#i++;
+      if (this.s.charCodeAt(j) === q) return out;
       const e = this.s[this.#i++]!;
       if (e === 'u') {
         out += String.fromCharCode(parseInt(this.s.slice(this.#i, this.#i + 4), 16));

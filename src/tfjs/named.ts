@@ -12,7 +12,7 @@ import type { OnnxValue } from '../onnx/graph.js';
 import { convertGraphModel, type ConvertedGraph } from './convert-graph.js';
 import { blazefaceHead, centernetHead, nanodetHead, probsHead, selfieHead } from './heads.js';
 import { kerasToGraph } from './keras.js';
-import { loadTfjs } from './load.js';
+import { loadTfjs, type LoadedTfjs } from './load.js';
 import { TfjsError } from './model-json.js';
 import { COCO80, NSFW_CLASSES } from './names.js';
 
@@ -78,9 +78,9 @@ export function locate(e: NamedTfjs): string {
   return file;
 }
 
-/** The converted graph of a named model, its head attached and declared the output, with its contract. */
-export function convertNamed(e: NamedTfjs, path: string): { converted: ConvertedGraph; contract: DeployContract } {
-  const loaded = loadTfjs(path);
+/** The converted graph of a named model (its file, or the file already loaded), its head attached and declared the output, with its contract. */
+export function convertNamed(e: NamedTfjs, source: string | LoadedTfjs): { converted: ConvertedGraph; contract: DeployContract } {
+  const loaded = typeof source === 'string' ? loadTfjs(source) : source;
   const graph = loaded.model.modelTopology.node ? loaded : kerasToGraph(loaded.model, loaded.weights);
   const converted = convertGraphModel(graph.model, graph.weights, { input: { scale: e.scale, offset: e.offset } });
   const out = e.head(converted);

@@ -121,6 +121,8 @@ describe('TF.js graph models', () => {
     assert.deepEqual(bundleExports(text, 'm'), { modelTopology: { keras_version: '2.2.4', x: [0.5, -0.001, true, false, null] }, weightsManifest: [{ paths: ['s'], weights: [] }], q: 'a"b' });
     assert.deepEqual([...bundleShard('x(function(e,a,n){a.exports="AQID"})', 's')], [1, 2, 3]);
     assert.throws(() => bundleExports('module.exports=e()', 'm.js'), /m\.js is not a bundle Kestrel reads/);
+    assert.equal(bundleExports(String.raw`a.exports='x\\y\u00e9\n\'z'`, 'm'), 'x\\y\u00e9\n\'z');
+    assert.throws(() => bundleExports('a.exports="AQID', 's.js'), /does not parse at character 15: unterminated string/);
   });
 });
 

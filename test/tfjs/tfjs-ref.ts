@@ -17,8 +17,15 @@ export async function tfCpu(): Promise<typeof tf> {
   return tf;
 }
 
-/** TF.js's outputs for an NHWC (or as-declared) float input, by output name. */
-export async function tfjsRun(loaded: LoadedTfjs, shards: Uint8Array[], input: Float32Array, shape: number[], outputs: string[]): Promise<Float32Array[]> {
+/** A TF.js model loaded once, run on as many inputs as a test needs. */
+export interface TfjsModel {
+  /** The outputs, by name, for an NHWC (or as-declared) float input. */
+  run(input: Float32Array, shape: number[], outputs: string[]): Promise<Float32Array[]>;
+  dispose(): void;
+}
+
+/** TF.js loads the model from the shards' own bytes, so it undoes their quantisation itself. */
+export async function tfjsModel(loaded: LoadedTfjs, shards: Uint8Array[]): Promise<TfjsModel> {
   const t = await tfCpu();
   const bytes = new Uint8Array(shards.reduce((a, s) => a + s.byteLength, 0));
   let at = 0;
@@ -35,36 +42,74 @@ export async function tfjsRun(loaded: LoadedTfjs, shards: Uint8Array[], input: F
     ...(model.signature ? { signature: model.signature as object } : {}),
     ...(model.userDefinedMetadata ? { userDefinedMetadata: model.userDefinedMetadata as object } : {}),
   };
-  const x = t.tensor(input, shape);
-  try {
-    if (model.modelTopology.node) {
-      const m = await t.loadGraphModel(t.io.fromMemory(artifacts));
-      const r = (await m.executeAsync({ [m.inputs[0]!.name]: x }, outputs)) as tf.Tensor | tf.Tensor[];
-      const list = Array.isArray(r) ? r : [r];
-      const out = list.map((y) => Float32Array.from(y.dataSync()));
-      list.forEach((y) => y.dispose());
-      m.dispose();
-      return out;
-    }
-    const m = await t.loadLayersModel(t.io.fromMemory(artifacts));
-    const y = m.predict(x) as tf.Tensor;
-    const out = [Float32Array.from(y.dataSync())];
-    y.dispose();
-    m.dispose();
+  const read = (ys: tf.Tensor[]): Float32Array[] => {
+    const out = ys.map((y) => Float32Array.from(y.dataSync()));
+    ys.forEach((y) => y.dispose());
     return out;
-  } finally {
-    x.dispose();
+  };
+  if (model.modelTopology.node) {
+    const m = await t.loadGraphModel(t.io.fromMemory(artifacts));
+    return {
+      run: async (input, shape, outputs) => {
+        const x = t.tensor(input, shape);
+        try {
+          const r = (await m.executeAsync({ [m.inputs[0]!.name]: x }, outputs)) as tf.Tensor | tf.Tensor[];
+          return read(Array.isArray(r) ? r : [r]);
+        } finally {
+          x.dispose();
+        }
+      },
+      dispose: () => m.dispose(),
+    };
   }
+  const m = await t.loadLayersModel(t.io.fromMemory(artifacts));
+  return {
+    run: async (input, shape) => {
+      const x = t.tensor(input, shape);
+      try {
+        return read([m.predict(x) as tf.Tensor]);
+      } finally {
+        x.dispose();
+      }
+    },
+    dispose: () => m.dispose(),
+  };
+}
+
+/** TF.js's outputs for one input (the model loaded for this call only). */
+export async function tfjsRun(loaded: LoadedTfjs, shards: Uint8Array[], input: Float32Array, shape: number[], outputs: string[]): Promise<Float32Array[]> {
+  const m = await tfjsModel(loaded, shards);
+  try {
+    return await m.run(input, shape, outputs);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** An ONNX Runtime session (one thread, as the reference runs), run on as many inputs as a test needs. */
+export interface OrtModel {
+  run(data: Float32Array, shape: number[], outputs: string[]): Promise<Float32Array[]>;
+  release(): Promise<void>;
+}
+
+export async function ortModel(bytes: Uint8Array, input: string): Promise<OrtModel> {
+  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
+  return {
+    run: async (data, shape, outputs) => {
+      const r = await s.run({ [input]: new ort.Tensor('float32', data, shape) });
+      return outputs.map((o) => Float32Array.from(r[o]!.data as Float32Array, Number));
+    },
+    release: () => s.release(),
+  };
 }
 
 /** ONNX Runtime's outputs for one input, by name. */
 export async function ortRun(bytes: Uint8Array, input: string, data: Float32Array, shape: number[], outputs: string[]): Promise<Float32Array[]> {
-  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
+  const m = await ortModel(bytes, input);
   try {
-    const r = await s.run({ [input]: new ort.Tensor('float32', data, shape) });
-    return outputs.map((o) => Float32Array.from(r[o]!.data as Float32Array, Number));
+    return await m.run(data, shape, outputs);
   } finally {
-    await s.release();
+    await m.release();
   }
 }
 

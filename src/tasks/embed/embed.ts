@@ -9,10 +9,12 @@
  * const r = await embedToFile({ weights: 'resnet50.safetensors', source: 'photos/', out: 'photos.safetensors' });
  * r.count; r.failed;   // images embedded, and those that could not be read
  */
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fitPipeline } from '../../data/input-size.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
-import { isHubName } from '../../hub/index.js';
+import { importWeights } from '../../engine/pretrained.js';
+import { hubEntry, isHubName, kestrelHome } from '../../hub/index.js';
 import { expandSource, runPredictor, type PredictBackend, type PredictLine } from '../../engine/predictor.js';
 import { MODELS, isModelName, type ClassifierModel } from '../../models/registry.js';
 import { adoptArray } from '../../tensor/creation.js';
@@ -21,7 +23,10 @@ import { tidy } from '../../tensor/scope.js';
 import { writeEmbeddings, type EmbedMeta } from './file.js';
 
 export interface EmbedOptions {
-  /** A classification checkpoint (.safetensors): one written by `kestrel train`, or by `kestrel import` from torchvision or timm weights. */
+  /**
+   * A classification checkpoint (.safetensors): one written by `kestrel train` or `kestrel import`;
+   * or a hub name (`torchvision:resnet50.IMAGENET1K_V2`), imported once into $KESTREL_HOME/checkpoints.
+   */
   weights: string;
   /** An image, a folder (searched recursively), a glob, or a list of image paths. */
   source: string | string[];
@@ -54,11 +59,8 @@ export function l2NormaliseRows(rows: Float32Array, d: number): Float32Array {
 }
 
 function checkOptions(o: EmbedOptions): void {
-  if (isHubName(o.weights)) {
-    throw new Error(`${o.weights}: embed takes a checkpoint; make one from these weights first: kestrel import --weights ${o.weights} -o model.safetensors`);
-  }
   if (/\.onnx$/i.test(o.weights)) {
-    throw new Error(`${o.weights}: an exported .onnx model outputs class scores, not the pooled features before them; give the .safetensors checkpoint it was exported from`);
+    throw new Error(`${o.weights}: an exported .onnx model outputs class scores, not the pooled features before them; embed takes the .safetensors checkpoint it was exported from, or a hub name (torchvision:…, timm:…)`);
   }
   for (const key of ['threads', 'maxPixels', 'batch'] as const) {
     const v = o[key];
@@ -94,13 +96,28 @@ function torchBackend(o: EmbedOptions): PredictBackend<Vector> & { model: EmbedM
 }
 
 /**
+ * The checkpoint of a hub name: `kestrel import` of it, made once (downloading the weights when
+ * they are not cached) and kept in $KESTREL_HOME/checkpoints, so embed, search and dedup share it.
+ */
+export async function hubCheckpoint(name: string, log: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)): Promise<string> {
+  const e = hubEntry(name);
+  const [publisher, tag] = e.name.split(':') as [string, string];
+  const path = join(kestrelHome(), 'checkpoints', publisher, `${tag}.safetensors`);
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    await importWeights({ weights: e.name, out: path, log });
+  }
+  return path;
+}
+
+/**
  * Streams one line per image: `{ source, vector }`, or `{ source, error }` for an image that
  * could not be read. `onModel` hears what the model is before the first line.
  */
 export async function* embedImages(o: EmbedOptions, onModel?: (m: EmbedModel) => void): AsyncGenerator<PredictLine<Vector>> {
   checkOptions(o);
   const paths = typeof o.source === 'string' ? await expandSource(o.source) : o.source;
-  const backend = torchBackend(o);
+  const backend = torchBackend(isHubName(o.weights) ? { ...o, weights: await hubCheckpoint(o.weights) } : o);
   try {
     onModel?.(backend.model);
   } catch (e) {
@@ -142,7 +159,7 @@ export async function embedToFile(o: EmbedOptions & { out: string; onError?: (so
   if (paths.length === 0) throw new Error(`no image of ${typeof o.source === 'string' ? o.source : 'the source'} could be read (${failed.length} failed): nothing to write`);
   const vectors = new Float32Array(paths.length * m.dim);
   rows.forEach((r, i) => vectors.set(r, i * m.dim));
-  const meta: Omit<EmbedMeta, 'format' | 'createdAt'> = { model: { weights: resolve(o.weights), name: m.name, imgsz: m.imgsz }, dim: m.dim, paths };
+  const meta: Omit<EmbedMeta, 'format' | 'createdAt'> = { model: { weights: isHubName(o.weights) ? o.weights : resolve(o.weights), name: m.name, imgsz: m.imgsz }, dim: m.dim, paths };
   writeEmbeddings(o.out, vectors, meta);
   return { out: o.out, count: paths.length, dim: m.dim, failed };
 }

@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { PredictLine } from '../../engine/predictor.js';
+import { isHubName } from '../../hub/index.js';
 import { embedImages, type EmbedOptions } from './embed.js';
 import { openIndex } from './index-cache.js';
 
@@ -36,7 +37,7 @@ export async function* search(o: SearchOptions): AsyncGenerator<PredictLine<Sear
   o.onIndex?.(index.built, `${o.index}.usearch`);
   const { meta } = index.embeddings;
   const weights = o.weights ?? meta.model.weights;
-  if (o.weights === undefined && !existsSync(weights)) {
+  if (o.weights === undefined && !isHubName(weights) && !existsSync(weights)) {
     throw new Error(`${o.index} was made with ${weights}, which is not there any more: give the same checkpoint with --model`);
   }
   const { index: _i, query, k: _k, weights: _w, onIndex: _o, ...rest } = o;

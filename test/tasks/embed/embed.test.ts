@@ -4,15 +4,16 @@
 // of its own and does not stop the rest.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { loadSafetensors, readSafetensorsHeader } from '../../../src/checkpoint/index.js';
+import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../../../src/checkpoint/index.js';
 import { saveCheckpoint, type ClassifierMeta } from '../../../src/engine/checkpoint.js';
 import { importWeights } from '../../../src/engine/pretrained.js';
+import { cachedPath, hubEntry } from '../../../src/hub/index.js';
 import { createModel, type ClassifierModel } from '../../../src/models/registry.js';
 import { manualSeed, noGrad, tensor } from '../../../src/tensor/index.js';
 import { embedToFile } from '../../../src/tasks/embed/embed.js';
@@ -140,13 +141,46 @@ describe('kestrel embed (CLI)', () => {
     assert.equal(header.dataStart % 8, 0);
   });
 
-  test('an .onnx model, a hub name, a checkpoint given as an index and a truncated embeddings file are refused in one line', async () => {
+  test('a hub name: imported once into $KESTREL_HOME/checkpoints; the vectors are those of kestrel import, then embed', async () => {
+    const before = process.env.KESTREL_HOME;
+    process.env.KESTREL_HOME = join(dir, 'home');
+    try {
+      // The download as the hub cache keeps it (a timm-named state dict, seeded weights), so nothing is fetched.
+      manualSeed(5);
+      const model = createModel('resnet18', { numClasses: 1000 });
+      const cached = cachedPath(hubEntry('timm:resnet18.a1_in1k'));
+      mkdirSync(dirname(cached), { recursive: true });
+      saveSafetensors(cached, new Map(model.stateDict()));
+      model.dispose();
+      const first = kestrel(['embed', '--model', 'timm:resnet18.a1_in1k', '--source', PHOTO, '-o', 'hub.safetensors', '--threads', '1']);
+      assert.equal(first.code, 0, first.err);
+      const ckpt = join(dir, 'home', 'checkpoints', 'timm', 'resnet18.a1_in1k.safetensors');
+      assert.match(first.err, new RegExp(`→ ${ckpt.replace(/[.\\/]/g, '\\$&')}: resnet18, `));
+      const made = statSync(ckpt).mtimeMs;
+      const again = kestrel(['embed', '--model', 'timm:resnet18.a1_in1k', '--source', PHOTO, '-o', 'hub2.safetensors', '--threads', '1']);
+      assert.equal(again.code, 0, again.err);
+      assert.equal(again.err, '');
+      assert.equal(statSync(ckpt).mtimeMs, made);
+
+      await importWeights({ weights: 'timm:resnet18.a1_in1k', out: join(dir, 'ref.safetensors'), log: () => {} });
+      await embedToFile({ weights: join(dir, 'ref.safetensors'), source: PHOTO, out: join(dir, 'ref-vec.safetensors'), threads: 1 });
+      const [got, want] = [readEmbeddings(join(dir, 'hub.safetensors')), readEmbeddings(join(dir, 'ref-vec.safetensors'))];
+      assert.equal(got.meta.model.weights, 'timm:resnet18.a1_in1k');
+      assert.equal(got.dim, 512);
+      assert.ok(got.vectors.every((v, i) => Math.abs(v - want.vectors[i]!) < 1e-6), 'the same vector as import, then embed');
+    } finally {
+      if (before === undefined) delete process.env.KESTREL_HOME;
+      else process.env.KESTREL_HOME = before;
+    }
+  });
+
+  test('an .onnx model, an unknown hub name, a checkpoint given as an index and a truncated embeddings file are refused in one line', async () => {
     const onnx = kestrel(['embed', '--model', 'm.onnx', '--source', 'imgs', '-o', 'x.safetensors']);
     assert.equal(onnx.code, 1);
-    assert.match(onnx.err, /^kestrel: m\.onnx: an exported \.onnx model outputs class scores, not the pooled features before them; give the \.safetensors checkpoint it was exported from\n$/);
-    const hub = kestrel(['embed', '--model', 'torchvision:resnet18.IMAGENET1K_V1', '--source', 'imgs', '-o', 'x.safetensors']);
+    assert.match(onnx.err, /^kestrel: m\.onnx: an exported \.onnx model outputs class scores, not the pooled features before them; embed takes the \.safetensors checkpoint it was exported from, or a hub name \(torchvision:…, timm:…\)\n$/);
+    const hub = kestrel(['embed', '--model', 'timm:resnet18.nope', '--source', 'imgs', '-o', 'x.safetensors']);
     assert.equal(hub.code, 1);
-    assert.match(hub.err, /^kestrel: torchvision:resnet18\.IMAGENET1K_V1: embed takes a checkpoint; make one from these weights first: kestrel import --weights torchvision:resnet18\.IMAGENET1K_V1 -o model\.safetensors\n$/);
+    assert.match(hub.err, /^kestrel: unknown hub name 'timm:resnet18\.nope'; known: timm:resnet18\.a1_in1k, .*\n$/);
     const full = readFileSync(join(dir, 'imgs.safetensors'));
     writeFileSync(join(dir, 'cut.safetensors'), full.subarray(0, full.length - 100));
     assert.throws(() => readEmbeddings(join(dir, 'cut.safetensors')), /cut\.safetensors: truncated: its vectors end past the end of the file$/);
