@@ -22,6 +22,8 @@ import { readEmbeddings, type Embeddings } from './file.js';
 
 /** HNSW settings: USearch's defaults for connectivity and insertion, a wider search beam for recall. */
 export const HNSW = { connectivity: 16, expansionAdd: 128, expansionSearch: 128 } as const;
+/** Sets up to this many rows are indexed by one thread, reproducibly. */
+const SERIAL_BUILD = 50_000;
 
 export interface Neighbour {
   /** Row in the embeddings file. */
@@ -99,15 +101,20 @@ export function openIndex(path: string, o: { cache?: boolean } = {}): VectorInde
   const e = readEmbeddings(path);
   const indexPath = `${path}.usearch`;
   const key = cacheKey(path, e);
+  const n = e.paths.length;
+  const threads = n <= SERIAL_BUILD ? 1 : 0;
   let idx = o.cache === false ? null : loadCached(indexPath, key);
   const built = idx === null;
   if (idx === null) {
     idx = newIndex(e.dim);
-    idx.add(BigUint64Array.from(e.paths, (_, i) => BigInt(i)), e.vectors);
+    // One insertion thread up to SERIAL_BUILD rows: the graph then depends on the data alone (with
+    // several threads it depends on their timing, and a heavily loaded machine was seen to build one
+    // that lost a true neighbour from 69 candidates), at a build cost of about a second there.
+    // (USearch then holds per-thread state for one thread, so batch searches use one too.)
+    idx.add(BigUint64Array.from(e.paths, (_, i) => BigInt(i)), e.vectors, threads);
     if (o.cache !== false) saveCache(idx, indexPath, key);
   }
   const index = idx;
-  const n = e.paths.length;
   const rerank = (query: Float32Array, rows: number[], want: number): Neighbour[] => rows
     .map((i) => ({ index: i, path: e.paths[i]!, similarity: dot(query, e.vectors, i, e.dim) }))
     .sort((a, b) => b.similarity - a.similarity || a.index - b.index)
@@ -131,7 +138,7 @@ export function openIndex(path: string, o: { cache?: boolean } = {}): VectorInde
       const wide = widen(want + 1);
       // usearch's typings pick the one-vector overload for a flat matrix; it returns BatchMatches
       // for more than one row, Matches for exactly one.
-      const m = index.search(e.vectors, wide, 0) as Matches | BatchMatches;
+      const m = index.search(e.vectors, wide, threads) as Matches | BatchMatches;
       const batch = 'counts' in m ? m : { keys: m.keys, counts: BigUint64Array.of(BigInt(m.keys.length)) };
       return e.paths.map((_, i) => {
         const found = Number(batch.counts[i]!);
