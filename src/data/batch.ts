@@ -5,8 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { grayscale } from './color.js';
-import { fusedSample, planTransforms, type Plan } from './fused.js';
-import { decodeImageDeep, decodeMask, imageSize } from './image.js';
+import { tooManyPixels } from './errors.js';
+import { drawTail, fusedSample, fusedWrite, planTransforms, type FusedSample, type FusedTail, type Plan } from './fused.js';
+import { decodeError, decodeImageDeep, decodeMask, DEFAULT_MAX_PIXELS, imageSize } from './image.js';
+import { decodeLeanJpeg, leanJpegSize } from './jpeg.js';
 import { drawMosaic, mosaic, type MosaicSpec } from './mosaic.js';
 import { Packer, type PackedTargets } from './packer.js';
 import type { Img } from './pixels.js';
@@ -174,13 +176,13 @@ function why(e: unknown): string {
 }
 
 /** A file sample decoded, with its targets (scaled with the image when `decodeSize` shrank it), or why it cannot be used. */
-async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, i: number, want: PackedTargets | null): Promise<Sample | string> {
+async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, i: number, want: PackedTargets | null, read?: Buffer): Promise<Sample | string> {
   let buf: Buffer;
   let img: Img;
   try {
     const opts = { channels: cfg.channels, ...(cfg.decodeSize === undefined ? {} : { size: cfg.decodeSize, shrinkOnly: true }), ...(cfg.maxPixels === undefined ? {} : { maxPixels: cfg.maxPixels }) };
     // Read here, decode from memory: libvips opening the file itself costs ~10% more per image.
-    buf = await readFile(src.paths[i]!);
+    buf = read ?? (await readFile(src.paths[i]!));
     img = await decodeImageDeep(buf, opts);
   } catch (e) {
     return `decode failed: ${why(e)}`;
@@ -208,6 +210,54 @@ async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: Pipeli
   return { ...moveTargets(s, { kind: 'axis', sx: img.width / w0, sy: img.height / h0, tx: 0, ty: 0, w: img.width, h: img.height }), img };
 }
 
+/** The tail when samples can be cropped before decoding: image only, a RandomResizedCrop tail with nothing before it, RGB, no decodeSize. */
+function regionTail(cfg: PipelineConfig, flow: Flow): FusedTail | null {
+  const tail = flow.plan.tail;
+  return !flow.want && flow.plan.head.length === 0 && tail?.rrc && cfg.channels === 3 && cfg.decodeSize === undefined ? tail : null;
+}
+
+/**
+ * A lean JPEG (jpeg.ts) cropped before it is decoded: the crop is drawn from the header's size,
+ * then only the rows and iMCU columns that hold it (with a pixel's margin, so the chroma
+ * upsampling at the region's edges never reaches the crop) are decoded, and with the same draws
+ * and pixels as decoding the whole image. null, with nothing drawn, for any other file.
+ */
+async function regionLoad(buf: Buffer, cfg: PipelineConfig, tail: FusedTail, rng: Rng): Promise<FusedSample | string | null> {
+  const size = leanJpegSize(buf);
+  if (!size) return null;
+  const maxPixels = cfg.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (size[0] * size[1] > maxPixels) return `decode failed: ${tooManyPixels(maxPixels, size).message}`;
+  const d = drawTail(tail, size[0], size[1], rng)!;
+  const [x0, y0] = [Math.max(0, d.left - 1), Math.max(0, d.top - 1)];
+  const [x1, y1] = [Math.min(size[0], d.left + d.w + 1), Math.min(size[1], d.top + d.h + 1)];
+  try {
+    const px = await decodeLeanJpeg(buf, maxPixels, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 });
+    return fusedWrite(tail, { data: px.data, width: px.width, height: px.height, channels: 3 }, d, [px.x, px.y]);
+  } catch (e) {
+    return `decode failed: ${why(decodeError(e, buf))}`;
+  }
+}
+
+/** One image-only sample cropped before decoding when it is a lean JPEG, else loaded and transformed as usual. */
+async function regionSample(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, flow: Flow, tail: FusedTail, packer: Packer, slot: number, i: number, rng: Rng): Promise<string | null> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(src.paths[i]!);
+  } catch (e) {
+    return `decode failed: ${why(e)}`;
+  }
+  const r = await regionLoad(buf, cfg, tail, rng);
+  if (typeof r === 'string') return r;
+  if (r) {
+    packer.write(slot, r);
+    return null;
+  }
+  const s = await fileLoad(src, cfg, i, null, buf);
+  if (typeof s === 'string') return s;
+  transformInto(packer, slot, s.img, flow, rng);
+  return null;
+}
+
 const DECODE_AHEAD = 8;
 
 /** Any source; files are decoded with up to DECODE_AHEAD in flight, and a file that fails to decode is reported, not thrown. */
@@ -216,11 +266,17 @@ export async function processBatch(src: SourceView, cfg: PipelineConfig, job: Ba
   const flow = flowOf(cfg, src);
   const packer = new Packer(job.indices.length, spare, flow.want);
   const failed: BatchResult['failed'] = [];
+  const region = regionTail(cfg, flow);
   let next = 0;
   const run = async (): Promise<void> => {
     while (next < job.indices.length) {
       const slot = next++;
       const i = job.indices[slot]!;
+      if (region) {
+        const why = await regionSample(src, cfg, flow, region, packer, slot, i, Rng.forSample(cfg.seed, job.epoch, i));
+        if (why !== null) failed.push({ index: i, reason: why });
+        continue;
+      }
       let s = await fileLoad(src, cfg, i, flow.want);
       const rng = Rng.forSample(cfg.seed, job.epoch, i);
       if (typeof s !== 'string' && flow.mosaic) s = await fileMosaic(src, cfg, flow, s, rng);

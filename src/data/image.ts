@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { ImageError, imageError, tooManyPixels } from './errors.js';
+import { decodeLeanJpeg, leanJpegSize } from './jpeg.js';
 import { DEFAULT_MAX_PIXELS } from './limits.js';
 import { pngHeader, readPaletteIndices } from './png.js';
 
@@ -179,6 +180,12 @@ function checkFormat(input: string | Buffer): void {
 
 async function decode(input: string | Buffer, opts: DecodeOptions, maxPixels: number): Promise<DecodedImage> {
   checkFormat(input);
+  const lean = opts.channels === 3 && opts.size === undefined && typeof input !== 'string' ? leanJpegSize(input) : null;
+  if (lean && typeof input !== 'string') {
+    if (lean[0] * lean[1] > maxPixels) throw tooManyPixels(maxPixels, lean);
+    const px = await decodeLeanJpeg(input, maxPixels);
+    return { data: px.data, width: px.width, height: px.height, channels: 3 };
+  }
   let s = sharp(input, { failOn: 'warning', limitInputPixels: maxPixels }).rotate().flatten({ background: '#ffffff' });
   if (opts.size !== undefined) {
     const [h, w] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
