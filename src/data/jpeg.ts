@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 interface Addon {
   header(buf: Uint8Array): [number, number, number, number, number];
   decodeAsync(buf: Uint8Array, x: number, y: number, w: number, h: number, maxPixels: number): Promise<JpegPixels>;
+  /** LIBJPEG_TURBO_VERSION_NUMBER of the headers built against: 2001005 is 2.1.5. */
+  libjpegVersion: number;
 }
 
 /** RGB rows of a decoded region: `width` × `height` pixels whose top-left is (x, y) in the image. */
@@ -41,6 +43,12 @@ export function jpegAddon(): Addon | null {
   const path = jpegAddonPath();
   addon = process.env.KESTREL_JPEG === 'sharp' || !existsSync(path) ? null : (createRequire(import.meta.url)(path) as Addon);
   return addon;
+}
+
+/** The libjpeg-turbo version the lean path decodes with ("2.1.5"), or null when it is off. */
+export function leanJpegVersion(): string | null {
+  const v = jpegAddon()?.libjpegVersion;
+  return v === undefined ? null : `${Math.floor(v / 1e6)}.${Math.floor(v / 1e3) % 1e3}.${v % 1e3}`;
 }
 
 // libjpeg's J_COLOR_SPACE values.
