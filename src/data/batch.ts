@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { grayscale } from './color.js';
 import { tooManyPixels } from './errors.js';
-import { drawTail, fusedSample, fusedWrite, planTransforms, type FusedSample, type FusedTail, type Plan } from './fused.js';
+import { drawTail, fusedSample, fusedWrite, planTransforms, type FusedSample, type FusedTail, type Plan, type TailDraw } from './fused.js';
 import { decodeError, decodeImageDeep, decodeMask, DEFAULT_MAX_PIXELS, imageSize } from './image.js';
 import { decodeLeanJpeg, leanJpegSize } from './jpeg.js';
 import { drawMosaic, mosaic, type MosaicSpec } from './mosaic.js';
@@ -217,21 +217,45 @@ function regionTail(cfg: PipelineConfig, flow: Flow): FusedTail | null {
 }
 
 /**
+ * Shrink-on-load: the largest DCT scale (1, 2, 4, 8) that leaves the crop at least twice the
+ * output's size, so a crop four times the output or more is decoded smaller by the IDCT itself.
+ * The factor of two left to the antialiased resampler is libvips' rule for its own JPEG
+ * shrink-on-load: the IDCT's block shrink alone aliases (at 1/8 it is a plain 8×8 mean).
+ */
+function shrinkFor(d: TailDraw): number {
+  let s = 1;
+  while (s < 8 && d.w >= 4 * s * d.outW && d.h >= 4 * s * d.outH) s *= 2;
+  return s;
+}
+
+/** A drawn crop in the pixels of the image decoded at 1/s of its size ([W, H] its full size). */
+function scaledDraw(d: TailDraw, s: number, [W, H]: [number, number]): TailDraw {
+  if (s === 1) return d;
+  const [Ws, Hs] = [Math.ceil(W / s), Math.ceil(H / s)];
+  const [left, top] = [Math.min(Ws - 1, Math.round(d.left / s)), Math.min(Hs - 1, Math.round(d.top / s))];
+  return { ...d, left, top, w: Math.max(1, Math.min(Ws - left, Math.round(d.w / s))), h: Math.max(1, Math.min(Hs - top, Math.round(d.h / s))) };
+}
+
+/**
  * A lean JPEG (jpeg.ts) cropped before it is decoded: the crop is drawn from the header's size,
  * then only the rows and iMCU columns that hold it (with a pixel's margin, so the chroma
- * upsampling at the region's edges never reaches the crop) are decoded, and with the same draws
- * and pixels as decoding the whole image. null, with nothing drawn, for any other file.
+ * upsampling at the region's edges never reaches the crop) are decoded, with the same draws and,
+ * for crops under twice the output, the same pixels as decoding the whole image; larger crops
+ * decode at 1/2, 1/4 or 1/8 scale (shrinkFor). null, with nothing drawn, for any other file.
  */
 async function regionLoad(buf: Buffer, cfg: PipelineConfig, tail: FusedTail, rng: Rng): Promise<FusedSample | string | null> {
   const size = leanJpegSize(buf);
   if (!size) return null;
   const maxPixels = cfg.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (size[0] * size[1] > maxPixels) return `decode failed: ${tooManyPixels(maxPixels, size).message}`;
-  const d = drawTail(tail, size[0], size[1], rng)!;
+  const drawn = drawTail(tail, size[0], size[1], rng)!;
+  const s = shrinkFor(drawn);
+  const d = scaledDraw(drawn, s, size);
+  const [W, H] = [Math.ceil(size[0] / s), Math.ceil(size[1] / s)];
   const [x0, y0] = [Math.max(0, d.left - 1), Math.max(0, d.top - 1)];
-  const [x1, y1] = [Math.min(size[0], d.left + d.w + 1), Math.min(size[1], d.top + d.h + 1)];
+  const [x1, y1] = [Math.min(W, d.left + d.w + 1), Math.min(H, d.top + d.h + 1)];
   try {
-    const px = await decodeLeanJpeg(buf, maxPixels, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 });
+    const px = await decodeLeanJpeg(buf, maxPixels, { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }, s);
     return fusedWrite(tail, { data: px.data, width: px.width, height: px.height, channels: 3 }, d, [px.x, px.y]);
   } catch (e) {
     return `decode failed: ${why(decodeError(e, buf))}`;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 interface Addon {
   header(buf: Uint8Array): [number, number, number, number, number];
-  decodeAsync(buf: Uint8Array, x: number, y: number, w: number, h: number, maxPixels: number): Promise<JpegPixels>;
+  decodeAsync(buf: Uint8Array, x: number, y: number, w: number, h: number, maxPixels: number, scaleDenom: number): Promise<JpegPixels>;
   /** LIBJPEG_TURBO_VERSION_NUMBER of the headers built against: 2001005 is 2.1.5. */
   libjpegVersion: number;
 }
@@ -78,10 +78,11 @@ export function leanJpegSize(buf: Uint8Array): [number, number] | null {
 
 /**
  * Decodes a JPEG that leanJpegSize accepted to RGB, the whole image or the rows and (iMCU-aligned)
- * columns covering a region. Every libjpeg warning is an error, as sharp's failOn: 'warning'; the
- * caller words it (decodeError).
+ * columns covering a region, at 1/`scale` of its size (1, 2, 4 or 8: the IDCT scales, so the
+ * image is ceil(width/scale) × ceil(height/scale) and the region is in those pixels). Every
+ * libjpeg warning is an error, as sharp's failOn: 'warning'; the caller words it (decodeError).
  */
-export function decodeLeanJpeg(buf: Uint8Array, maxPixels: number, region?: { x: number; y: number; w: number; h: number }): Promise<JpegPixels> {
+export function decodeLeanJpeg(buf: Uint8Array, maxPixels: number, region?: { x: number; y: number; w: number; h: number }, scale = 1): Promise<JpegPixels> {
   const r = region ?? { x: 0, y: 0, w: 0, h: 0 };
-  return jpegAddon()!.decodeAsync(buf, r.x, r.y, r.w, r.h, maxPixels);
+  return jpegAddon()!.decodeAsync(buf, r.x, r.y, r.w, r.h, maxPixels, scale);
 }

@@ -82,7 +82,11 @@ describe('lean JPEG decoding', { skip }, () => {
 describe('the loader crops lean JPEGs before decoding', { skip }, () => {
   const tmp = tempDir('jpeg-region');
   after(tmp.remove);
-  const RRC: TransformSpec[] = [{ op: 'randomResizedCrop', size: 24 }, { op: 'hflip', p: 0.5 }, { op: 'normalize', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }];
+  const rrc = (size: number, scale?: [number, number]): TransformSpec[] => [
+    { op: 'randomResizedCrop', size, ...(scale ? { scale } : {}) },
+    { op: 'hflip', p: 0.5 },
+    { op: 'normalize', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  ];
   const jpegs: string[] = [];
   const pngs: string[] = [];
   let good: Buffer;
@@ -100,13 +104,14 @@ describe('the loader crops lean JPEGs before decoding', { skip }, () => {
     good = readFileSync(jpegs[0]!);
   });
 
-  async function batches(paths: string[], workers: number, extra: { maxPixels?: number } = {}): Promise<{ data: number[]; kept: number[]; failed: { index: number; reason: string }[] }> {
+  // Crops of these images (at most 70 px tall) are never twice the 48-px output: no DCT scaling.
+  async function batches(paths: string[], workers: number, extra: { maxPixels?: number } = {}, transforms = rrc(48)): Promise<{ data: number[]; kept: number[]; failed: { index: number; reason: string }[] }> {
     const source: FileSource = { kind: 'files', paths, labels: new Int32Array(paths.length) };
-    const stream = new BatchStream(source, { batchSize: 5, shuffle: true, seed: 3, transforms: RRC, workers, ...extra });
+    const stream = new BatchStream(source, { batchSize: 5, shuffle: true, seed: 3, transforms, workers, ...extra });
     const out = { data: [] as number[], kept: [] as number[], failed: [] as { index: number; reason: string }[] };
     for (const epoch of [0, 1]) {
       for await (const r of stream.epoch(epoch)) {
-        out.data.push(...r.data.subarray(0, r.kept.length * 3 * 24 * 24));
+        out.data.push(...r.data.subarray(0, r.kept.length * r.shape[0] * r.shape[1] * r.shape[2]));
         out.kept.push(...r.kept);
         out.failed.push(...r.failed);
       }
@@ -125,6 +130,29 @@ describe('the loader crops lean JPEGs before decoding', { skip }, () => {
       assert.deepEqual(cropped.failed, []);
       assert.deepEqual(cropped.data, whole.data, `workers ${workers}`);
     }
+  });
+
+  it('decodes crops of four times the output or more at 1/2, 1/4 or 1/8 scale: close to the whole-image batches, not equal', async () => {
+    // 640×480 smooth pictures and crops of at least half the image (≥ 392 px wide and tall) to 32 px: all decode at 1/2 or 1/4.
+    const paths: [string, string][] = [];
+    for (let k = 0; k < 4; k++) {
+      const [w, h] = [640, 480];
+      const px = Buffer.alloc(w * h * 3);
+      for (let i = 0; i < w * h; i++) [px[3 * i], px[3 * i + 1], px[3 * i + 2]] = [((i % w) >> 2) + k * 20, (Math.floor(i / w) >> 1) & 255, 128 + 100 * Math.sin(i / w / 40 + (i % w) / 50)];
+      const jpeg = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+      paths.push([join(tmp.dir, `big${k}.jpg`), join(tmp.dir, `big${k}.png`)]);
+      writeFileSync(paths[k]![0], jpeg);
+      await sharp(jpeg).png().toFile(paths[k]![1]);
+    }
+    const tf = rrc(32, [0.5, 1]);
+    const shrunk = await batches(paths.map((p) => p[0]), 0, {}, tf);
+    const whole = await batches(paths.map((p) => p[1]), 0, {}, tf);
+    assert.deepEqual(shrunk.kept, whole.kept);
+    let sum = 0;
+    for (let i = 0; i < whole.data.length; i++) sum += Math.abs(shrunk.data[i]! - whole.data[i]!);
+    // Normalized values: one grey level is 1/(255·0.225) ≈ 0.017.
+    const mean = sum / whole.data.length;
+    assert.ok(mean > 0 && mean < 0.03, `mean difference ${mean}`);
   });
 
   it('fails truncated, garbled, oversized and missing files with the reasons of the whole-image path', async () => {
