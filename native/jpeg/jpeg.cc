@@ -21,6 +21,7 @@
 
 extern "C" {
 #include <jpeglib.h>
+#include <jerror.h>
 }
 
 namespace {
@@ -137,7 +138,10 @@ void decodeInto(const unsigned char* bytes, size_t size, int x, int y, int w, in
   if (y > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(y));
   for (int r = 0; r < h;) {
     JSAMPROW row = data + static_cast<size_t>(r) * stride;
-    r += static_cast<int>(jpeg_read_scanlines(&cinfo, &row, 1));
+    const JDIMENSION got = jpeg_read_scanlines(&cinfo, &row, 1);
+    // A memory source never suspends; a decoder that gives no row would otherwise spin here.
+    if (got == 0) ERREXIT(&cinfo, JERR_INPUT_EMPTY);
+    r += static_cast<int>(got);
   }
   // The rows below the region are still entropy-decoded (no IDCT): corrupt or missing data
   // anywhere in the file fails the decode, whichever region is asked for.

@@ -297,8 +297,8 @@ export async function processBatch(src: SourceView, cfg: PipelineConfig, job: Ba
       const slot = next++;
       const i = job.indices[slot]!;
       if (region) {
-        const why = await regionSample(src, cfg, flow, region, packer, slot, i, Rng.forSample(cfg.seed, job.epoch, i));
-        if (why !== null) failed.push({ index: i, reason: why });
+        const reason = await regionSample(src, cfg, flow, region, packer, slot, i, Rng.forSample(cfg.seed, job.epoch, i));
+        if (reason !== null) failed.push({ index: i, reason });
         continue;
       }
       let s = await fileLoad(src, cfg, i, flow.want);

@@ -1,6 +1,7 @@
 /**
  * Image files to pixels with sharp: EXIF orientation applied, alpha flattened on white, and the
- * colour space converted to the channels asked for (grey ↔ RGB), as 8-bit HWC.
+ * colour space converted to the channels asked for (grey ↔ RGB), as 8-bit HWC. Plain JPEGs read
+ * as RGB take the lean path instead (jpeg.ts: libjpeg-turbo directly, the same pixels).
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
