@@ -8,12 +8,14 @@ import { readFile } from 'node:fs/promises';
 import { isMainThread } from 'node:worker_threads';
 import { grayscale } from './color.js';
 import { tooManyPixels } from './errors.js';
-import { drawTail, fusedSample, fusedWrite, planTransforms, type FusedSample, type FusedTail, type Plan, type TailDraw } from './fused.js';
+import { drawTail, fusedSample, fusedWrite, planTransforms, type Plan } from './fused.js';
+import { rrcParams } from './geometric.js';
+import { resample } from './geometry.js';
 import { decodeError, decodeImageDeep, decodeMask, DEFAULT_MAX_PIXELS, imageSize } from './image.js';
 import { decodeLeanJpeg, decodeLeanJpegSync, leanJpegSize } from './jpeg.js';
 import { drawMosaic, mosaic, type MosaicSpec } from './mosaic.js';
 import { Packer, type PackedTargets } from './packer.js';
-import type { Img } from './pixels.js';
+import { pair, type Img } from './pixels.js';
 import { Rng } from './rng.js';
 import { applySampleTransform, applySampleTransforms } from './sample.js';
 import type { BoxTargets } from './source.js';
@@ -93,10 +95,10 @@ function flowOf(cfg: PipelineConfig, src: SourceView): Flow {
   return { ...p, want: want.boxes || want.masks || want.geometry || p.mosaic ? want : null };
 }
 
-/** Transforms one sample into its batch slot: the head one by one, then the fused tail in place. */
-function transformInto(packer: Packer, slot: number, img: Img, flow: Flow, rng: Rng): void {
+/** Transforms one sample into its batch slot: the head one by one (from its op `from`), then the fused tail in place. */
+function transformInto(packer: Packer, slot: number, img: Img, flow: Flow, rng: Rng, from = 0): void {
   const { plan, body } = flow;
-  for (const t of plan.head) img = applyTransform(img, t, rng);
+  for (const t of plan.head.slice(from)) img = applyTransform(img, t, rng);
   const fused = plan.tail && fusedSample(plan.tail, img, rng);
   if (fused) packer.write(slot, fused);
   else packer.put(slot, applyTransforms(img, body.slice(plan.head.length), rng));
@@ -212,10 +214,14 @@ async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: Pipeli
   return { ...moveTargets(s, { kind: 'axis', sx: img.width / w0, sy: img.height / h0, tx: 0, ty: 0, w: img.width, h: img.height }), img };
 }
 
-/** The tail when samples can be cropped before decoding: image only, a RandomResizedCrop tail with nothing before it, RGB, no decodeSize. */
-function regionTail(cfg: PipelineConfig, flow: Flow): FusedTail | null {
-  const tail = flow.plan.tail;
-  return !flow.want && flow.plan.head.length === 0 && tail?.rrc && cfg.channels === 3 && cfg.decodeSize === undefined ? tail : null;
+/** A crop of an image and the size it is resampled to. */
+interface Crop {
+  left: number;
+  top: number;
+  w: number;
+  h: number;
+  outW: number;
+  outH: number;
 }
 
 /**
@@ -224,49 +230,74 @@ function regionTail(cfg: PipelineConfig, flow: Flow): FusedTail | null {
  * The factor of two left to the antialiased resampler is libvips' rule for its own JPEG
  * shrink-on-load: the IDCT's block shrink alone aliases (at 1/8 it is a plain 8×8 mean).
  */
-function shrinkFor(d: TailDraw): number {
+function shrinkFor(c: Crop): number {
   let s = 1;
-  while (s < 8 && d.w >= 4 * s * d.outW && d.h >= 4 * s * d.outH) s *= 2;
+  while (s < 8 && c.w >= 4 * s * c.outW && c.h >= 4 * s * c.outH) s *= 2;
   return s;
 }
 
-/** A drawn crop in the pixels of the image decoded at 1/s of its size ([W, H] its full size). */
-function scaledDraw(d: TailDraw, s: number, [W, H]: [number, number]): TailDraw {
-  if (s === 1) return d;
+/** A crop in the pixels of the image decoded at 1/s of its size ([W, H] its full size). */
+function scaledCrop<T extends Crop>(c: T, s: number, [W, H]: [number, number]): T {
+  if (s === 1) return c;
   const [Ws, Hs] = [Math.ceil(W / s), Math.ceil(H / s)];
-  const [left, top] = [Math.min(Ws - 1, Math.round(d.left / s)), Math.min(Hs - 1, Math.round(d.top / s))];
-  return { ...d, left, top, w: Math.max(1, Math.min(Ws - left, Math.round(d.w / s))), h: Math.max(1, Math.min(Hs - top, Math.round(d.h / s))) };
+  const [left, top] = [Math.min(Ws - 1, Math.round(c.left / s)), Math.min(Hs - 1, Math.round(c.top / s))];
+  return { ...c, left, top, w: Math.max(1, Math.min(Ws - left, Math.round(c.w / s))), h: Math.max(1, Math.min(Hs - top, Math.round(c.h / s))) };
 }
 
 /**
- * A lean JPEG (jpeg.ts) cropped before it is decoded: the crop is drawn from the header's size,
- * then only the rows and iMCU columns that hold it (with a pixel's margin, so the chroma
- * upsampling at the region's edges never reaches the crop) are decoded, with the same draws and,
- * for crops under twice the output, the same pixels as decoding the whole image; larger crops
- * decode at 1/2, 1/4 or 1/8 scale (shrinkFor). null, with nothing drawn, for any other file.
+ * Decodes the part of a lean JPEG (jpeg.ts) that a crop drawn from its header's size needs: only
+ * the rows and iMCU columns that hold it, with a pixel's margin so the chroma upsampling at the
+ * region's edges never reaches the crop; crops of four times the output or more at 1/2, 1/4 or
+ * 1/8 scale (shrinkFor). Returns the region and the crop in its pixels.
  */
-async function regionLoad(buf: Buffer, cfg: PipelineConfig, tail: FusedTail, rng: Rng): Promise<FusedSample | string | null> {
+async function decodeCrop<T extends Crop>(buf: Buffer, size: [number, number], maxPixels: number, crop: T): Promise<{ img: Img; crop: T; origin: [number, number] }> {
+  const s = shrinkFor(crop);
+  const c = scaledCrop(crop, s, size);
+  const [W, H] = [Math.ceil(size[0] / s), Math.ceil(size[1] / s)];
+  const [x0, y0] = [Math.max(0, c.left - 1), Math.max(0, c.top - 1)];
+  const region = { x: x0, y: y0, w: Math.min(W, c.left + c.w + 1) - x0, h: Math.min(H, c.top + c.h + 1) - y0 };
+  const px = isMainThread ? await decodeLeanJpeg(buf, maxPixels, region, s) : decodeLeanJpegSync(buf, maxPixels, region, s);
+  return { img: { data: px.data, width: px.width, height: px.height, channels: 3 }, crop: c, origin: [px.x, px.y] };
+}
+
+/** Whether samples may be cropped before decoding: image only, RGB, no decodeSize, and the transforms start with a RandomResizedCrop. */
+function cropsFirst(cfg: PipelineConfig, flow: Flow): boolean {
+  return !flow.want && flow.body[0]?.op === 'randomResizedCrop' && cfg.channels === 3 && cfg.decodeSize === undefined;
+}
+
+/**
+ * A lean JPEG cropped before it is decoded: its RandomResizedCrop is drawn from the header's size
+ * (the same draws as on the decoded image), then only the crop is decoded (decodeCrop) and the
+ * rest of the pipeline runs, fused or not: for crops under four times the output, the pixels of
+ * decoding the whole image. null when done, a reason when the file fails, 'not-lean' (nothing
+ * drawn) for any file that is not a lean JPEG.
+ */
+async function regionLoad(buf: Buffer, cfg: PipelineConfig, flow: Flow, packer: Packer, slot: number, rng: Rng): Promise<string | null | 'not-lean'> {
   const size = leanJpegSize(buf);
-  if (!size) return null;
+  if (!size) return 'not-lean';
   const maxPixels = cfg.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (size[0] * size[1] > maxPixels) return `decode failed: ${tooManyPixels(maxPixels, size).message}`;
-  const drawn = drawTail(tail, size[0], size[1], rng)!;
-  const s = shrinkFor(drawn);
-  const d = scaledDraw(drawn, s, size);
-  const [W, H] = [Math.ceil(size[0] / s), Math.ceil(size[1] / s)];
-  const [x0, y0] = [Math.max(0, d.left - 1), Math.max(0, d.top - 1)];
-  const [x1, y1] = [Math.min(W, d.left + d.w + 1), Math.min(H, d.top + d.h + 1)];
+  const { plan } = flow;
   try {
-    const region = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
-    const px = isMainThread ? await decodeLeanJpeg(buf, maxPixels, region, s) : decodeLeanJpegSync(buf, maxPixels, region, s);
-    return fusedWrite(tail, { data: px.data, width: px.width, height: px.height, channels: 3 }, d, [px.x, px.y]);
+    if (plan.head.length === 0 && plan.tail?.rrc) {
+      const r = await decodeCrop(buf, size, maxPixels, drawTail(plan.tail, size[0], size[1], rng)!);
+      packer.write(slot, fusedWrite(plan.tail, r.img, r.crop, r.origin));
+      return null;
+    }
+    const rrc = flow.body[0] as Extract<TransformSpec, { op: 'randomResizedCrop' }>;
+    const [outH, outW] = pair(rrc.size);
+    const [top, left, h, w] = rrcParams(size[0], size[1], rrc.scale ?? [0.08, 1], rrc.ratio ?? [3 / 4, 4 / 3], rng);
+    const r = await decodeCrop(buf, size, maxPixels, { left, top, w, h, outW, outH });
+    const c = r.crop;
+    transformInto(packer, slot, resample(r.img, c.left - r.origin[0], c.top - r.origin[1], c.w, c.h, outW, outH), flow, rng, 1);
+    return null;
   } catch (e) {
     return `decode failed: ${why(decodeError(e, buf))}`;
   }
 }
 
 /** One image-only sample cropped before decoding when it is a lean JPEG, else loaded and transformed as usual. */
-async function regionSample(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, flow: Flow, tail: FusedTail, packer: Packer, slot: number, i: number, rng: Rng): Promise<string | null> {
+async function regionSample(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, flow: Flow, packer: Packer, slot: number, i: number, rng: Rng): Promise<string | null> {
   let buf: Buffer;
   try {
     // A loader worker reads on its own thread: fs.promises' open, stat, read and close are four
@@ -275,12 +306,8 @@ async function regionSample(src: Extract<SourceView, { kind: 'files' }>, cfg: Pi
   } catch (e) {
     return `decode failed: ${why(e)}`;
   }
-  const r = await regionLoad(buf, cfg, tail, rng);
-  if (typeof r === 'string') return r;
-  if (r) {
-    packer.write(slot, r);
-    return null;
-  }
+  const r = await regionLoad(buf, cfg, flow, packer, slot, rng);
+  if (r !== 'not-lean') return r;
   const s = await fileLoad(src, cfg, i, null, buf);
   if (typeof s === 'string') return s;
   transformInto(packer, slot, s.img, flow, rng);
@@ -295,14 +322,14 @@ export async function processBatch(src: SourceView, cfg: PipelineConfig, job: Ba
   const flow = flowOf(cfg, src);
   const packer = new Packer(job.indices.length, spare, flow.want);
   const failed: BatchResult['failed'] = [];
-  const region = regionTail(cfg, flow);
+  const region = cropsFirst(cfg, flow);
   let next = 0;
   const run = async (): Promise<void> => {
     while (next < job.indices.length) {
       const slot = next++;
       const i = job.indices[slot]!;
       if (region) {
-        const reason = await regionSample(src, cfg, flow, region, packer, slot, i, Rng.forSample(cfg.seed, job.epoch, i));
+        const reason = await regionSample(src, cfg, flow, packer, slot, i, Rng.forSample(cfg.seed, job.epoch, i));
         if (reason !== null) failed.push({ index: i, reason });
         continue;
       }

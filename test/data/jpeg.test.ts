@@ -132,6 +132,16 @@ describe('the loader crops lean JPEGs before decoding', { skip }, () => {
     }
   });
 
+  it('also when the crop heads a pipeline that does not fuse (the standard preset: + TrivialAugment before normalize)', async () => {
+    const standard: TransformSpec[] = [{ op: 'randomResizedCrop', size: 48 }, { op: 'hflip', p: 0.5 }, { op: 'trivialAugment' }, { op: 'normalize', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }];
+    const whole = await batches(pngs, 0, {}, standard);
+    for (const workers of [0, 2]) {
+      const cropped = await batches(jpegs, workers, {}, standard);
+      assert.deepEqual(cropped.kept, whole.kept);
+      assert.deepEqual(cropped.data, whole.data, `workers ${workers}`);
+    }
+  });
+
   it('decodes crops of four times the output or more at 1/2, 1/4 or 1/8 scale: close to the whole-image batches, not equal', async () => {
     // 640×480 smooth pictures and crops of at least half the image (≥ 392 px wide and tall) to 32 px: all decode at 1/2 or 1/4.
     const paths: [string, string][] = [];
