@@ -75,6 +75,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# libjpeg-turbo's headers for the JPEG addon (native/jpeg), the loader's lean decode path; without
+# them JPEGs decode through sharp, about 2x slower. libjpeg-dev is libjpeg62-turbo-dev on Debian,
+# libjpeg-turbo8-dev on Ubuntu.
+if [ ! -f /usr/include/jpeglib.h ]; then
+  if can_apt; then
+    apt_install libjpeg-dev
+  else
+    say "JPEGs will decode through sharp, about 2x slower: sudo apt-get install -y libjpeg-dev"
+  fi
+fi
+
 # Data and fonts: Fashion-MNIST by name (`--data fashion-mnist`; its test is skipped without it)
 # and DejaVu for text in plots; python3-onnx for ONNX's own checker in the export tests (skipped
 # without it); python3-sklearn for the segmentation test that recomputes val's metrics from the
@@ -128,6 +139,17 @@ elif [ -n "$(find native/src binding.gyp scripts/libtorch.mjs -newer "$addon" -p
   npm run --silent build:native
 else
   say "native addon up to date"
+fi
+
+# The JPEG addon: built by the install hook when the headers were there; (re)built here when
+# missing or older than its sources, and a failure with the headers present is a stop.
+jpeg_addon=native/jpeg/build/Release/kestrel_jpeg.node
+if [ ! -f "$jpeg_addon" ] || [ -n "$(find native/jpeg/jpeg.cc native/jpeg/binding.gyp -newer "$jpeg_addon" -print -quit)" ]; then
+  if [ -f /usr/include/jpeglib.h ]; then
+    node scripts/build-native.mjs --jpeg --force || die "the JPEG addon (native/jpeg) failed to build"
+  fi
+else
+  say "JPEG addon up to date"
 fi
 
 say "npm run build"

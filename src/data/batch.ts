@@ -3,13 +3,19 @@
  * decode), convert channels, transform with each sample's own seeded Rng. The same code runs in
  * loader workers and, for `workers: 0`, on the main thread, so both give the same bytes.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isMainThread } from 'node:worker_threads';
 import { grayscale } from './color.js';
-import { fusedSample, planTransforms, type Plan } from './fused.js';
-import { decodeImageDeep, decodeMask, imageSize } from './image.js';
+import { tooManyPixels } from './errors.js';
+import { drawTail, fusedSample, fusedWrite, planTransforms, type Plan } from './fused.js';
+import { rrcParams } from './geometric.js';
+import { resample } from './geometry.js';
+import { decodeError, decodeImageDeep, decodeMask, DEFAULT_MAX_PIXELS, imageSize } from './image.js';
+import { decodeLeanJpeg, decodeLeanJpegSync, leanJpegSize } from './jpeg.js';
 import { drawMosaic, mosaic, type MosaicSpec } from './mosaic.js';
 import { Packer, type PackedTargets } from './packer.js';
-import type { Img } from './pixels.js';
+import { pair, type Img } from './pixels.js';
 import { Rng } from './rng.js';
 import { applySampleTransform, applySampleTransforms } from './sample.js';
 import type { BoxTargets } from './source.js';
@@ -89,10 +95,10 @@ function flowOf(cfg: PipelineConfig, src: SourceView): Flow {
   return { ...p, want: want.boxes || want.masks || want.geometry || p.mosaic ? want : null };
 }
 
-/** Transforms one sample into its batch slot: the head one by one, then the fused tail in place. */
-function transformInto(packer: Packer, slot: number, img: Img, flow: Flow, rng: Rng): void {
+/** Transforms one sample into its batch slot: the head one by one (from its op `from`), then the fused tail in place. */
+function transformInto(packer: Packer, slot: number, img: Img, flow: Flow, rng: Rng, from = 0): void {
   const { plan, body } = flow;
-  for (const t of plan.head) img = applyTransform(img, t, rng);
+  for (const t of plan.head.slice(from)) img = applyTransform(img, t, rng);
   const fused = plan.tail && fusedSample(plan.tail, img, rng);
   if (fused) packer.write(slot, fused);
   else packer.put(slot, applyTransforms(img, body.slice(plan.head.length), rng));
@@ -174,13 +180,13 @@ function why(e: unknown): string {
 }
 
 /** A file sample decoded, with its targets (scaled with the image when `decodeSize` shrank it), or why it cannot be used. */
-async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, i: number, want: PackedTargets | null): Promise<Sample | string> {
+async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, i: number, want: PackedTargets | null, read?: Buffer): Promise<Sample | string> {
   let buf: Buffer;
   let img: Img;
   try {
     const opts = { channels: cfg.channels, ...(cfg.decodeSize === undefined ? {} : { size: cfg.decodeSize, shrinkOnly: true }), ...(cfg.maxPixels === undefined ? {} : { maxPixels: cfg.maxPixels }) };
     // Read here, decode from memory: libvips opening the file itself costs ~10% more per image.
-    buf = await readFile(src.paths[i]!);
+    buf = read ?? (await readFile(src.paths[i]!));
     img = await decodeImageDeep(buf, opts);
   } catch (e) {
     return `decode failed: ${why(e)}`;
@@ -208,6 +214,106 @@ async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: Pipeli
   return { ...moveTargets(s, { kind: 'axis', sx: img.width / w0, sy: img.height / h0, tx: 0, ty: 0, w: img.width, h: img.height }), img };
 }
 
+/** A crop of an image and the size it is resampled to. */
+interface Crop {
+  left: number;
+  top: number;
+  w: number;
+  h: number;
+  outW: number;
+  outH: number;
+}
+
+/**
+ * Shrink-on-load: the largest DCT scale (1, 2, 4, 8) that leaves the crop at least twice the
+ * output's size, so a crop four times the output or more is decoded smaller by the IDCT itself.
+ * The factor of two left to the antialiased resampler is libvips' rule for its own JPEG
+ * shrink-on-load: the IDCT's block shrink alone aliases (at 1/8 it is a plain 8×8 mean).
+ */
+function shrinkFor(c: Crop): number {
+  let s = 1;
+  while (s < 8 && c.w >= 4 * s * c.outW && c.h >= 4 * s * c.outH) s *= 2;
+  return s;
+}
+
+/** A crop in the pixels of the image decoded at 1/s of its size ([W, H] its full size). */
+function scaledCrop<T extends Crop>(c: T, s: number, [W, H]: [number, number]): T {
+  if (s === 1) return c;
+  const [Ws, Hs] = [Math.ceil(W / s), Math.ceil(H / s)];
+  const [left, top] = [Math.min(Ws - 1, Math.round(c.left / s)), Math.min(Hs - 1, Math.round(c.top / s))];
+  return { ...c, left, top, w: Math.max(1, Math.min(Ws - left, Math.round(c.w / s))), h: Math.max(1, Math.min(Hs - top, Math.round(c.h / s))) };
+}
+
+/**
+ * Decodes the part of a lean JPEG (jpeg.ts) that a crop drawn from its header's size needs: only
+ * the rows and iMCU columns that hold it, with a pixel's margin so the chroma upsampling at the
+ * region's edges never reaches the crop; crops of four times the output or more at 1/2, 1/4 or
+ * 1/8 scale (shrinkFor). Returns the region and the crop in its pixels.
+ */
+async function decodeCrop<T extends Crop>(buf: Buffer, size: [number, number], maxPixels: number, crop: T): Promise<{ img: Img; crop: T; origin: [number, number] }> {
+  const s = shrinkFor(crop);
+  const c = scaledCrop(crop, s, size);
+  const [W, H] = [Math.ceil(size[0] / s), Math.ceil(size[1] / s)];
+  const [x0, y0] = [Math.max(0, c.left - 1), Math.max(0, c.top - 1)];
+  const region = { x: x0, y: y0, w: Math.min(W, c.left + c.w + 1) - x0, h: Math.min(H, c.top + c.h + 1) - y0 };
+  const px = isMainThread ? await decodeLeanJpeg(buf, maxPixels, region, s) : decodeLeanJpegSync(buf, maxPixels, region, s);
+  return { img: { data: px.data, width: px.width, height: px.height, channels: 3 }, crop: c, origin: [px.x, px.y] };
+}
+
+/** Whether samples may be cropped before decoding: image only, RGB, no decodeSize, and the transforms start with a RandomResizedCrop. */
+function cropsFirst(cfg: PipelineConfig, flow: Flow): boolean {
+  return !flow.want && flow.body[0]?.op === 'randomResizedCrop' && cfg.channels === 3 && cfg.decodeSize === undefined;
+}
+
+/**
+ * A lean JPEG cropped before it is decoded: its RandomResizedCrop is drawn from the header's size
+ * (the same draws as on the decoded image), then only the crop is decoded (decodeCrop) and the
+ * rest of the pipeline runs, fused or not: for crops under four times the output, the pixels of
+ * decoding the whole image. null when done, a reason when the file fails, 'not-lean' (nothing
+ * drawn) for any file that is not a lean JPEG.
+ */
+async function regionLoad(buf: Buffer, cfg: PipelineConfig, flow: Flow, packer: Packer, slot: number, rng: Rng): Promise<string | null | 'not-lean'> {
+  const size = leanJpegSize(buf);
+  if (!size) return 'not-lean';
+  const maxPixels = cfg.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (size[0] * size[1] > maxPixels) return `decode failed: ${tooManyPixels(maxPixels, size).message}`;
+  const { plan } = flow;
+  try {
+    if (plan.head.length === 0 && plan.tail?.rrc) {
+      const r = await decodeCrop(buf, size, maxPixels, drawTail(plan.tail, size[0], size[1], rng)!);
+      packer.write(slot, fusedWrite(plan.tail, r.img, r.crop, r.origin));
+      return null;
+    }
+    const rrc = flow.body[0] as Extract<TransformSpec, { op: 'randomResizedCrop' }>;
+    const [outH, outW] = pair(rrc.size);
+    const [top, left, h, w] = rrcParams(size[0], size[1], rrc.scale ?? [0.08, 1], rrc.ratio ?? [3 / 4, 4 / 3], rng);
+    const r = await decodeCrop(buf, size, maxPixels, { left, top, w, h, outW, outH });
+    const c = r.crop;
+    transformInto(packer, slot, resample(r.img, c.left - r.origin[0], c.top - r.origin[1], c.w, c.h, outW, outH), flow, rng, 1);
+    return null;
+  } catch (e) {
+    return `decode failed: ${why(decodeError(e, buf))}`;
+  }
+}
+
+/** One image-only sample cropped before decoding when it is a lean JPEG, else loaded and transformed as usual. */
+async function regionSample(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, flow: Flow, packer: Packer, slot: number, i: number, rng: Rng): Promise<string | null> {
+  let buf: Buffer;
+  try {
+    // A loader worker reads on its own thread: fs.promises' open, stat, read and close are four
+    // hops to libuv's pool (~8 % of a sample's CPU time here); the main thread must not block.
+    buf = isMainThread ? await readFile(src.paths[i]!) : readFileSync(src.paths[i]!);
+  } catch (e) {
+    return `decode failed: ${why(e)}`;
+  }
+  const r = await regionLoad(buf, cfg, flow, packer, slot, rng);
+  if (r !== 'not-lean') return r;
+  const s = await fileLoad(src, cfg, i, null, buf);
+  if (typeof s === 'string') return s;
+  transformInto(packer, slot, s.img, flow, rng);
+  return null;
+}
+
 const DECODE_AHEAD = 8;
 
 /** Any source; files are decoded with up to DECODE_AHEAD in flight, and a file that fails to decode is reported, not thrown. */
@@ -216,11 +322,17 @@ export async function processBatch(src: SourceView, cfg: PipelineConfig, job: Ba
   const flow = flowOf(cfg, src);
   const packer = new Packer(job.indices.length, spare, flow.want);
   const failed: BatchResult['failed'] = [];
+  const region = cropsFirst(cfg, flow);
   let next = 0;
   const run = async (): Promise<void> => {
     while (next < job.indices.length) {
       const slot = next++;
       const i = job.indices[slot]!;
+      if (region) {
+        const reason = await regionSample(src, cfg, flow, packer, slot, i, Rng.forSample(cfg.seed, job.epoch, i));
+        if (reason !== null) failed.push({ index: i, reason });
+        continue;
+      }
       let s = await fileLoad(src, cfg, i, flow.want);
       const rng = Rng.forSample(cfg.seed, job.epoch, i);
       if (typeof s !== 'string' && flow.mosaic) s = await fileMosaic(src, cfg, flow, s, rng);

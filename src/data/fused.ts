@@ -90,20 +90,29 @@ export interface FusedSample {
   map: AxisMap;
 }
 
+/** A sample's draw for the tail: the resampled region of the image, its output size, the window kept, and the flip. */
+export interface TailDraw {
+  left: number;
+  top: number;
+  w: number;
+  h: number;
+  outW: number;
+  outH: number;
+  win: Window;
+  flip: boolean;
+}
+
 /**
- * Prepares one sample for the fused pass, drawing its random parameters from `rng`; null (with
- * nothing drawn) when the tail cannot run fused for this image (a centre crop larger than the
- * image, which pads), so the caller applies the transforms one by one instead.
+ * Draws one sample's random parameters for the tail from `rng`, from the image's size alone (so a
+ * decoder can be asked for just the region); null (with nothing drawn) when the tail cannot run
+ * fused for this image (a centre crop larger than the image, which pads).
  */
-export function fusedSample(tail: FusedTail, img: Img, rng: Rng): FusedSample | null {
-  if (img.layout === 'chw') return null;
-  const C = img.channels;
-  // The resampled region of the image, the size it is resampled to, and the part of that kept.
-  let [left, top, w, h] = [0, 0, img.width, img.height];
+export function drawTail(tail: FusedTail, width: number, height: number, rng: Rng): TailDraw | null {
+  let [left, top, w, h] = [0, 0, width, height];
   let [outW, outH] = [w, h];
   if (tail.rrc) {
     const [th, tw] = pair(tail.rrc.size);
-    [top, left, h, w] = rrcParams(img.width, img.height, tail.rrc.scale ?? [0.08, 1], tail.rrc.ratio ?? [3 / 4, 4 / 3], rng);
+    [top, left, h, w] = rrcParams(width, height, tail.rrc.scale ?? [0.08, 1], tail.rrc.ratio ?? [3 / 4, 4 / 3], rng);
     [outW, outH] = [tw, th];
   } else if (tail.resize) {
     [outH, outW] = resizeTarget(w, h, tail.resize.size, tail.resize.maxSize);
@@ -116,19 +125,41 @@ export function fusedSample(tail: FusedTail, img: Img, rng: Rng): FusedSample | 
     Object.assign(win, { x0, y0, ow: cw, oh: ch });
   }
   const flip = tail.flip !== undefined && rng.chance(tail.flip);
+  return { left, top, w, h, outW, outH, win, flip };
+}
+
+/**
+ * Prepares one sample for the fused pass, drawing its random parameters from `rng`; null (with
+ * nothing drawn) when the tail cannot run fused for this image, so the caller applies the
+ * transforms one by one instead.
+ */
+export function fusedSample(tail: FusedTail, img: Img, rng: Rng): FusedSample | null {
+  if (img.layout === 'chw') return null;
+  const d = drawTail(tail, img.width, img.height, rng);
+  return d && fusedWrite(tail, img, d);
+}
+
+/**
+ * The fused pass for a drawn sample. `img` may be a part of the image whose top-left pixel is
+ * `origin` ([x, y]) in it, as long as it holds the drawn region.
+ */
+export function fusedWrite(tail: FusedTail, img: Img, d: TailDraw, origin: [number, number] = [0, 0]): FusedSample {
+  const C = img.channels;
+  const { left, top, w, h, outW, outH, win, flip } = d;
   const { mean, std } = tail;
   const scale = Array.from({ length: C }, (_, c) => 1 / (255 * std[c % std.length]!));
   const shift = Array.from({ length: C }, (_, c) => mean[c % mean.length]! / std[c % std.length]!);
   const plane = win.ow * win.oh;
   const [sx, sy] = [outW / w, outH / h];
   const [tx, ty] = [-left * sx - win.x0, -top * sy - win.y0];
+  const [x, y] = [left - origin[0], top - origin[1]];
   return {
     shape: [C, win.oh, win.ow],
     map: flip ? { kind: 'axis', sx: -sx, sy, tx: win.ow - tx, ty, w: win.ow, h: win.oh } : { kind: 'axis', sx, sy, tx, ty, w: win.ow, h: win.oh },
     write: (data, offset) => {
       const t = { data, base: offset, cs: plane, ys: win.ow, xs: 1, flip, scale, shift };
       const interpolation = tail.resize?.interpolation ?? 'bilinear';
-      if (!resampleRgbWasm(img, left, top, w, h, outW, outH, win, t, interpolation)) resampleInto(img, left, top, w, h, outW, outH, win, t, interpolation);
+      if (!resampleRgbWasm(img, x, y, w, h, outW, outH, win, t, interpolation)) resampleInto(img, x, y, w, h, outW, outH, win, t, interpolation);
     },
   };
 }

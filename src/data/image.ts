@@ -1,11 +1,13 @@
 /**
  * Image files to pixels with sharp: EXIF orientation applied, alpha flattened on white, and the
- * colour space converted to the channels asked for (grey ↔ RGB), as 8-bit HWC.
+ * colour space converted to the channels asked for (grey ↔ RGB), as 8-bit HWC. Plain JPEGs read
+ * as RGB take the lean path instead (jpeg.ts: libjpeg-turbo directly, the same pixels).
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { ImageError, imageError, tooManyPixels } from './errors.js';
+import { decodeLeanJpeg, leanJpegSize } from './jpeg.js';
 import { DEFAULT_MAX_PIXELS } from './limits.js';
 import { pngHeader, readPaletteIndices } from './png.js';
 
@@ -179,6 +181,12 @@ function checkFormat(input: string | Buffer): void {
 
 async function decode(input: string | Buffer, opts: DecodeOptions, maxPixels: number): Promise<DecodedImage> {
   checkFormat(input);
+  const lean = opts.channels === 3 && opts.size === undefined && typeof input !== 'string' ? leanJpegSize(input) : null;
+  if (lean && typeof input !== 'string') {
+    if (lean[0] * lean[1] > maxPixels) throw tooManyPixels(maxPixels, lean);
+    const px = await decodeLeanJpeg(input, maxPixels);
+    return { data: px.data, width: px.width, height: px.height, channels: 3 };
+  }
   let s = sharp(input, { failOn: 'warning', limitInputPixels: maxPixels }).rotate().flatten({ background: '#ffffff' });
   if (opts.size !== undefined) {
     const [h, w] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
