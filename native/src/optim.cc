@@ -111,6 +111,9 @@ KESTREL_FN(adamStep) {
     float negStep = static_cast<float>(-stepSizes.Get(static_cast<uint32_t>(i)).As<Napi::Number>().DoubleValue());
     float bc2 = static_cast<float>(bc2Sqrts.Get(static_cast<uint32_t>(i)).As<Napi::Number>().DoubleValue());
     at::parallel_for(0, params[i].numel(), 1 << 15, [&](int64_t begin, int64_t end) { fn(p, g, m, v, vmax, begin, end, s, negStep, bc2); });
+    // As an in-place ATen op would: autograd then refuses a graph that saved the old values.
+    for (auto* t : {&params[i], &ms[i], &vs[i]}) t->unsafeGetTensorImpl()->bump_version();
+    if (amsgrad) vmaxes[i].unsafeGetTensorImpl()->bump_version();
   }
   return env.Undefined();
 }

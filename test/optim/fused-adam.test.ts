@@ -81,6 +81,19 @@ describe('fused Adam', () => {
     [p, q, g].forEach((t) => t.dispose());
   });
 
+  test('a graph that saved a parameter cannot run backward after the fused step changed it', () => {
+    const p = keep(randn([5]).requiresGrad_(true));
+    const opt = new AdamW([p], { lr: 1e-2 });
+    tidy(() => {
+      const loss = p.mul(p).sum();
+      loss.backward(undefined, { retainGraph: true });
+      opt.step();
+      assert.throws(() => loss.backward(), /modified by an inplace operation/);
+    });
+    opt.dispose();
+    p.dispose();
+  });
+
   test('the kernel refuses tensors it cannot walk as float32 buffers', () => {
     tidy(() => {
       const p = zeros([3]);
