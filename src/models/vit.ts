@@ -71,14 +71,13 @@ export class Attention extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      // Head by head on column slices of the packed projection, [B, N, headDim] each, where timm's
-      // reshape to [B, heads, N, headDim] copies q, k, v, kᵀ and their gradients to fold the head
-      // into the batch. q and k are made contiguous (q·kᵀ on strided slices runs ~2× slower in
-      // OpenBLAS); v is read in place. The split's gradient is one concatenation.
+      // Head by head on column slices of the packed projection, [B, N, headDim] each: the batched
+      // matmuls read the strided slices as they are, where timm's reshape to [B, heads, N, headDim]
+      // copies q, k and v (and their gradients back) to fold the head into the batch. The split's
+      // gradient is one concatenation; the heads' outputs concatenate into proj's input.
       const h = this.heads;
       const parts = this.qkv.forward(x).split(this.headDim, -1);
-      const heads = Array.from({ length: h }, (_, i) =>
-        F.scaledDotProductAttention(parts[i]!.contiguous(), parts[h + i]!.contiguous(), parts[2 * h + i]!));
+      const heads = Array.from({ length: h }, (_, i) => F.scaledDotProductAttention(parts[i]!, parts[h + i]!, parts[2 * h + i]!));
       return this.proj.forward(cat(heads, -1));
     });
   }
