@@ -71,14 +71,10 @@ export class Attention extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      // Head by head on column slices of the packed projection, [B, N, headDim] each: the batched
-      // matmuls read the strided slices as they are, where timm's reshape to [B, heads, N, headDim]
-      // copies q, k and v (and their gradients back) to fold the head into the batch. The split's
-      // gradient is one concatenation; the heads' outputs concatenate into proj's input.
-      const h = this.heads;
-      const parts = this.qkv.forward(x).split(this.headDim, -1);
-      const heads = Array.from({ length: h }, (_, i) => F.scaledDotProductAttention(parts[i]!, parts[h + i]!, parts[2 * h + i]!));
-      return this.proj.forward(cat(heads, -1));
+      const [B, N, C] = x.shape as [number, number, number];
+      const [q, k, v] = this.qkv.forward(x).reshape(B, N, 3, this.heads, this.headDim).permute(2, 0, 3, 1, 4).unbind(0);
+      const out = F.scaledDotProductAttention(q!, k!, v!);
+      return this.proj.forward(out.transpose(1, 2).reshape(B, N, C));
     });
   }
 
