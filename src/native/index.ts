@@ -71,7 +71,8 @@ export interface Addon {
   setCacheLimit(bytes: number | null): void;
   emptyCache(): void;
 
-  adamStep(params: TensorHandle[], grads: TensorHandle[], expAvgs: TensorHandle[], expAvgSqs: TensorHandle[], maxExpAvgSqs: TensorHandle[] | null, scalars: object): void;
+  /** Absent from addons built before it (see hasFusedAdam in src/tensor/fused.ts). */
+  adamStep?(params: TensorHandle[], grads: TensorHandle[], expAvgs: TensorHandle[], expAvgSqs: TensorHandle[], maxExpAvgSqs: TensorHandle[] | null, scalars: object): void;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -5,7 +5,7 @@
  *   p -= lr / (1 − β1^t) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
  * Adam adds weight decay to the gradient (g += wd·p); AdamW decays the weights (p *= 1 − lr·wd).
  */
-import { adamStep } from '../tensor/fused.js';
+import { adamStep, hasFusedAdam } from '../tensor/fused.js';
 import { callMany, callVoid, type Tensor } from '../tensor/tensor.js';
 import { zerosLike } from '../tensor/creation.js';
 import { Optimizer, type GroupOptions, type ParamGroup, type Params, type Slot } from './optimizer.js';
@@ -73,7 +73,7 @@ export class Adam extends Optimizer<AdamOptions> {
       this.stateTensor(s, 'exp_avg_sq', () => zerosLike(s.param));
       if (g.amsgrad) this.stateTensor(s, 'max_exp_avg_sq', () => zerosLike(s.param));
     }
-    if (g.fused && slots.every((s) => fusable(s.param) && fusable(s.grad))) {
+    if (g.fused && hasFusedAdam() && slots.every((s) => fusable(s.param) && fusable(s.grad))) {
       this.#fused(g, slots);
       return;
     }

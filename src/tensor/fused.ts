@@ -19,11 +19,19 @@ export interface AdamStepScalars {
 }
 
 /**
+ * Whether the loaded addon has the fused Adam kernel: an addon built before it (a build/ shared
+ * with an older checkout) lacks it, and the optimizers then take their `_foreach_*` path.
+ */
+export const hasFusedAdam = (): boolean => native().adamStep !== undefined;
+
+/**
  * One Adam update of every parameter, its moments (and amsgrad's running maximum) in place, in a
  * single pass over each tensor's float32 buffer. Every tensor must be float32 on the CPU; each
  * state tensor is laid out like its parameter.
  */
 export function adamStep(params: Tensor[], grads: Tensor[], expAvgs: Tensor[], expAvgSqs: Tensor[], maxExpAvgSqs: Tensor[] | null, s: AdamStepScalars): void {
   const h = (ts: Tensor[]): TensorHandle[] => ts.map((t) => t.handle);
-  native().adamStep(h(params), h(grads), h(expAvgs), h(expAvgSqs), maxExpAvgSqs === null ? null : h(maxExpAvgSqs), s);
+  const addon = native();
+  if (addon.adamStep === undefined) throw new Error('this build of the addon has no fused Adam kernel: rebuild it with npm run build:native');
+  addon.adamStep(h(params), h(grads), h(expAvgs), h(expAvgSqs), maxExpAvgSqs === null ? null : h(maxExpAvgSqs), s);
 }
