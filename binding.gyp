@@ -8,7 +8,8 @@
         "native/src/ops.cc",
         "native/src/autograd.cc",
         "native/src/runtime.cc",
-        "native/src/allocator.cc"
+        "native/src/allocator.cc",
+        "native/src/optim.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

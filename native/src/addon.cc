@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAutograd(env, exports);
   initRuntime(env, exports);
   initAllocator(env, exports);
+  initOptim(env, exports);
   return exports;
 }
 

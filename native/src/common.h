@@ -44,5 +44,6 @@ void initOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
 void initAllocator(Napi::Env env, Napi::Object exports);
+void initOptim(Napi::Env env, Napi::Object exports);
 
 }  // namespace kestrel

@@ -70,6 +70,9 @@ export interface Addon {
   allocatorStats(): { enabled: boolean; arenas: number; mapped: number; cached: number; peak: number; hits: number; misses: number; limit: number };
   setCacheLimit(bytes: number | null): void;
   emptyCache(): void;
+
+  /** Absent from addons built before it (see hasFusedAdam in src/tensor/fused.ts). */
+  adamStep?(params: TensorHandle[], grads: TensorHandle[], expAvgs: TensorHandle[], expAvgSqs: TensorHandle[], maxExpAvgSqs: TensorHandle[] | null, scalars: object): void;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -5,6 +5,7 @@
  *   p -= lr / (1 − β1^t) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
  * Adam adds weight decay to the gradient (g += wd·p); AdamW decays the weights (p *= 1 − lr·wd).
  */
+import { adamStep, hasFusedAdam } from '../tensor/fused.js';
 import { callMany, callVoid, type Tensor } from '../tensor/tensor.js';
 import { zerosLike } from '../tensor/creation.js';
 import { Optimizer, type GroupOptions, type ParamGroup, type Params, type Slot } from './optimizer.js';
@@ -18,9 +19,17 @@ export interface AdamOptions extends GroupOptions {
   maximize: boolean;
   /** Update the group's tensors with fused `_foreach_*` ops (same values, fewer native calls). */
   foreach: boolean;
+  /**
+   * Update every float32 CPU parameter, its moments and gradient in one native pass (the same
+   * arithmetic to float rounding); takes precedence over `foreach` where it applies.
+   */
+  fused: boolean;
 }
 
-const DEFAULTS: AdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, foreach: true };
+/** What the fused kernel takes: float32 on the CPU (its layout is the kernel's concern). */
+const fusable = (t: Tensor): boolean => t.dtype === 'float32' && t.device === 'cpu';
+
+const DEFAULTS: AdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, foreach: true, fused: true };
 
 /**
  * Adam, with L2 weight decay added to the gradient.
@@ -64,6 +73,10 @@ export class Adam extends Optimizer<AdamOptions> {
       this.stateTensor(s, 'exp_avg_sq', () => zerosLike(s.param));
       if (g.amsgrad) this.stateTensor(s, 'max_exp_avg_sq', () => zerosLike(s.param));
     }
+    if (g.fused && hasFusedAdam() && slots.every((s) => fusable(s.param) && fusable(s.grad))) {
+      this.#fused(g, slots);
+      return;
+    }
     if (!g.foreach) {
       for (const s of slots) this.#single(g, s);
       return;
@@ -102,6 +115,23 @@ export class Adam extends Optimizer<AdamOptions> {
     }
     const denom = second.sqrt().div(bc2Sqrt).add_(g.eps);
     s.param.addcdiv_(m, denom, -stepSize);
+  }
+
+  /** The same arithmetic in one native pass over every parameter (src/tensor/fused.ts). */
+  #fused(g: ParamGroup<AdamOptions>, slots: Slot[]): void {
+    const state = (name: string): Tensor[] => slots.map((s) => s.state.tensors.get(name)!);
+    const scalars = slots.map((s) => this.#scalars(g, s.state.step));
+    const decay = this.decoupled && g.weightDecay !== 0 ? 1 - g.lr * g.weightDecay : 1;
+    adamStep(slots.map((s) => s.param), slots.map((s) => s.grad), state('exp_avg'), state('exp_avg_sq'), g.amsgrad ? state('max_exp_avg_sq') : null, {
+      beta1: g.betas[0],
+      beta2: g.betas[1],
+      eps: g.eps,
+      l2: this.decoupled ? 0 : g.weightDecay,
+      decay,
+      maximize: g.maximize,
+      stepSizes: scalars.map((c) => c.stepSize),
+      bc2Sqrts: scalars.map((c) => c.bc2Sqrt),
+    });
   }
 
   /** The same arithmetic over parameters with equal step counts, with `_foreach_*` ops. */

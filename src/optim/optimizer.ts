@@ -3,6 +3,7 @@
  * per-parameter state that lives outside every scope, and a state dict for exact resume.
  * Subclasses supply `updateGroup`, the arithmetic of one step for one group.
  */
+import { zerosLike } from '../tensor/creation.js';
 import { noGrad } from '../tensor/runtime.js';
 import { keep, tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -219,7 +220,9 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
             if (t.shape.join() !== p.shape.join()) {
               throw new Error(`loadStateDict(): '${key}' has shape [${t.shape.join(', ')}], the parameter [${p.shape.join(', ')}]`);
             }
-            s.tensors.set(m[2]!, keep(t.to(p.device).to(p.dtype, { copy: true })));
+            // In the parameter's layout (channels-last included), as state made by zerosLike is:
+            // the fused Adam kernel walks a parameter and its state as one flat buffer.
+            s.tensors.set(m[2]!, keep(zerosLike(p).copy_(t)));
           }
         }),
       );

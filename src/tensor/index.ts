@@ -4,3 +4,4 @@ export * from './runtime.js';
 export { tidy, keep, scopeDepth } from './scope.js';
 export { type DType, type DataArray, isFloating, DTYPES } from './dtype.js';
 export { type Device, cudaAvailable, checkDevice } from './device.js';
+export { adamStep, hasFusedAdam, type AdamStepScalars } from './fused.js';

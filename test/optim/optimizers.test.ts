@@ -1,4 +1,5 @@
-// SGD, Adam and AdamW against torch.optim (1.13, single-tensor path) on a fixed gradient sequence.
+// SGD, Adam and AdamW against torch.optim (1.13, single-tensor path) on a fixed gradient sequence,
+// in each of their implementations: one tensor at a time, `_foreach_*` ops, Adam's fused kernel.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Adam, AdamW, SGD, type Optimizer } from '../../src/optim/index.js';
@@ -9,17 +10,19 @@ const ATOL = 1e-6;
 
 type AnyOpt = Optimizer<{ lr: number; weightDecay: number }>;
 
-function makeOptimizer(c: OptimizerCase, params: Tensor[], foreach: boolean): AnyOpt {
-  const options = { ...c.options, foreach };
+type Impl = 'single' | 'foreach' | 'fused';
+
+function makeOptimizer(c: OptimizerCase, params: Tensor[], impl: Impl): AnyOpt {
+  const options = { ...c.options, foreach: impl === 'foreach', ...(c.kind === 'SGD' ? {} : { fused: impl === 'fused' }) };
   const groups = c.second ? [{ params: params.slice(0, 2) }, { params: params.slice(2), ...c.second }] : params;
   const cls = { SGD, Adam, AdamW }[c.kind] as unknown as new (p: unknown, o: unknown) => AnyOpt;
   return new cls(groups, options);
 }
 
 /** Runs a case; returns the parameters after every step (the caller disposes them). */
-function run(c: OptimizerCase, foreach: boolean): { after: Tensor[][]; opt: AnyOpt; params: Tensor[] } {
+function run(c: OptimizerCase, impl: Impl): { after: Tensor[][]; opt: AnyOpt; params: Tensor[] } {
   const params = fixture.params.map((e) => keep(dec(e).requiresGrad_(true)));
-  const opt = makeOptimizer(c, params, foreach);
+  const opt = makeOptimizer(c, params, impl);
   const after = fixture.grads.map((step) =>
     tidy(() => {
       step.forEach((g, i) => (params[i]!.grad = g === null ? null : dec(g)));
@@ -35,17 +38,21 @@ const disposeAll = (...lists: Tensor[][]): void => lists.flat().forEach((t) => t
 describe('optimizers match PyTorch', () => {
   for (const [name, c] of Object.entries(fixture.optimizers)) {
     test(`${name} (${c.kind} ${JSON.stringify(c.options)}${c.second ? ' + group ' + JSON.stringify(c.second) : ''})`, () => {
-      const single = run(c, false);
-      const multi = run(c, true);
-      let worst = 0;
+      const single = run(c, 'single');
+      const multi = run(c, 'foreach');
+      // The fused kernel rounds in its own order (no FMA, one pass): close, not bitwise.
+      const fused = c.kind === 'SGD' ? null : run(c, 'fused');
+      let [worst, worstFused] = [0, 0];
       c.after.forEach((expected, k) =>
         expected.forEach((e, i) => {
           worst = Math.max(worst, maxAbsDiff(single.after[k]![i]!, e));
           assertBitwise(multi.after[k]![i]!, single.after[k]![i]!, `${name} step ${k} param ${i}: foreach vs single-tensor`);
+          if (fused) worstFused = Math.max(worstFused, maxAbsDiff(fused.after[k]![i]!, e));
         }),
       );
       assert.ok(worst <= ATOL, `${name}: max |diff| to PyTorch ${worst} > ${ATOL}`);
-      for (const r of [single, multi]) {
+      assert.ok(worstFused <= ATOL, `${name}: fused, max |diff| to PyTorch ${worstFused} > ${ATOL}`);
+      for (const r of fused ? [single, multi, fused] : [single, multi]) {
         r.opt.dispose();
         disposeAll(r.params, ...r.after);
       }
