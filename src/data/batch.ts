@@ -3,16 +3,14 @@
  * decode), convert channels, transform with each sample's own seeded Rng. The same code runs in
  * loader workers and, for `workers: 0`, on the main thread, so both give the same bytes.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isMainThread } from 'node:worker_threads';
 import { grayscale } from './color.js';
 import { tooManyPixels } from './errors.js';
 import { drawTail, fusedSample, fusedWrite, planTransforms, type Plan } from './fused.js';
 import { rrcParams } from './geometric.js';
 import { resample } from './geometry.js';
 import { decodeError, decodeImageDeep, decodeMask, DEFAULT_MAX_PIXELS, imageSize } from './image.js';
-import { decodeLeanJpeg, decodeLeanJpegSync, leanJpegSize } from './jpeg.js';
+import { decodeLeanJpeg, leanJpegSize } from './jpeg.js';
 import { drawMosaic, mosaic, type MosaicSpec } from './mosaic.js';
 import { Packer, type PackedTargets } from './packer.js';
 import { pair, type Img } from './pixels.js';
@@ -256,7 +254,7 @@ async function decodeCrop<T extends Crop>(buf: Buffer, size: [number, number], m
   const [W, H] = [Math.ceil(size[0] / s), Math.ceil(size[1] / s)];
   const [x0, y0] = [Math.max(0, c.left - 1), Math.max(0, c.top - 1)];
   const region = { x: x0, y: y0, w: Math.min(W, c.left + c.w + 1) - x0, h: Math.min(H, c.top + c.h + 1) - y0 };
-  const px = isMainThread ? await decodeLeanJpeg(buf, maxPixels, region, s) : decodeLeanJpegSync(buf, maxPixels, region, s);
+  const px = await decodeLeanJpeg(buf, maxPixels, region, s);
   return { img: { data: px.data, width: px.width, height: px.height, channels: 3 }, crop: c, origin: [px.x, px.y] };
 }
 
@@ -300,9 +298,7 @@ async function regionLoad(buf: Buffer, cfg: PipelineConfig, flow: Flow, packer: 
 async function regionSample(src: Extract<SourceView, { kind: 'files' }>, cfg: PipelineConfig, flow: Flow, packer: Packer, slot: number, i: number, rng: Rng): Promise<string | null> {
   let buf: Buffer;
   try {
-    // A loader worker reads on its own thread: fs.promises' open, stat, read and close are four
-    // hops to libuv's pool (~8 % of a sample's CPU time here); the main thread must not block.
-    buf = isMainThread ? await readFile(src.paths[i]!) : readFileSync(src.paths[i]!);
+    buf = await readFile(src.paths[i]!);
   } catch (e) {
     return `decode failed: ${why(e)}`;
   }

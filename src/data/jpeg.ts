@@ -14,7 +14,6 @@ import { fileURLToPath } from 'node:url';
 
 interface Addon {
   header(buf: Uint8Array): [number, number, number, number, number];
-  decode(buf: Uint8Array, x: number, y: number, w: number, h: number, maxPixels: number, scaleDenom: number): JpegPixels;
   decodeAsync(buf: Uint8Array, x: number, y: number, w: number, h: number, maxPixels: number, scaleDenom: number): Promise<JpegPixels>;
   /** LIBJPEG_TURBO_VERSION_NUMBER of the headers built against: 2001005 is 2.1.5. */
   libjpegVersion: number;
@@ -83,23 +82,7 @@ export function leanJpegSize(buf: Uint8Array): [number, number] | null {
  * image is ceil(width/scale) × ceil(height/scale) and the region is in those pixels). Every
  * libjpeg warning is an error, as sharp's failOn: 'warning'; the caller words it (decodeError).
  */
-export function decodeLeanJpeg(buf: Uint8Array, maxPixels: number, region?: Region, scale = 1): Promise<JpegPixels> {
+export function decodeLeanJpeg(buf: Uint8Array, maxPixels: number, region?: { x: number; y: number; w: number; h: number }, scale = 1): Promise<JpegPixels> {
   const r = region ?? { x: 0, y: 0, w: 0, h: 0 };
   return jpegAddon()!.decodeAsync(buf, r.x, r.y, r.w, r.h, maxPixels, scale);
-}
-
-/**
- * decodeLeanJpeg on the calling thread, for loader workers: a thread that exists to decode saves
- * the hop to libuv's pool and back (~7 % of a sample's CPU time in the pipeline benchmark).
- */
-export function decodeLeanJpegSync(buf: Uint8Array, maxPixels: number, region?: Region, scale = 1): JpegPixels {
-  const r = region ?? { x: 0, y: 0, w: 0, h: 0 };
-  return jpegAddon()!.decode(buf, r.x, r.y, r.w, r.h, maxPixels, scale);
-}
-
-interface Region {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
 }
