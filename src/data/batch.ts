@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { grayscale } from './color.js';
 import { tooManyPixels } from './errors.js';
-import { drawTail, fusedSample, fusedWrite, planTransforms, type Plan } from './fused.js';
+import { drawTail, fusedSample, fusedWrite, planTransforms, type Crop, type Plan } from './fused.js';
 import { rrcParams } from './geometric.js';
 import { resample } from './geometry.js';
 import { decodeError, decodeImageDeep, decodeMask, DEFAULT_MAX_PIXELS, imageSize } from './image.js';
@@ -212,15 +212,6 @@ async function fileLoad(src: Extract<SourceView, { kind: 'files' }>, cfg: Pipeli
   return { ...moveTargets(s, { kind: 'axis', sx: img.width / w0, sy: img.height / h0, tx: 0, ty: 0, w: img.width, h: img.height }), img };
 }
 
-/** A crop of an image and the size it is resampled to. */
-interface Crop {
-  left: number;
-  top: number;
-  w: number;
-  h: number;
-  outW: number;
-  outH: number;
-}
 
 /**
  * Shrink-on-load: the largest DCT scale (1, 2, 4, 8) that leaves the crop at least twice the

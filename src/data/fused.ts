@@ -90,14 +90,18 @@ export interface FusedSample {
   map: AxisMap;
 }
 
-/** A sample's draw for the tail: the resampled region of the image, its output size, the window kept, and the flip. */
-export interface TailDraw {
+/** A crop of an image and the size it is resampled to. */
+export interface Crop {
   left: number;
   top: number;
   w: number;
   h: number;
   outW: number;
   outH: number;
+}
+
+/** A sample's draw for the tail: the resampled region of the image, its output size, the window kept, and the flip. */
+export interface TailDraw extends Crop {
   win: Window;
   flip: boolean;
 }
