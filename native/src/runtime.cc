@@ -1,5 +1,6 @@
 // Process-wide settings and facts: threads, seeds, RNG state, CUDA, build information, and the
 // C heap (glibc's malloc statistics).
+#include <dlfcn.h>
 #include <torch/version.h>
 
 #include "common.h"
@@ -11,11 +12,42 @@
 namespace kestrel {
 namespace {
 
+// A function of the OpenBLAS libtorch links (Debian's, through libblas.so.3), or null without one.
+void* openblasSymbol(const char* name) {
+  for (const char* lib : {"libopenblas.so.0", "libblas.so.3"}) {
+    void* handle = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+    void* sym = handle != nullptr ? dlsym(handle, name) : nullptr;
+    if (handle != nullptr) dlclose(handle);
+    if (sym != nullptr) return sym;
+  }
+  return dlsym(RTLD_DEFAULT, name);
+}
+
+// at::set_num_threads sizes OpenMP (and MKL), not OpenBLAS's own thread pool, which would stay at
+// one thread per core: a process asked for fewer threads sets OpenBLAS's too.
 KESTREL_FN(setNumThreads) {
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw std::invalid_argument("thread count must be at least 1");
   at::set_num_threads(n);
+  static auto* openblasThreads = reinterpret_cast<void (*)(int)>(openblasSymbol("openblas_set_num_threads"));
+  if (openblasThreads != nullptr) openblasThreads(n);
   return info.Env().Undefined();
+}
+
+// {library, config, core, threads} of the OpenBLAS in the process (openblas_get_config, the
+// kernels it chose: openblas_get_corename, its thread pool's size), or null.
+KESTREL_FN(blasInfo) {
+  auto env = info.Env();
+  auto* config = reinterpret_cast<char* (*)()>(openblasSymbol("openblas_get_config"));
+  auto* core = reinterpret_cast<char* (*)()>(openblasSymbol("openblas_get_corename"));
+  auto* threads = reinterpret_cast<int (*)()>(openblasSymbol("openblas_get_num_threads"));
+  if (config == nullptr || core == nullptr || threads == nullptr) return env.Null();
+  auto out = Napi::Object::New(env);
+  out.Set("library", "OpenBLAS");
+  out.Set("config", std::string(config()));
+  out.Set("core", std::string(core()));
+  out.Set("threads", threads());
+  return out;
 }
 
 KESTREL_FN(getNumThreads) {
@@ -95,6 +127,7 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New(env, setRngState));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, cudaDeviceCount));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
+  exports.Set("blasInfo", Napi::Function::New(env, blasInfo));
   exports.Set("heapStats", Napi::Function::New(env, heapStats));
   exports.Set("trimHeap", Napi::Function::New(env, trimHeap));
 }

@@ -38,7 +38,7 @@ export interface DoctorReport {
     openmp: boolean | null;
     threads: number | null;
     /** The BLAS library libtorch loaded (matrix multiplies: linear layers, attention), and whether it is the slow netlib reference. */
-    blas: { path: string; reference: boolean } | null;
+    blas: { path: string; reference: boolean; core?: string } | null;
     /** Whether tensor memory comes from the addon's caching allocator (KESTREL_CPU_CACHE=0 turns it off). */
     cpuCache: boolean | null;
     /** The cap the addon set on glibc's malloc arenas (0: glibc's default, or the environment's). */
@@ -76,7 +76,7 @@ function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void 
       mkldnn: info.mkldnn,
       openmp: info.openmp,
       threads: n.getNumThreads(),
-      blas: loadedBlas(),
+      blas: withCore(loadedBlas(), n.blasInfo?.()?.core),
       cpuCache: allocator.enabled,
       mallocArenas: allocator.arenas,
     });
@@ -84,6 +84,9 @@ function probeAddon(report: DoctorReport, where: LibtorchLocation | null): void 
     addon.error = (e as Error).message;
   }
 }
+
+const withCore = (blas: ReturnType<typeof loadedBlas>, core: string | undefined): DoctorReport['libtorch']['blas'] =>
+  blas && core ? { ...blas, core } : blas;
 
 /** The BLAS shared library mapped into this process (Linux /proc/self/maps), or null when none is seen. */
 export function loadedBlas(maps = '/proc/self/maps'): { path: string; reference: boolean } | null {

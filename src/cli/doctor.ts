@@ -1,5 +1,6 @@
 /** `kestrel doctor`: what is installed, what loads, and the exact command for each missing piece. */
 import type { Command } from 'commander';
+import { openblasCoreSet } from '../native/index.js';
 import { probe, type DoctorReport } from './doctor-probe.js';
 import { packageVersion } from '../paths.js';
 
@@ -29,6 +30,14 @@ function ortLine(o: DoctorReport['onnxruntime']): string {
   return `${o.version ?? 'version unknown'}, execution providers: ${o.providers.join(', ') || 'none'}${missing ? ` (${missing})` : ''}`;
 }
 
+function blasLine(b: DoctorReport['libtorch']['blas']): string {
+  if (!b) return 'not seen';
+  if (b.reference) return `${b.path} (netlib reference: slow matrix multiplies)`;
+  const set = openblasCoreSet === b.core ? 'picked by Kestrel from the CPU flags; OPENBLAS_CORETYPE overrides'
+    : process.env.OPENBLAS_CORETYPE ? 'OPENBLAS_CORETYPE' : 'chosen by OpenBLAS';
+  return b.core ? `${b.path} (OpenBLAS, ${b.core} kernels: ${set})` : b.path;
+}
+
 /** The report as aligned `label  value` lines, then the fixes. */
 export function formatDoctor(r: DoctorReport): string {
   const t = r.libtorch;
@@ -45,7 +54,7 @@ export function formatDoctor(r: DoctorReport): string {
       ['MKLDNN', yesNo(t.mkldnn)],
       ['OpenMP', yesNo(t.openmp)],
       ['threads', `${t.threads} intra-op (KESTREL_THREADS overrides)`],
-      ['BLAS', t.blas ? `${t.blas.path}${t.blas.reference ? ' (netlib reference: slow matrix multiplies)' : ''}` : 'not seen'],
+      ['BLAS', blasLine(t.blas)],
       ['allocator', t.cpuCache ? 'caching (KESTREL_CPU_CACHE=0 turns it off)' : 'libtorch default (KESTREL_CPU_CACHE=0)'],
       ['malloc arenas', t.mallocArenas ? `capped at ${t.mallocArenas} (KESTREL_MALLOC_ARENAS overrides)` : "glibc's default or the environment's"],
     );
