@@ -9,7 +9,8 @@
         "native/src/autograd.cc",
         "native/src/runtime.cc",
         "native/src/allocator.cc",
-        "native/src/optim.cc"
+        "native/src/optim.cc",
+        "native/src/attention.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initRuntime(env, exports);
   initAllocator(env, exports);
   initOptim(env, exports);
+  initAttention(env, exports);
   return exports;
 }
 

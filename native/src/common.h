@@ -45,5 +45,6 @@ void initAutograd(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
 void initAllocator(Napi::Env env, Napi::Object exports);
 void initOptim(Napi::Env env, Napi::Object exports);
+void initAttention(Napi::Env env, Napi::Object exports);
 
 }  // namespace kestrel

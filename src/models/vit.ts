@@ -71,10 +71,7 @@ export class Attention extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const [B, N, C] = x.shape as [number, number, number];
-      const [q, k, v] = this.qkv.forward(x).reshape(B, N, 3, this.heads, this.headDim).permute(2, 0, 3, 1, 4).unbind(0);
-      const out = F.scaledDotProductAttention(q!, k!, v!);
-      return this.proj.forward(out.transpose(1, 2).reshape(B, N, C));
+      return this.proj.forward(F.packedSelfAttention(this.qkv.forward(x), this.heads));
     });
   }
 

@@ -8,7 +8,8 @@
  */
 import { DTYPES } from '../tensor/dtype.js';
 import { tidy } from '../tensor/scope.js';
-import { call, callMany, callVoid, type Tensor } from '../tensor/tensor.js';
+import { native } from '../native/index.js';
+import { call, callMany, callVoid, Tensor } from '../tensor/tensor.js';
 
 type Pair = number | [number, number];
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -128,6 +129,33 @@ export function pad(x: Tensor, padding: number[], mode: 'constant' | 'reflect' |
 }
 
 // ---- attention ----
+let packedNative: boolean | undefined;
+const usePackedNative = (qkv: Tensor): boolean => {
+  packedNative ??= process.env.KESTREL_PACKED_ATTENTION !== '0' && native().packedAttentionAvailable?.() === true;
+  return packedNative && qkv.dtype === 'float32' && qkv.device === 'cpu';
+};
+
+/**
+ * Multi-head self-attention on a packed projection, as timm's ViT computes it: `qkv` [B, N, 3·C]
+ * holds q, k and v side by side, each split into `heads` heads of C / heads; returns
+ * softmax(q·kᵀ·scale)·v with the heads side by side again, [B, N, C]. Float32 CPU tensors take the
+ * addon's fused kernel (native/src/attention.cc: no layout copies, one autograd node); anything
+ * else, or KESTREL_PACKED_ATTENTION=0, composes the same ATen ops as PyTorch.
+ */
+export function packedSelfAttention(qkv: Tensor, heads: number, scale?: number): Tensor {
+  if (qkv.ndim !== 3 || qkv.size(2) % (3 * heads) !== 0) {
+    throw new RangeError(`packedSelfAttention(): qkv must be [B, N, 3·heads·d], got [${qkv.shape.join(', ')}] with ${heads} heads`);
+  }
+  const [B, N, C3] = qkv.shape as [number, number, number];
+  const d = C3 / 3 / heads;
+  const s = scale ?? 1 / Math.sqrt(d);
+  if (usePackedNative(qkv)) return new Tensor(native().packedAttention!(qkv.handle, heads, s));
+  return tidy(() => {
+    const [q, k, v] = qkv.reshape(B, N, 3, heads, d).permute(2, 0, 3, 1, 4).unbind(0);
+    return scaledDotProductAttention(q!, k!, v!, { scale: s }).transpose(1, 2).reshape(B, N, C3 / 3);
+  });
+}
+
 export interface AttentionOptions { mask?: Tensor | null; dropout?: number; causal?: boolean; scale?: number; training?: boolean }
 /**
  * softmax(q·kᵀ·scale + mask)·v over the last two dimensions. A boolean mask keeps `true`

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { F } from '../../src/nn/index.js';
 import { manualSeed, ones, randn, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
-import { assertClose, assertCovers, checkCase, loadFixture, type Outputs } from '../helpers.js';
+import { assertClose, assertCovers, assertNoLeak, checkCase, loadFixture, type Outputs } from '../helpers.js';
 
 type T = Record<string, Tensor>;
 // Options as the fixture stores them (Kestrel's names), cast where used.
@@ -73,6 +73,8 @@ const attention: Record<string, Fn> = {
   sdpa_float_mask: ({ q, k, v, mask }) => F.scaledDotProductAttention(q!, k!, v!, { mask: mask! }),
   sdpa_scale: ({ q, k, v }, a) => F.scaledDotProductAttention(q!, k!, v!, { scale: a.scale as number }),
   sdpa_causal: ({ q, k, v }, a) => F.scaledDotProductAttention(q!, k!, v!, { causal: a.causal as boolean }),
+  packed_attention: ({ x }, a) => F.packedSelfAttention(x!, a.heads as number),
+  packed_attention_one_head: ({ x }, a) => F.packedSelfAttention(x!, a.heads as number, a.scale as number),
 };
 
 const groups = { conv, pool, norm, act, resample, attention };
@@ -133,5 +135,42 @@ describe('F.embedding paddingIdx', () => {
     assert.deepEqual(g.slice(12, 15), [0, 0, 0], 'row 4 (= -1) is the padding row');
     assert.deepEqual(g.slice(0, 3), [1, 1, 1]);
     assert.throws(() => F.embedding(idx, w, 5), /paddingIdx 5 is out of range for 5 embeddings/);
+  }));
+});
+
+describe('F.packedSelfAttention', () => {
+  // The composed ATen ops in float64 (the path anything but float32 on the CPU takes) as the
+  // reference for the addon's fused float32 kernel, at ViT-Tiny's sizes (65 tokens, 3 heads of 64).
+  const run = (x: Tensor, up: Tensor): [Tensor, Tensor] => {
+    const leaf = x.detach().requiresGrad_();
+    const y = F.packedSelfAttention(leaf, 3);
+    y.mul(up).sum().backward();
+    return [y, leaf.grad!];
+  };
+
+  it('the fused float32 kernel matches the composed float64 ops, forward and backward, and frees what it saved', () => tidy(() => {
+    manualSeed(3);
+    const x = randn([2, 65, 3 * 192]);
+    const up = randn([2, 65, 192]);
+    assertNoLeak(() => tidy(() => {
+      const [y, grad] = run(x, up);
+      assert.match(F.packedSelfAttention(x.detach().requiresGrad_(), 3).gradFn ?? '', /PackedAttention/, 'the fused kernel ran');
+      const [y64, grad64] = run(x.to('float64'), up.to('float64'));
+      assert.deepEqual(y.shape, [2, 65, 192]);
+      assertClose(y, y64.float(), 2e-6, 'output');
+      assertClose(grad, grad64.float(), 2e-6, 'gradient');
+    }));
+  }));
+
+  it('reads a strided qkv as its contiguous copy', () => tidy(() => {
+    manualSeed(4);
+    const x = randn([3 * 48, 2, 9]).permute(1, 2, 0);
+    assert.equal(x.isContiguous(), false);
+    assertClose(F.packedSelfAttention(x, 4), F.packedSelfAttention(x.contiguous(), 4), 0, 'output');
+  }));
+
+  it('refuses a qkv whose last dimension is not 3 × heads × head size', () => tidy(() => {
+    assert.throws(() => F.packedSelfAttention(randn([2, 5, 20]), 3), /qkv must be \[B, N, 3·heads·d\], got \[2, 5, 20\] with 3 heads/);
+    assert.throws(() => F.packedSelfAttention(randn([10, 18]), 3), /qkv must be \[B, N, 3·heads·d\]/);
   }));
 });
