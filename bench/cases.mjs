@@ -22,7 +22,7 @@ import { resnet18Macs } from './flops.mjs';
 
 const kestrelEnv = (ctx, extra = {}) => ({ ...process.env, KESTREL_THREADS: String(ctx.threads), ...extra });
 const node = (ctx, script, args, env = {}) => ({ cmd: ctx.node, args: [path.join(ctx.root, script), ...args.map(String)], env: kestrelEnv(ctx, env) });
-const python = (ctx, script, args) => ({ cmd: ctx.python, args: [path.join(ctx.root, script), ...args.map(String)] });
+const python = (ctx, script, args) => ({ cmd: ctx.python, args: [path.join(ctx.root, script), ...args.map(String)], env: ctx.pythonEnv });
 const peakRss = { kind: 'memory', unit: 'MiB', lower: true, get: (o) => o.peakRssMB };
 
 // Training steps on synthetic inputs (bench/train.ts, bench/train.py), sized so one run takes

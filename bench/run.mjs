@@ -5,12 +5,17 @@
 // better (img/s, GFLOP/s) and pytorch / kestrel where lower is better (ms, s, MiB), so a ratio > 1
 // always means Kestrel is better.
 //
-//   npm run bench -- [--json] [--case NAME|GROUP]… [--reps N] [--steps N] [--threads N]
+//   npm run bench -- [--json] [--case NAME|GROUP]… [--reps N] [--steps N] [--threads N] [--same-env]
 //
 // --case takes a case name (smallcnn, infer-resnet18-b1, pipeline-w2, e2e-mnist, memory-epochs, …)
 // or a group (train, infer, pipeline, e2e); memory-epochs runs only when named. --steps overrides
 // each case's step count (training steps, inference passes, or for e2e-mnist and memory-epochs the
 // batches per epoch, on a cut-down MNIST): for quick checks, not for results.
+//
+// Kestrel sets two environment variables for itself before libtorch loads (src/native/index.ts):
+// GOMP_SPINCOUNT=10000 and, from the CPU's flags, OPENBLAS_CORETYPE. PyTorch runs as installed,
+// with neither, unless --same-env gives its processes the same two values: then the ratios compare
+// the engines alone. The results record which.
 //
 // Prints Markdown tables (or, with --json, one JSON object per result row per line) and writes
 // bench/results/<YYYY-MM-DD>.json and .md. Needs Debian's /usr/bin/python3 with python3-torch and
@@ -35,6 +40,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '3' },
     steps: { type: 'string' },
     threads: { type: 'string', default: '2' },
+    'same-env': { type: 'boolean', default: false },
   },
 });
 const posInt = (name, v) => {
@@ -163,9 +169,12 @@ const KINDS = {
   flops: 'Achieved GFLOP/s: analytic FLOPs (conv + linear multiply-adds × 2 per forward, × 3 for a training step) × img/s.',
 };
 
+const envText = (env) => Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'nothing';
+
 function markdown(rows, meta) {
   const out = [`Kestrel vs PyTorch ${meta.torch} (torchvision ${meta.torchvision}): ${meta.threads} threads, median of ${meta.reps} interleaved runs unless noted; ` +
-    'ratio > 1 means Kestrel is better (kestrel / pytorch for img/s and GFLOP/s, pytorch / kestrel for ms, s and MiB).'];
+    'ratio > 1 means Kestrel is better (kestrel / pytorch for img/s and GFLOP/s, pytorch / kestrel for ms, s and MiB).',
+    '', `Environment: Kestrel sets ${envText(meta.kestrelEnv)} for itself; PyTorch runs ${Object.keys(meta.pytorchEnv ?? {}).length ? `with the same (--same-env)` : 'as installed, without them'}.`];
   for (const [kind, title] of Object.entries(KINDS)) {
     const rs = rows.filter((r) => r.kind === kind);
     if (rs.length === 0) continue;
@@ -188,7 +197,16 @@ function markdown(rows, meta) {
 ensurePytorch();
 const [torch, torchvision] = execFileSync(PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], { encoding: 'utf8' }).trim().split(' ');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kestrel-bench-'));
-const ctx = { root: ROOT, cache: path.join(ROOT, 'bench/.cache'), tmp, threads, node: process.execPath, python: PYTHON, ...(steps === undefined ? {} : { steps }) };
+const { cpuFlags, openblasCoreFor } = await import(path.join(ROOT, 'dist/src/native/index.js'));
+const kestrelSets = {
+  ...(process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined ? { GOMP_SPINCOUNT: '10000' } : {}),
+  ...(process.env.OPENBLAS_CORETYPE === undefined && openblasCoreFor(cpuFlags()) ? { OPENBLAS_CORETYPE: openblasCoreFor(cpuFlags()) } : {}),
+};
+const pytorchEnv = values['same-env'] ? kestrelSets : {};
+const ctx = {
+  root: ROOT, cache: path.join(ROOT, 'bench/.cache'), tmp, threads, node: process.execPath, python: PYTHON,
+  pythonEnv: { ...process.env, ...pytorchEnv }, ...(steps === undefined ? {} : { steps }),
+};
 const results = [];
 try {
   for (const c of cases) results.push(...await runCase(c, ctx));
@@ -209,11 +227,13 @@ const day = now.toISOString().slice(0, 10);
 const dir = path.join(ROOT, steps === undefined ? 'bench/results' : 'bench/.cache/results');
 const prev = existsSync(path.join(dir, `${day}.json`)) ? JSON.parse(readFileSync(path.join(dir, `${day}.json`), 'utf8')) : null;
 const ran = new Set(results.map((r) => r.from));
-const kept = prev?.threads === threads ? prev.results.filter((r) => !ran.has(r.from ?? r.case)) : [];
+const sameEnv = JSON.stringify(prev?.pytorchEnv ?? {}) === JSON.stringify(pytorchEnv);
+const kept = prev?.threads === threads && sameEnv ? prev.results.filter((r) => !ran.has(r.from ?? r.case)) : [];
 const order = (r) => CASES.findIndex((c) => c.name === (r.from ?? r.case));
 const all = [...kept, ...results].sort((a, b) => order(a) - order(b));
 const meta = {
   date: now.toISOString(), threads, reps, ...(steps === undefined ? {} : { steps }), node: process.version, torch, torchvision,
+  kestrelEnv: kestrelSets, pytorchEnv,
   cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, platform: `${os.platform()} ${os.release()}`,
   peak: cpuPeak(Math.min(threads, os.availableParallelism())),
 };
