@@ -52,7 +52,7 @@ export function registerServe(program: Command): void {
     .option('--max-upload-mb <mb>', 'upload size per request in MiB (413 beyond)', positiveNumber, d.maxUploadBytes / 2 ** 20)
     .option('--max-pixels <n>', 'pixels per image, width × height, read from the header before decoding (413 beyond)', positiveInt, d.maxPixels)
     .option('--timeout-ms <ms>', 'a predict request not answered within this gets 503 with Retry-After', positiveInt, d.timeoutMs)
-    .option('--workers <n>', 'threads that decode and transform uploads, 0 for the main thread (default: min(4, cores))', nonNegativeInt)
+    .option('--workers <n>', 'threads that decode and transform uploads (and turn segmentation logits into masks), 0 for the main thread (default: min(4, cores))', nonNegativeInt)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: the number of cores)', positiveInt)
     .option('--provider <name>', 'ONNX Runtime execution provider, cpu (default) or cuda where installed')
     .option('--preprocess <yaml>', '.onnx: preprocessing for a model without Kestrel metadata (the keys of `kestrel predict --preprocess`)')

@@ -14,6 +14,8 @@ import type { SampleGeometry } from '../data/targets.js';
 import { applyTransforms } from '../data/transforms.js';
 import type { Preprocessing } from '../runtime/preprocess.js';
 import { HttpError } from '../http/index.js';
+import { encodeMaskPng } from '../tasks/segment/masks.js';
+import { maskFromLogits, sharesOf, type ClassShare } from '../tasks/segment/postprocess.js';
 
 /** The formats the service decodes: the data layer's one list (SVG and PDF are refused, as by `kestrel predict`). */
 export { IMAGE_FORMATS };
@@ -48,6 +50,22 @@ export async function checkHeader(u: Upload, maxPixels: number): Promise<void> {
   if (!m.width || !m.height) throw new HttpError('bad_image', `${u.source}: the image has no size`);
   const size: [number, number] = [m.width, m.pageHeight ?? m.height];
   if (size[0] * size[1] > maxPixels) throw refusal(u.source, tooManyPixels(maxPixels, size));
+}
+
+/** A segmentation model's answer for one image: its mask as an 8-bit PNG (base64, pixel = class) and every class's share of the pixels. */
+export interface SegmentAnswer {
+  mask: { png: string; width: number; height: number };
+  shares: ClassShare[];
+}
+
+/**
+ * One image's answer from its logits [classes, h, w] and the geometry that made its input: the
+ * same mask as `kestrel predict` (maskFromLogits), as a PNG, and the class shares.
+ */
+export async function segmentAnswer(logits: Float32Array, classes: number, hw: readonly [number, number], geometry: SampleGeometry, names: readonly string[]): Promise<SegmentAnswer> {
+  const m = maskFromLogits(logits, classes, hw, geometry);
+  const png = await encodeMaskPng(m.mask, m.width, m.height);
+  return { mask: { png: png.toString('base64'), width: m.width, height: m.height }, shares: sharesOf(m.mask, names) };
 }
 
 /** An image ready for the model: its input, and for a detector where that input came from in the image. */

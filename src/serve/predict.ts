@@ -12,7 +12,6 @@ import type { NmsOptions } from '../metrics/nms.js';
 import type { TopK } from '../runtime/classifier.js';
 import { round } from '../tasks/classify/predict-common.js';
 import type { DetectBox } from '../tasks/detect/postprocess.js';
-import type { ClassShare } from '../tasks/segment/postprocess.js';
 import { BatcherClosedError, type MicroBatcher } from './batcher.js';
 import { HttpError, errorSchema, handleError, sendError } from '../http/index.js';
 import type { ServeMetrics } from './metrics.js';
@@ -20,7 +19,7 @@ import type { ServedModel } from './model.js';
 import type { ServeLimits } from './options.js';
 import type { PreprocessPool } from './preprocess-pool.js';
 import { readUploads, tooLarge, tooMany } from './uploads.js';
-import type { Prepared, Upload } from './images.js';
+import type { Prepared, SegmentAnswer, Upload } from './images.js';
 
 /** One image for the batcher: its network input and what its request wants (classes, or NMS settings and the letterbox to undo). */
 export interface BatchItem {
@@ -30,11 +29,7 @@ export interface BatchItem {
   nms?: NmsOptions;
 }
 
-/** A segmentation model's answer for one image: its mask as an 8-bit PNG (base64, pixel = class) and every class's share of the pixels. */
-export interface SegmentAnswer {
-  mask: { png: string; width: number; height: number };
-  shares: ClassShare[];
-}
+export type { SegmentAnswer };
 
 /** What the batcher gives back per image: a classifier's top-k, a detector's boxes or a segmentation answer. */
 export type ItemResult = TopK | DetectBox[] | SegmentAnswer;

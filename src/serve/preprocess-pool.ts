@@ -1,26 +1,28 @@
 /**
- * Image preprocessing off the event loop: decoding runs in sharp's threads anyway, but the eval
- * transforms (resize, crop, normalise) are plain JS and take hundreds of milliseconds on a
- * 12-megapixel photo, time in which the server could not answer anyone. A few worker threads do
- * them instead; with 0 workers they run on the main thread (cheap for small images).
+ * Image preprocessing and segmentation post-processing off the event loop: decoding runs in
+ * sharp's threads anyway, but the eval transforms (resize, crop, normalise) are plain JS and take
+ * hundreds of milliseconds on a 12-megapixel photo, and so does resizing a segmentation model's
+ * logits back to such a photo and taking each pixel's class: time in which the server could not
+ * answer anyone. A few worker threads do both instead; with 0 workers they run on the main thread
+ * (cheap for small images).
  */
 import { Worker } from 'node:worker_threads';
+import type { SampleGeometry } from '../data/targets.js';
 import type { Preprocessing } from '../runtime/preprocess.js';
 import { HttpError, type ErrorCode } from '../http/index.js';
-import { prepareImage, type Prepared, type Upload } from './images.js';
+import { prepareImage, segmentAnswer, type Prepared, type SegmentAnswer, type Upload } from './images.js';
 
-export interface PreprocessRequest {
-  id: number;
-  source: string;
-  bytes: Uint8Array;
-}
+export type PreprocessRequest =
+  | { kind: 'prepare'; id: number; source: string; bytes: Uint8Array }
+  | { kind: 'segment'; id: number; logits: Float32Array; classes: number; hw: [number, number]; geometry: SampleGeometry };
 
 export type PreprocessReply =
   | { id: number; ok: true; data: Float32Array; geometry: Prepared['geometry'] }
+  | { id: number; ok: true; answer: SegmentAnswer }
   | { id: number; ok: false; code: ErrorCode; message: string };
 
 interface Pending {
-  resolve: (p: Prepared) => void;
+  resolve: (reply: PreprocessReply & { ok: true }) => void;
   reject: (e: Error) => void;
 }
 
@@ -65,7 +67,7 @@ export class PreprocessPool {
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
-      if (m.ok) p.resolve({ data: m.data, geometry: m.geometry });
+      if (m.ok) p.resolve(m);
       else p.reject(m.code === 'internal' ? new Error(m.message) : new HttpError(m.code, m.message));
     });
     slot.worker.on('error', (e) => fail(`crashed: ${e.message}`));
@@ -75,16 +77,39 @@ export class PreprocessPool {
     return slot;
   }
 
-  /** The image's network input (CHW float32) and geometry, or the HttpError that refuses it. */
-  run(u: Upload): Promise<Prepared> {
-    if (this.#closed) return Promise.reject(new Error('the preprocessing pool is closed'));
-    if (this.#slots.length === 0) return prepareImage(u, this.pre, this.maxPixels, this.geometry);
+  /** Jobs sent to the threads and not answered yet. */
+  get pending(): number {
+    return this.#slots.reduce((n, s) => n + s.pending.size, 0);
+  }
+
+  /** Sends a job to the least busy thread; `transfer` moves buffers instead of copying them. */
+  #send(job: PreprocessRequest, transfer: ArrayBuffer[] = []): Promise<PreprocessReply & { ok: true }> {
     const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    const id = this.#nextId++;
-    return new Promise<Prepared>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, source: u.source, bytes: u.bytes } satisfies PreprocessRequest);
+    return new Promise((resolve, reject) => {
+      slot.pending.set(job.id, { resolve, reject });
+      slot.worker.postMessage(job, transfer);
     });
+  }
+
+  /** The image's network input (CHW float32) and geometry, or the HttpError that refuses it. */
+  async run(u: Upload): Promise<Prepared> {
+    if (this.#closed) throw new Error('the preprocessing pool is closed');
+    if (this.#slots.length === 0) return prepareImage(u, this.pre, this.maxPixels, this.geometry);
+    const reply = await this.#send({ kind: 'prepare', id: this.#nextId++, source: u.source, bytes: u.bytes });
+    if (!('data' in reply)) throw new Error('preprocessing worker answered a prepare job with something else');
+    return { data: reply.data, geometry: reply.geometry };
+  }
+
+  /**
+   * A segmentation answer (mask PNG at the image's size, class shares) from one image's logits
+   * [classes, h, w]; the pool takes the buffer (it is moved to a thread).
+   */
+  async segment(logits: Float32Array, classes: number, hw: [number, number], geometry: SampleGeometry): Promise<SegmentAnswer> {
+    if (this.#closed) throw new Error('the preprocessing pool is closed');
+    if (this.#slots.length === 0) return segmentAnswer(logits, classes, hw, geometry, this.pre.names);
+    const reply = await this.#send({ kind: 'segment', id: this.#nextId++, logits, classes, hw, geometry }, [logits.buffer as ArrayBuffer]);
+    if (!('answer' in reply)) throw new Error('preprocessing worker answered a segment job with something else');
+    return reply.answer;
   }
 
   /** Stops the threads; jobs still running fail. */

@@ -6,14 +6,12 @@ import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { predictedBoxes } from '../tasks/detect/postprocess.js';
-import { encodeMaskPng } from '../tasks/segment/masks.js';
-import { maskFromLogits, sharesOf } from '../tasks/segment/postprocess.js';
 import { MicroBatcher } from './batcher.js';
 import { checkAllowedHosts, checkToken, clientErrorHandler, errorSchema, installHttpPolicy } from '../http/index.js';
 import { ServeMetrics } from './metrics.js';
 import { MODEL_ID, disposeRunner, loadServedModel, type ServedModel } from './model.js';
 import { resolveLimits, type ServeLimits, type ServeOptions } from './options.js';
-import { Admission, predictRoutes, type BatchItem, type ItemResult, type SegmentAnswer } from './predict.js';
+import { Admission, predictRoutes, type BatchItem, type ItemResult } from './predict.js';
 import { PreprocessPool } from './preprocess-pool.js';
 import { TASKS } from '../task.js';
 
@@ -73,9 +71,10 @@ function instrument(app: FastifyInstance, metrics: ServeMetrics): void {
 /**
  * The micro-batcher over the model, with its batch-size cap for fixed-batch graphs: a classifier's
  * top-k, a detector's boxes (each image post-processed with its own request's settings), or a
- * segmentation model's masks (the same post-processing as `kestrel predict`, so the same mask).
+ * segmentation model's masks (the same post-processing as `kestrel predict`, so the same mask, on
+ * the preprocessing threads).
  */
-function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetrics): MicroBatcher<BatchItem, ItemResult> {
+function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetrics, pool: PreprocessPool): MicroBatcher<BatchItem, ItemResult> {
   const { channels, imgsz, names } = model.preprocessing;
   const chw = [channels, imgsz[0], imgsz[1]] as const;
   const per = chw[0] * chw[1] * chw[2];
@@ -90,11 +89,8 @@ function batcherFor(model: ServedModel, limits: ServeLimits, metrics: ServeMetri
     }
     if (runner.task === 'segment') {
       const { logits, shape: [, C, h, w] } = await runner.segmenter.run(data, items.length, chw);
-      return Promise.all(items.map(async (it, b): Promise<SegmentAnswer> => {
-        const m = maskFromLogits(logits.subarray(b * C * h * w, (b + 1) * C * h * w), C, [h, w], it.geometry!);
-        const png = await encodeMaskPng(m.mask, m.width, m.height);
-        return { mask: { png: png.toString('base64'), width: m.width, height: m.height }, shares: sharesOf(m.mask, names) };
-      }));
+      // Each image's logits are copied out of the batch's: the pool moves them to a thread.
+      return Promise.all(items.map((it, b) => pool.segment(logits.slice(b * C * h * w, (b + 1) * C * h * w), C, [h, w], it.geometry!)));
     }
     const k = Math.max(...items.map((it) => it.k));
     const tops = await runner.classifier.classify(data, items.length, chw, k);
@@ -154,7 +150,7 @@ export async function createServer(opts: ServeOptions): Promise<FastifyInstance>
   const admission = new Admission(limits.maxQueue);
   const probe = { depth: (): number => 0, inFlight: (): number => admission.count };
   const metrics = new ServeMetrics(probe);
-  const batcher = batcherFor(model, limits, metrics);
+  const batcher = batcherFor(model, limits, metrics, pool);
   probe.depth = () => batcher.depth;
   // Shutdown: waiting images stop waiting for company, so requests in flight finish sooner, and
   // their connections close after the answer (a keep-alive one would hold the close up) ...

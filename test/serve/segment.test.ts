@@ -14,7 +14,10 @@ import { decodeMask } from '../../src/data/image.js';
 import { synthSegment } from '../../src/data/synth-segment.js';
 import { runTraining } from '../../src/engine/trainer.js';
 import { exportCheckpoint } from '../../src/export/export.js';
-import type { ClassShare } from '../../src/tasks/segment/postprocess.js';
+import type { SampleGeometry } from '../../src/data/targets.js';
+import type { Preprocessing } from '../../src/runtime/preprocess.js';
+import { PreprocessPool } from '../../src/serve/preprocess-pool.js';
+import { maskFromLogits, type ClassShare } from '../../src/tasks/segment/postprocess.js';
 import { segmentTask } from '../../src/tasks/segment/task.js';
 import { call, form, start } from './helpers.js';
 
@@ -106,8 +109,9 @@ it('answers kestrel predict --save\'s masks and shares for a segmentation .onnx,
   }
 });
 
-it('serves the checkpoint itself (exported in memory) with the masks kestrel predict gives from its .onnx', async () => {
-  const s = await start({ weights: ckpt, maxBatch: 2, maxWaitMs: 5 });
+it('serves the checkpoint itself (exported in memory) with the masks kestrel predict gives from its .onnx, with no worker threads too', async () => {
+  // workers: 0 post-processes on the main thread; the test above did it on the pool's thread.
+  const s = await start({ weights: ckpt, maxBatch: 2, maxWaitMs: 5, workers: 0 });
   try {
     const files = readdirSync(images).sort();
     const a = await call(`${s.url}/v1/predict`, { method: 'POST', body: form(Object.fromEntries(files.map((f) => [f, readFileSync(join(images, f))])), 'images') });
@@ -115,5 +119,34 @@ it('serves the checkpoint itself (exported in memory) with the masks kestrel pre
     await assertSameAsPredict((a.body as Answer).predictions, predictLines(onnx, 'p-ckpt'));
   } finally {
     await s.app.close();
+  }
+});
+
+it('the preprocessing pool post-processes masks on its threads, with the main thread\'s answer', async () => {
+  // A 21-class model's logits for a 4-megapixel photo: work the event loop should not do.
+  const [C, h, w] = [21, 64, 64];
+  const logits = Float32Array.from({ length: C * h * w }, (_, i) => Math.sin(i * 0.37) * 3 + ((i * 7919) % 13) / 13);
+  const geometry: SampleGeometry = { size: [1500, 2600], scale: [64 / 2600, 64 / 2600], pad: [(64 - 1500 * (64 / 2600)) / 2, 0] };
+  const names = Array.from({ length: C }, (_, k) => `class${k}`);
+  const pre = { names, imgsz: [64, 64], channels: 3, mean: [0, 0, 0], std: [1, 1, 1], transforms: [], output: 'logits' } as Preprocessing;
+  const [threaded, inline] = [new PreprocessPool(1, pre, 40e6, true), new PreprocessPool(0, pre, 40e6, true)];
+  // The pool's threads never keep a process alive (a server's socket does): this timer does here.
+  const alive = setInterval(() => {}, 1000);
+  try {
+    const want = await inline.segment(logits.slice(), C, [h, w], geometry);
+    const sent = logits.slice();
+    const job = threaded.segment(sent, C, [h, w], geometry);
+    assert.equal(threaded.pending, 1, 'the job is on the thread');
+    assert.equal(sent.byteLength, 0, 'the logits were moved to the thread, not copied');
+    const got = await job;
+    assert.equal(threaded.pending, 0);
+    assert.deepEqual(got, want);
+    assert.deepEqual([got.mask.width, got.mask.height], [2600, 1500]);
+    assert.equal(got.shares.length, C);
+    const mask = await decodeMask(Buffer.from(got.mask.png, 'base64'));
+    assert.deepEqual(mask.data, maskFromLogits(logits, C, [h, w], geometry).mask);
+  } finally {
+    clearInterval(alive);
+    await Promise.all([threaded.close(), inline.close()]);
   }
 });
