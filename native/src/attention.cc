@@ -83,6 +83,7 @@ struct PackedAttention : public torch::autograd::Function<PackedAttention> {
     const at::Tensor& probs = saved[1];
     const int64_t heads = ctx->saved_data["heads"].toInt();
     const float scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
+    if (!grads[0].defined()) return {at::Tensor(), at::Tensor(), at::Tensor()};
     const at::Tensor dOut = grads[0].contiguous();
     const int64_t B = qkv.size(0), N = qkv.size(1), C = qkv.size(2) / 3, d = C / heads;
     at::Tensor dQkv = at::empty_like(qkv);
