@@ -5,7 +5,7 @@
  * images it got wrong, for detection the PR and F1 curves, the confusion matrix and validation
  * images with their labels beside the predictions, for segmentation the mIoU, Dice and loss curves,
  * IoU per class, the pixel confusion matrix and validation images with ground truth beside
- * prediction (DetectRun.tsx).
+ * prediction (DrawnRun.tsx).
  */
 import { useEffect, useState } from 'react';
 import { getJson, runPath, type ApiError, type RunDetail, type RunSummary } from '../api';
@@ -14,7 +14,7 @@ import { ConfusionTable } from '../components/ConfusionTable';
 import { LineChart } from '../components/LineChart';
 import { TokenForm } from '../components/TokenForm';
 import { pct } from '../components/ScoreBars';
-import { DetectImages } from './DetectRun';
+import { DrawnRunImages } from './DrawnRun';
 import { bestText, classifyCurves, detectCurves, segmentCurves, SHOWN_PLOTS } from './run-parts';
 
 const fmt = (k: string, v: number): string => (/accuracy|top5|^acc/.test(k) ? pct(v) : k === 'lr' ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(4));
@@ -159,7 +159,7 @@ function RunView({ id }: { id: string }) {
           ) : null}
         </section>
       )}
-      {drawn && <DetectImages run={run} file={file} task={drawn} />}
+      {drawn && <DrawnRunImages run={run} file={file} task={drawn} />}
       {run.errors && (
         <section aria-labelledby="errors-title">
           <h3 id="errors-title">Misclassified validation images</h3>

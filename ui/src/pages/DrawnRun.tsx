@@ -24,7 +24,7 @@ const WORDS = {
   segment: { title: 'IoU per class and confusion', pred: 'the predicted masks', truthAlt: 'their ground-truth masks', predAlt: 'the predicted masks' },
 } as const;
 
-export function DetectImages({ run, file, task }: { run: RunDetail; file: (f: string) => string; task: 'detect' | 'segment' }) {
+export function DrawnRunImages({ run, file, task }: { run: RunDetail; file: (f: string) => string; task: 'detect' | 'segment' }) {
   const curves = CURVES[task].filter((c) => run.plots.includes(c.file));
   const words = WORDS[task];
   const when = run.kind === 'train' ? `best epoch${run.best ? ` (${run.best.epoch})` : ''}` : 'this evaluation';
