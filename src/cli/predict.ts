@@ -27,11 +27,13 @@ interface PredictArgs {
   std?: number[];
   resize?: number | [number, number];
   crop?: number | [number, number];
+  interpolation?: 'bilinear' | 'bicubic';
+  rounding?: 'pil';
   output?: 'logits' | 'probs';
   probs?: boolean;
 }
 
-const ONNX_ONLY = ['provider', 'preprocess', 'names', 'imgsz', 'channels', 'mean', 'std', 'resize', 'crop', 'output'] as const;
+const ONNX_ONLY = ['provider', 'preprocess', 'names', 'imgsz', 'channels', 'mean', 'std', 'resize', 'crop', 'interpolation', 'rounding', 'output'] as const;
 
 export function registerPredict(program: Command): void {
   program
@@ -60,6 +62,8 @@ export function registerPredict(program: Command): void {
     .option('--std <list>', '.onnx: per-channel std on the 0–1 scale, e.g. 0.229,0.224,0.225', numberList)
     .option('--resize <px>', '.onnx: resize before the crop: N sets the shorter side, h,w the exact size (default imgsz·256/224 from 64 px up)', sizeArg)
     .option('--crop <px>', '.onnx: centre crop, N or h,w (default: imgsz)', sizeArg)
+    .addOption(new Option('--interpolation <mode>', '.onnx: the resize\'s filter, as torchvision\'s Resize (default: bilinear)').choices(['bilinear', 'bicubic']))
+    .addOption(new Option('--rounding <mode>', '.onnx: pil resizes in 8 bits as PIL does (torchvision\'s transforms on PIL images); float otherwise').choices(['pil']))
     .addOption(new Option('--output <kind>', '.onnx: what the model outputs; softmax is applied to logits').choices(['logits', 'probs']))
     .action(async (o: PredictArgs) => {
       const { isOnnxPath, predict } = await import('../tasks/classify/predict.js');

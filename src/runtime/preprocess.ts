@@ -11,6 +11,7 @@ import { fitPipeline } from '../data/input-size.js';
 import { buildTransforms } from '../data/presets.js';
 import { parseTransforms } from '../data/transform-schema.js';
 import type { TransformSpec } from '../data/transforms.js';
+import type { Interpolation } from '../data/filters.js';
 import type { DeployContract } from '../onnx/contract.js';
 import { OnnxError } from './errors.js';
 
@@ -30,6 +31,10 @@ export interface PreprocessSpec {
   resize?: Size;
   /** Centre crop; must give imgsz (it is imgsz when left out). */
   crop?: Size;
+  /** The resize's filter, as torchvision's Resize(interpolation=…): bilinear (default) or bicubic. */
+  interpolation?: Interpolation;
+  /** 'pil': resize as PIL does (8-bit, rounded after each pass), as torchvision on PIL images; float otherwise. */
+  rounding?: 'pil';
   /** A Kestrel eval pipeline instead of resize/crop (without normalize: mean and std give it). */
   transforms?: TransformSpec[];
   /** Whether the model's output is 'logits' (softmax applied here) or already 'probs'. */
@@ -47,7 +52,7 @@ export interface ModelShapes {
   classes: number | null;
 }
 
-export const PREPROCESS_KEYS = ['names', 'imgsz', 'channels', 'mean', 'std', 'resize', 'crop', 'transforms', 'output'] as const;
+export const PREPROCESS_KEYS = ['names', 'imgsz', 'channels', 'mean', 'std', 'resize', 'crop', 'interpolation', 'rounding', 'transforms', 'output'] as const;
 
 const HOW = 'give --mean and --std (and as needed --names, --imgsz, --resize, --crop, --channels, --output) or --preprocess file.yaml with those keys';
 
@@ -78,6 +83,8 @@ const yamlSchema = z.strictObject({
   std: z.array(z.number().positive()).min(1).optional(),
   resize: size.optional(),
   crop: size.optional(),
+  interpolation: z.enum(['bilinear', 'bicubic']).optional(),
+  rounding: z.literal('pil').optional(),
   transforms: z.array(z.unknown()).optional(),
   output: z.enum(['logits', 'probs']).optional(),
 });
@@ -191,7 +198,17 @@ export function resolvePreprocessing(path: string, contract: DeployContract | nu
     channels,
     mean,
     std,
-    transforms: fitPipeline([...geometric, { op: 'normalize', mean, std }], imgsz),
+    transforms: resampling(path, fitPipeline([...geometric, { op: 'normalize', mean, std }], imgsz), user),
     output: user.output ?? contract?.output ?? 'logits',
   };
+}
+
+/** The user's interpolation and rounding on every resize of the pipeline (the contract's included). */
+function resampling(path: string, transforms: TransformSpec[], user: PreprocessSpec): TransformSpec[] {
+  const { interpolation, rounding } = user;
+  if (interpolation === undefined && rounding === undefined) return transforms;
+  if (!transforms.some((t) => t.op === 'resize')) {
+    throw new OnnxError(path, `${interpolation === undefined ? 'rounding' : 'interpolation'} applies to a resize, and the preprocessing has none (its images already come at the input size)`);
+  }
+  return transforms.map((t) => (t.op === 'resize' ? { ...t, ...(interpolation ? { interpolation } : {}), ...(rounding ? { rounding } : {}) } : t));
 }

@@ -147,6 +147,24 @@ describe('kestrel predict --weights model.onnx', () => {
     assert.deepEqual(lines(flags.out), viaYaml, 'flags alone give what the YAML gives');
   });
 
+  it('--interpolation and --rounding resize as torchvision on PIL images does, as the same keys in YAML do', () => {
+    const base = ['--weights', 'third.onnx', '--source', 'imgs', '--imgsz', '8', '--resize', '8', '--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225', '--topk', '4'];
+    const plain = kestrel(base);
+    const pil = kestrel([...base, '--interpolation', 'bicubic', '--rounding', 'pil']);
+    assert.equal(pil.code, 1, 'the broken image still makes the exit code 1');
+    writeFileSync(join(dir, 'pil.yaml'), 'imgsz: 8\nresize: 8\ninterpolation: bicubic\nrounding: pil\nmean: [0.485, 0.456, 0.406]\nstd: [0.229, 0.224, 0.225]\n');
+    const yaml = kestrel(['--weights', 'third.onnx', '--source', 'imgs', '--preprocess', 'pil.yaml', '--topk', '4']);
+    assert.deepEqual(lines(pil.out), lines(yaml.out));
+    const [a, b] = [lines(plain.out), lines(pil.out)];
+    assert.equal(b.length, a.length);
+    assert.ok(b.some((l, i) => l.top && JSON.stringify(l.top) !== JSON.stringify(a[i]!.top)), 'another filter gives other scores');
+    const bad = kestrel([...base, '--interpolation', 'lanczos']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--interpolation <mode>' argument 'lanczos' is invalid\. Allowed choices are bilinear, bicubic/);
+    const ckpt = kestrel(['--weights', 'model.safetensors', '--source', 'imgs', '--rounding', 'pil']);
+    assert.match(ckpt.err, /--rounding: only for \.onnx models/);
+  });
+
   it('bad input: one line on stderr naming the file and the problem, exit 1', () => {
     const bytes = tinyClassifier().bytes;
     writeFileSync(join(dir, 'corrupt.onnx'), Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 5) & 255)));
@@ -186,6 +204,6 @@ describe('kestrel predict --weights model.onnx', () => {
   it('--help shows the ONNX options', () => {
     const r = kestrel(['--help']);
     assert.equal(r.code, 0);
-    for (const opt of ['--provider', '--threads', '--preprocess', '--names', '--imgsz', '--mean', '--std', '--resize', '--crop', '--output']) assert.match(r.out, new RegExp(`^\\s+${opt} `, 'm'), opt);
+    for (const opt of ['--provider', '--threads', '--preprocess', '--names', '--imgsz', '--mean', '--std', '--resize', '--crop', '--interpolation', '--rounding', '--output']) assert.match(r.out, new RegExp(`^\\s+${opt} `, 'm'), opt);
   });
 });

@@ -66,6 +66,17 @@ describe('resolvePreprocessing', () => {
     assert.deepEqual(p.transforms, [{ op: 'resize', size: 40 }, { op: 'centerCrop', size: [32, 32] }, { op: 'normalize', mean: [0, 0, 0], std: [1, 1, 1] }]);
   });
 
+  it('interpolation and rounding go on every resize, the preset\'s or the contract\'s, and need one', () => {
+    const p = resolvePreprocessing('m.onnx', null, { ...IMAGENET, interpolation: 'bicubic', rounding: 'pil' }, fixed224);
+    assert.deepEqual(p.transforms, [{ op: 'resize', size: 256, interpolation: 'bicubic', rounding: 'pil' }, { op: 'centerCrop', size: 224 }, { op: 'normalize', ...IMAGENET }]);
+    const c = resolvePreprocessing('m.onnx', contract, { interpolation: 'bicubic' }, shapes32);
+    assert.deepEqual(c.transforms, [{ op: 'resize', size: 36, interpolation: 'bicubic' }, { op: 'centerCrop', size: 32 }, { op: 'normalize', ...IMAGENET }]);
+    const r = resolvePreprocessing('m.onnx', contract, { rounding: 'pil' }, shapes32);
+    assert.deepEqual(r.transforms[0], { op: 'resize', size: 36, rounding: 'pil' });
+    throwsLine(() => resolvePreprocessing('m.onnx', null, { ...IMAGENET, imgsz: 32, transforms: [{ op: 'centerCrop', size: 32 }], interpolation: 'bicubic' }, { ...free, classes: 2 }),
+      /^m\.onnx: interpolation applies to a resize, and the preprocessing has none/);
+  });
+
   it('errors: crop that is not imgsz, free size without imgsz, free classes without names, normalize in transforms, names count', () => {
     throwsLine(() => resolvePreprocessing('m.onnx', null, { ...IMAGENET, imgsz: 224, crop: 200 }, fixed224), /crop 200×200 does not give the input size 224×224/);
     throwsLine(() => resolvePreprocessing('m.onnx', null, { ...IMAGENET, names: ['a'] }, free), /input height and width are not fixed: give the input size with --imgsz/);
@@ -90,5 +101,9 @@ describe('names and YAML files', () => {
     throwsLine(() => loadPreprocessFile(join(dir, 'q.yaml')), /q\.yaml: "transforms": invalid transform spec at 0\.op/);
     writeFileSync(join(dir, 'r.yaml'), 'imgsz: -3\n');
     throwsLine(() => loadPreprocessFile(join(dir, 'r.yaml')), /r\.yaml: "imgsz"/);
+    writeFileSync(join(dir, 's.yaml'), 'resize: 256\ninterpolation: bicubic\nrounding: pil\n');
+    assert.deepEqual(loadPreprocessFile(join(dir, 's.yaml')), { resize: 256, interpolation: 'bicubic', rounding: 'pil' });
+    writeFileSync(join(dir, 't.yaml'), 'interpolation: lanczos\n');
+    throwsLine(() => loadPreprocessFile(join(dir, 't.yaml')), /t\.yaml: "interpolation"/);
   });
 });
